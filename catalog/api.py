@@ -1,0 +1,226 @@
+"""Catalog API: public reads, staff writes; validate, call a service or selector, serialise."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.response import Response
+
+from catalog import selectors, services
+from catalog.filters import ProductFilter
+from catalog.models import Category, Product, ProductRelation
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_staff)
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as shown in lists."""
+
+    in_stock = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "sku",
+            "slug",
+            "name",
+            "price",
+            "currency",
+            "category",
+            "attributes",
+            "in_stock",
+            "url",
+        ]
+
+    def get_in_stock(self, product) -> bool:
+        return selectors.product_available_quantity(product) > 0
+
+    def get_url(self, product) -> str:
+        return product.get_absolute_url()
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    product = ProductSerializer(source="to_product")
+
+    class Meta:
+        model = ProductRelation
+        fields = ["product", "kind", "weight"]
+
+
+class ProductDetailSerializer(ProductSerializer):
+    available_quantity = serializers.SerializerMethodField()
+    related = serializers.SerializerMethodField()
+
+    class Meta(ProductSerializer.Meta):
+        fields = [
+            *ProductSerializer.Meta.fields,
+            "description",
+            "is_active",
+            "created_at",
+            "updated_at",
+            "available_quantity",
+            "related",
+        ]
+
+    def get_available_quantity(self, product) -> int:
+        return selectors.product_available_quantity(product)
+
+    @extend_schema_field(RelationSerializer(many=True))
+    def get_related(self, product):
+        relations = getattr(product, "relations", None)
+        if relations is None:
+            relations = selectors.product_related(product, limit=20)
+        return RelationSerializer(relations, many=True).data
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    """What staff send to create or change a product."""
+
+    slug = serializers.SlugField(required=False, allow_blank=True, max_length=220)
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "slug",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "category",
+            "attributes",
+            "is_active",
+        ]
+        extra_kwargs = {"currency": {"required": False}}
+
+    def validate_attributes(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Attributes must be a JSON object.")
+        for key, item in value.items():
+            if not selectors.ATTRIBUTE_NAME.match(key) or "__" in key:
+                raise serializers.ValidationError(f"Invalid attribute name: {key!r}.")
+            if not isinstance(item, (str, int, float, bool)) or item is None:
+                raise serializers.ValidationError(
+                    f"Attribute {key!r} must be a string, number or boolean."
+                )
+        return value
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    product_count = serializers.SerializerMethodField()
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+    slug = serializers.SlugField(required=False, allow_blank=True, max_length=140)
+
+    class Meta:
+        model = Category
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "parent",
+            "description",
+            "is_featured",
+            "position",
+            "product_count",
+        ]
+
+    def get_product_count(self, category) -> int:
+        counts = self.context.get("product_counts")
+        if counts is None:
+            counts = selectors.category_product_counts()
+            self.context["product_counts"] = counts
+        return counts.get(category.id, 0)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List and filter products",
+        parameters=[
+            OpenApiParameter(
+                "attr_<name>",
+                OpenApiTypes.STR,
+                description=(
+                    "Filter by a free-form attribute, e.g. attr_color=black; repeat for "
+                    "alternatives."
+                ),
+            ),
+        ],
+    ),
+)
+class ProductViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = ProductFilter
+
+    def get_queryset(self):
+        include_inactive = bool(self.request.user and self.request.user.is_staff)
+        if self.action == "list":
+            return selectors.product_base_queryset()
+        return selectors.product_detail_queryset(include_inactive=include_inactive)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ProductWriteSerializer
+        if self.action == "list":
+            return ProductSerializer
+        return ProductDetailSerializer
+
+    def filter_queryset(self, queryset):
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        data = ProductWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.product_create(**data.validated_data)
+        product = selectors.product_detail_queryset(include_inactive=True).get(pk=product.pk)
+        return Response(ProductDetailSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ProductWriteSerializer, responses={200: ProductDetailSerializer})
+    def update(self, request, *args, **kwargs):
+        product = self.get_object()
+        data = ProductWriteSerializer(
+            product, data=request.data, partial=kwargs.get("partial", False)
+        )
+        data.is_valid(raise_exception=True)
+        services.product_update(product=product, **data.validated_data)
+        product = selectors.product_detail_queryset(include_inactive=True).get(pk=product.pk)
+        return Response(ProductDetailSerializer(product).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_delete(product=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CategoryViewSet(viewsets.ModelViewSet):
+    """The category tree, flat: follow ``parent`` to rebuild it."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = CategorySerializer
+    queryset = Category.objects.order_by("position", "name")
+
+    def perform_create(self, serializer):
+        serializer.instance = services.category_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.category_update(
+            category=serializer.instance, **serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.category_delete(category=instance)

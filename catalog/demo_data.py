@@ -1,0 +1,233 @@
+"""The demo shop's catalog: a category tree and product templates that generate believable
+products deterministically (the same index always gives the same product)."""
+
+import random
+from decimal import ROUND_HALF_UP, Decimal
+
+# (slug, name, parent slug or None, featured)
+CATEGORIES = [
+    ("electronics", "Electronics", None, True),
+    ("phones", "Phones", "electronics", False),
+    ("laptops", "Laptops", "electronics", False),
+    ("audio", "Audio", "electronics", False),
+    ("accessories", "Accessories", "electronics", False),
+    ("clothing", "Clothing", None, True),
+    ("mens", "Men's clothing", "clothing", False),
+    ("womens", "Women's clothing", "clothing", False),
+    ("shoes", "Shoes", "clothing", False),
+    ("books", "Books", None, True),
+    ("fiction", "Fiction", "books", False),
+    ("non-fiction", "Non-fiction", "books", False),
+    ("cookbooks", "Cookbooks", "books", False),
+    ("food", "Food & drink", None, True),
+    ("coffee-tea", "Coffee & tea", "food", False),
+    ("pantry", "Pantry", "food", False),
+    ("snacks", "Snacks", "food", False),
+    ("home", "Home & kitchen", None, True),
+    ("kitchen", "Kitchen", "home", False),
+    ("furniture", "Furniture", "home", False),
+    ("lighting", "Lighting", "home", False),
+]
+
+COLORS = ["black", "white", "silver", "blue", "red", "green", "grey", "navy", "beige"]
+SIZES = ["XS", "S", "M", "L", "XL"]
+
+# category slug -> (brands, product kinds, price range, attribute maker)
+TEMPLATES = {
+    "phones": (
+        ["Apple", "Samsung", "Google", "Nokia", "Fairphone", "Motorola"],
+        ["Smartphone", "Phone Pro", "Phone Lite", "Phone Max"],
+        (149, 1399),
+        lambda r: {
+            "color": r.choice(COLORS[:4]),
+            "storage_gb": r.choice([64, 128, 256, 512]),
+            "screen_in": r.choice([6.1, 6.4, 6.7]),
+        },
+    ),
+    "laptops": (
+        ["Lenovo", "Dell", "Apple", "HP", "Asus", "Framework"],
+        ["Ultrabook 13", "Laptop 14", "Workstation 16", "Chromebook 12"],
+        (329, 2899),
+        lambda r: {
+            "color": r.choice(["silver", "grey", "black"]),
+            "ram_gb": r.choice([8, 16, 32]),
+            "storage_gb": r.choice([256, 512, 1024]),
+        },
+    ),
+    "audio": (
+        ["Sony", "Bose", "Sennheiser", "JBL", "Marshall"],
+        ["Wireless Headphones", "Earbuds", "Bluetooth Speaker", "Soundbar"],
+        (29, 449),
+        lambda r: {"color": r.choice(COLORS[:5]), "wireless": r.choice([True, False])},
+    ),
+    "accessories": (
+        ["Anker", "Belkin", "Spigen", "Logitech"],
+        ["USB-C Charger", "Phone Case", "Wireless Mouse", "Laptop Sleeve", "Power Bank"],
+        (9, 99),
+        lambda r: {"color": r.choice(COLORS)},
+    ),
+    "mens": (
+        ["Levi's", "Uniqlo", "Patagonia", "Carhartt"],
+        ["Denim Jacket", "Oxford Shirt", "Chinos", "Merino Sweater", "Rain Jacket"],
+        (19, 249),
+        lambda r: {
+            "color": r.choice(COLORS),
+            "size": r.choice(SIZES),
+            "material": r.choice(["cotton", "wool", "denim", "recycled polyester"]),
+        },
+    ),
+    "womens": (
+        ["Arket", "COS", "Patagonia", "Uniqlo"],
+        ["Linen Dress", "Wool Coat", "Silk Blouse", "Wide Trousers", "Cardigan"],
+        (25, 299),
+        lambda r: {
+            "color": r.choice(COLORS),
+            "size": r.choice(SIZES),
+            "material": r.choice(["linen", "wool", "silk", "cotton"]),
+        },
+    ),
+    "shoes": (
+        ["Adidas", "Nike", "Veja", "Birkenstock", "Dr. Martens"],
+        ["Running Shoes", "Sneakers", "Leather Boots", "Sandals"],
+        (45, 229),
+        lambda r: {"color": r.choice(COLORS[:6]), "size_eu": r.choice(range(36, 47))},
+    ),
+    "fiction": (
+        ["Penguin", "Vintage", "Faber", "Picador"],
+        [
+            "The Quiet Harbour",
+            "Winter Light",
+            "A Map of Small Things",
+            "The Glass Orchard",
+            "Salt and Iron",
+            "The Last Ferry",
+        ],
+        (8, 29),
+        lambda r: {
+            "format": r.choice(["paperback", "hardcover", "ebook"]),
+            "language": r.choice(["English", "German", "French"]),
+        },
+    ),
+    "non-fiction": (
+        ["Penguin", "Oxford", "Basic Books", "MIT Press"],
+        [
+            "A Short History of Trade",
+            "Designing Data Systems",
+            "The Human Body",
+            "Thinking in Bets",
+            "Cities for People",
+        ],
+        (12, 45),
+        lambda r: {"format": r.choice(["paperback", "hardcover"]), "language": "English"},
+    ),
+    "cookbooks": (
+        ["Phaidon", "Ten Speed", "Quadrille"],
+        ["Simple Weeknight Cooking", "The Bread Book", "Vegetable Kingdom", "Flavours of Italy"],
+        (15, 49),
+        lambda r: {
+            "format": "hardcover",
+            "cuisine": r.choice(["Italian", "Asian", "Vegetarian", "Baking"]),
+        },
+    ),
+    "coffee-tea": (
+        ["Lavazza", "Illy", "Twinings", "Clipper", "Origin"],
+        [
+            "Espresso Beans 1kg",
+            "Filter Coffee 250g",
+            "Green Tea 50 bags",
+            "Earl Grey Loose Leaf",
+            "Decaf Ground 500g",
+        ],
+        (4, 39),
+        lambda r: {
+            "organic": r.choice([True, False]),
+            "origin": r.choice(["Brazil", "Ethiopia", "India", "Colombia"]),
+        },
+    ),
+    "pantry": (
+        ["Barilla", "Mutti", "Rapunzel", "De Cecco"],
+        ["Spaghetti 500g", "Passata 700g", "Olive Oil 1L", "Basmati Rice 1kg", "Chickpeas 400g"],
+        (1, 19),
+        lambda r: {"organic": r.choice([True, False]), "vegan": True},
+    ),
+    "snacks": (
+        ["Lindt", "Tony's", "Kettle", "Nakd"],
+        ["Dark Chocolate 70%", "Sea Salt Crisps", "Fruit & Nut Bars", "Salted Almonds"],
+        (1, 12),
+        lambda r: {"vegan": r.choice([True, False]), "gluten_free": r.choice([True, False])},
+    ),
+    "kitchen": (
+        ["Le Creuset", "Tefal", "Bialetti", "KitchenAid", "OXO"],
+        [
+            "Cast Iron Casserole",
+            "Non-stick Pan 28cm",
+            "Moka Pot",
+            "Stand Mixer",
+            "Chef's Knife",
+            "Kettle",
+        ],
+        (15, 499),
+        lambda r: {"color": r.choice(COLORS), "dishwasher_safe": r.choice([True, False])},
+    ),
+    "furniture": (
+        ["Hay", "Muuto", "IKEA", "Vitra"],
+        ["Oak Dining Table", "Lounge Chair", "Bookshelf", "Bedside Table", "Desk"],
+        (49, 1499),
+        lambda r: {
+            "color": r.choice(["oak", "walnut", "white", "black"]),
+            "material": r.choice(["wood", "steel", "plywood"]),
+        },
+    ),
+    "lighting": (
+        ["Philips Hue", "Flos", "Louis Poulsen", "IKEA"],
+        ["Desk Lamp", "Floor Lamp", "Pendant Light", "Smart Bulb 4-pack"],
+        (19, 699),
+        lambda r: {
+            "color": r.choice(["white", "black", "brass"]),
+            "smart": r.choice([True, False]),
+        },
+    ),
+}
+LEAVES = list(TEMPLATES)
+ADJECTIVES = ["Classic", "Essential", "Premium", "Compact", "Everyday", "Pro", "Eco", "Signature"]
+# Which kinds of product make good accessories for which category.
+ACCESSORY_OF = {
+    "phones": "accessories",
+    "laptops": "accessories",
+    "coffee-tea": "kitchen",
+    "cookbooks": "kitchen",
+    "shoes": "mens",
+    "furniture": "lighting",
+}
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def product_spec(index: int) -> dict:
+    """The demo product number ``index``: always the same for the same index."""
+    rng = random.Random(index * 7919 + 17)
+    leaf = LEAVES[index % len(LEAVES)]
+    brands, kinds, (low, high), attributes = TEMPLATES[leaf]
+    brand, kind = rng.choice(brands), rng.choice(kinds)
+    adjective = rng.choice(ADJECTIVES)
+    price = _money(rng.uniform(low, high))
+    price = max(price.quantize(Decimal("1")) - Decimal("0.01"), Decimal("0.99"))
+    attrs = {"brand": brand, **attributes(rng)}
+    details = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in attrs.items() if k != "brand")
+    name = f"{brand} {adjective} {kind}"
+    return {
+        "sku": f"DEMO-{index:06d}",
+        "name": name,
+        "slug": f"{name}-{index}",
+        "category": leaf,
+        "price": price,
+        "attributes": attrs,
+        "description": (
+            f"The {adjective.lower()} {kind.lower()} from {brand}. {details.capitalize()}."
+        ),
+        "stock": rng.choice([0, 3, 8, 15, 25, 40, 60, 120]),
+        "reorder_point": rng.choice([2, 5, 10]),
+        "reorder_quantity": rng.choice([20, 50, 100]),
+    }

@@ -1,0 +1,172 @@
+"""Build the demo shop: categories, products with attributes and stock, graph edges, users.
+
+Idempotent: it only adds what is missing, so running it twice changes nothing.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.text import slugify
+from tqdm import tqdm
+
+from catalog import demo_data
+from catalog.models import Category, Product, ProductRelation
+from catalog.selectors import CATEGORY_TREE_CACHE_KEY
+from inventory.models import StockItem
+
+BATCH = 2000
+DEMO_USERS = [
+    # username, email, password, is_staff
+    ("admin", "admin@example.com", "admin-demo-2026", True),
+    ("alice", "alice@example.com", "alice-demo-2026", False),
+    ("bob", "bob@example.com", "bob-demo-2026", False),
+    ("carol", "carol@example.com", "carol-demo-2026", False),
+]
+
+
+class Command(BaseCommand):
+    help = "Load the demo catalog, stock and users (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--products",
+            type=int,
+            default=400,
+            help="How many demo products the catalog should hold (default 400).",
+        )
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args, products: int, no_progress: bool, **options):
+        if products < 0 or products > 2_000_000:
+            raise CommandError("--products must be between 0 and 2,000,000.")
+        categories = self._categories()
+        created = self._products(products, categories, progress=not no_progress)
+        users = self._users()
+        from django.core.cache import cache
+
+        cache.delete(CATEGORY_TREE_CACHE_KEY)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo shop ready: {len(categories)} categories, {products} products "
+                f"({created} new), {users} new users."
+            )
+        )
+
+    @transaction.atomic
+    def _categories(self) -> dict[str, Category]:
+        by_slug = {
+            c.slug: c
+            for c in Category.objects.filter(slug__in=[row[0] for row in demo_data.CATEGORIES])
+        }
+        for position, (slug, name, parent, featured) in enumerate(demo_data.CATEGORIES):
+            if slug not in by_slug:
+                category = Category(
+                    slug=slug,
+                    name=name,
+                    parent=by_slug.get(parent),
+                    is_featured=featured,
+                    position=position,
+                )
+                category.full_clean()
+                category.save()
+                by_slug[slug] = category
+        return by_slug
+
+    def _products(self, total: int, categories: dict[str, Category], *, progress: bool) -> int:
+        created = 0
+        bar = tqdm(total=total, desc="products", unit="product", disable=not progress)
+        for start in range(0, total, BATCH):
+            indices = range(start, min(start + BATCH, total))
+            created += self._product_batch(indices, categories)
+            bar.update(len(indices))
+        bar.close()
+        return created
+
+    @transaction.atomic
+    def _product_batch(self, indices: range, categories: dict[str, Category]) -> int:
+        specs = [demo_data.product_spec(i) for i in indices]
+        existing = set(
+            Product.objects.filter(sku__in=[s["sku"] for s in specs]).values_list("sku", flat=True)
+        )
+        new = [s for s in specs if s["sku"] not in existing]
+        Product.objects.bulk_create(
+            [
+                Product(
+                    sku=s["sku"],
+                    slug=slugify(s["slug"]),
+                    name=s["name"],
+                    description=s["description"],
+                    price=s["price"],
+                    category=categories[s["category"]],
+                    attributes=s["attributes"],
+                )
+                for s in new
+            ],
+            batch_size=1000,
+        )
+        ids = dict(
+            Product.objects.filter(sku__in=[s["sku"] for s in specs]).values_list("sku", "id")
+        )
+        StockItem.objects.bulk_create(
+            [
+                StockItem(
+                    product_id=ids[s["sku"]],
+                    quantity=s["stock"],
+                    reorder_point=s["reorder_point"],
+                    reorder_quantity=s["reorder_quantity"],
+                )
+                for s in new
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        ProductRelation.objects.bulk_create(
+            self._relations(indices, [s["sku"] for s in new]),
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        return len(new)
+
+    def _relations(self, indices: range, new_skus: list[str]) -> list[ProductRelation]:
+        """Edges from each new product: the neighbours in its category, an accessory."""
+        step = len(demo_data.LEAVES)
+        wanted: list[tuple[int, int, str, str]] = []
+        new = set(new_skus)
+        for i in indices:
+            if f"DEMO-{i:06d}" not in new:
+                continue
+            leaf = demo_data.LEAVES[i % step]
+            for offset, weight in ((step, "0.900"), (-step, "0.800"), (2 * step, "0.600")):
+                if i + offset >= 0:
+                    wanted.append((i, i + offset, ProductRelation.Kind.RELATED, weight))
+            target_leaf = demo_data.ACCESSORY_OF.get(leaf)
+            if target_leaf:
+                target = demo_data.LEAVES.index(target_leaf)
+                j = i - (i % step) + target
+                wanted.append((i, j, ProductRelation.Kind.ACCESSORY, "0.700"))
+        skus = {f"DEMO-{n:06d}" for edge in wanted for n in edge[:2]}
+        ids = dict(Product.objects.filter(sku__in=skus).values_list("sku", "id"))
+        edges = []
+        for a, b, kind, weight in wanted:
+            from_id, to_id = ids.get(f"DEMO-{a:06d}"), ids.get(f"DEMO-{b:06d}")
+            if from_id and to_id and from_id != to_id:
+                edges.append(
+                    ProductRelation(
+                        from_product_id=from_id, to_product_id=to_id, kind=kind, weight=weight
+                    )
+                )
+        return edges
+
+    @transaction.atomic
+    def _users(self) -> int:
+        User = get_user_model()
+        created = 0
+        for username, email, password, is_staff in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            if is_staff:
+                User.objects.create_superuser(username=username, email=email, password=password)
+            else:
+                User.objects.create_user(username=username, email=email, password=password)
+            created += 1
+        return created

@@ -1,0 +1,127 @@
+"""The catalog: a tree of categories, products, and the product graph (relations)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
+
+
+def default_currency() -> str:
+    return settings.SHOP_CURRENCY
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    description = models.TextField(blank=True)
+    is_featured = models.BooleanField(default=False, help_text="Shown on the home page.")
+    position = models.PositiveIntegerField(default=0, help_text="Order among its siblings.")
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="catalog_category_not_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('catalog:product-list')}?category={self.slug}"
+
+
+class Product(models.Model):
+    sku = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=220, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    currency = models.CharField(
+        max_length=3, default=default_currency, validators=[currency_validator]
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    attributes = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    # How often the product was bought, carted or viewed lately; refreshed from interactions.
+    popularity = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Maintained by a database trigger on PostgreSQL (weighted name > attributes > description);
+    # unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_product_currency_iso"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["category", "price"], name="catalog_prod_cat_price"),
+            models.Index(fields=["price"], name="catalog_prod_price"),
+            models.Index(fields=["-popularity", "id"], name="catalog_prod_popularity"),
+            models.Index(fields=["-created_at"], name="catalog_prod_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:product-detail", kwargs={"slug": self.slug})
+
+
+class ProductRelation(models.Model):
+    """A directed, weighted edge of the catalog graph."""
+
+    class Kind(models.TextChoices):
+        RELATED = "related", "Related"
+        ACCESSORY = "accessory", "Accessory"
+        SUBSTITUTE = "substitute", "Substitute"
+        BUNDLE = "bundle", "Bundle"
+
+    from_product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="outgoing_relations"
+    )
+    to_product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="incoming_relations"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.RELATED)
+    weight = models.DecimalField(
+        max_digits=5,
+        decimal_places=3,
+        default=Decimal("1.000"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+
+    class Meta:
+        ordering = ["-weight", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_product", "to_product", "kind"], name="catalog_relation_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_product=F("to_product")), name="catalog_relation_no_self_loop"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gte=0), name="catalog_relation_weight_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_product} -[{self.kind}]-> {self.to_product}"

@@ -1,0 +1,157 @@
+"""The operations that change the catalog. Every write to categories, products or the graph
+goes through here, so validation and cache invalidation happen in one place."""
+
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+from catalog.models import Category, Product, ProductRelation
+from catalog.selectors import CATEGORY_TREE_CACHE_KEY, category_descendant_ids
+
+PRODUCT_FIELDS = {
+    "sku",
+    "slug",
+    "name",
+    "description",
+    "price",
+    "currency",
+    "category",
+    "attributes",
+    "is_active",
+}
+CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
+
+
+def _invalidate_categories() -> None:
+    transaction.on_commit(lambda: cache.delete(CATEGORY_TREE_CACHE_KEY))
+    cache.delete(CATEGORY_TREE_CACHE_KEY)
+
+
+def _unique_slug(model, base: str, *, exclude_pk=None) -> str:
+    base = slugify(base)[:200] or "item"
+    slug, n = base, 2
+    qs = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
+    while qs.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check_parent(category: Category) -> None:
+    if (
+        category.pk
+        and category.parent_id
+        and category.parent_id in category_descendant_ids(category.pk)
+    ):
+        raise ValidationError({"parent": ["A category cannot be placed below itself."]})
+
+
+@transaction.atomic
+def category_create(
+    *,
+    name: str,
+    slug: str = "",
+    parent: Category | None = None,
+    description: str = "",
+    is_featured: bool = False,
+    position: int = 0,
+) -> Category:
+    category = Category(
+        name=name,
+        slug=slug or _unique_slug(Category, name),
+        parent=parent,
+        description=description,
+        is_featured=is_featured,
+        position=position,
+    )
+    category.full_clean()
+    category.save()
+    _invalidate_categories()
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, **changes) -> Category:
+    unknown = set(changes) - CATEGORY_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown category fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(category, field, value)
+    _check_parent(category)
+    category.full_clean()
+    category.save()
+    _invalidate_categories()
+    return category
+
+
+@transaction.atomic
+def category_delete(*, category: Category) -> None:
+    category.delete()  # PROTECT on products and children refuses a category still in use
+    _invalidate_categories()
+
+
+@transaction.atomic
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    price: Decimal,
+    category: Category,
+    slug: str = "",
+    description: str = "",
+    currency: str | None = None,
+    attributes: dict | None = None,
+    is_active: bool = True,
+) -> Product:
+    product = Product(
+        sku=sku,
+        name=name,
+        price=price,
+        category=category,
+        slug=slug or _unique_slug(Product, f"{name}-{sku}"),
+        description=description,
+        attributes=attributes or {},
+        is_active=is_active,
+    )
+    if currency:
+        product.currency = currency
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, **changes) -> Product:
+    unknown = set(changes) - PRODUCT_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown product fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(product, field, value)
+    product.full_clean()
+    product.save()
+    return product
+
+
+@transaction.atomic
+def product_delete(*, product: Product) -> None:
+    product.delete()  # PROTECT on order lines refuses a product that was sold
+
+
+@transaction.atomic
+def relation_set(
+    *,
+    from_product: Product,
+    to_product: Product,
+    kind: str = ProductRelation.Kind.RELATED,
+    weight: Decimal = Decimal("1"),
+) -> ProductRelation:
+    """Create the edge, or update its weight if it exists."""
+    relation = ProductRelation.objects.filter(
+        from_product=from_product, to_product=to_product, kind=kind
+    ).first() or ProductRelation(from_product=from_product, to_product=to_product, kind=kind)
+    relation.weight = weight
+    relation.full_clean()
+    relation.save()
+    return relation

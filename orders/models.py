@@ -1,0 +1,128 @@
+"""Orders: the order state machine, its lines (prices snapshotted at placement) and audit trail."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, FSMModelMixin, transition
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", "Created"
+    CONFIRMED = "confirmed", "Confirmed"
+    PROCESSING = "processing", "Processing"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+CANCELLABLE = [OrderStatus.CREATED, OrderStatus.CONFIRMED, OrderStatus.PROCESSING]
+
+
+class Order(FSMModelMixin, models.Model):
+    number = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = FSMField(
+        default=OrderStatus.CREATED, choices=OrderStatus.choices, protected=True, db_index=True
+    )
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    # Set when the payment was captured and the stock committed: the order can ship.
+    paid_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gt=0), name="orders_order_total_positive"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="orders_user_created")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # --- transitions: they change the field only; orders.services saves and audits ---------
+    @transition(field=status, source=OrderStatus.CREATED, target=OrderStatus.CONFIRMED)
+    def confirm(self):
+        pass
+
+    @transition(field=status, source=OrderStatus.CONFIRMED, target=OrderStatus.PROCESSING)
+    def start_processing(self):
+        pass
+
+    def is_paid(self) -> bool:
+        return self.paid_at is not None
+
+    @transition(
+        field=status,
+        source=OrderStatus.PROCESSING,
+        target=OrderStatus.SHIPPED,
+        conditions=[is_paid],
+    )
+    def ship(self):
+        pass
+
+    @transition(field=status, source=OrderStatus.SHIPPED, target=OrderStatus.DELIVERED)
+    def deliver(self):
+        pass
+
+    @transition(field=status, source=CANCELLABLE, target=OrderStatus.CANCELLED)
+    def cancel(self):
+        pass
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    # Snapshots taken at placement: later catalog edits never change a placed order.
+    product_name = models.CharField(max_length=200)
+    sku = models.CharField(max_length=64)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="orders_line_quantity_gte_1"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gt=0), name="orders_line_price_positive"
+            ),
+            models.UniqueConstraint(fields=["order", "product"], name="orders_line_unique_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_name}"
+
+
+class OrderEvent(models.Model):
+    """One row per transition: the order's audit trail."""
+
+    class Actor(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        STAFF = "staff", "Staff"
+        SYSTEM = "system", "System"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    actor = models.CharField(max_length=10, choices=Actor.choices, default=Actor.SYSTEM)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"

@@ -1,0 +1,32 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str):
+    """Create a customer account. Raises ValidationError with per-field messages."""
+    User = get_user_model()
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["A user with that username already exists."]
+    if email and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with that email address already exists."]
+    user = User(username=username, email=email)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(
+                m for m in messages if m not in errors.get(field, [])
+            )
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    return user

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from shop import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("shop.api.urls")),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("shop.accounts.urls")),
+    path("", include("orders.urls")),
+    path("", include("recommendations.urls")),
+    path("", include("catalog.urls")),
+]
+
+handler404 = "shop.views.not_found"
+handler500 = "shop.views.server_error"

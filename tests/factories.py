@@ -1,0 +1,65 @@
+"""factory_boy factories for the whole shop, one section per app."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from catalog.models import Category, Product, ProductRelation
+from inventory.models import StockItem
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"customer{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    is_staff = True
+
+
+# --- catalog --------------------------------------------------------------------------------
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    price = Decimal("10.00")
+    category = factory.SubFactory(CategoryFactory)
+    attributes = factory.LazyFunction(dict)
+
+
+class ProductRelationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductRelation
+
+    from_product = factory.SubFactory(ProductFactory)
+    to_product = factory.SubFactory(ProductFactory)
+    kind = ProductRelation.Kind.RELATED
+
+
+# --- inventory ------------------------------------------------------------------------------
+class StockItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StockItem
+        django_get_or_create = ("product",)
+
+    product = factory.SubFactory(ProductFactory)
+    quantity = 10
+    reserved = 0
