@@ -249,6 +249,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 
+# --- Encryption of personal data at rest (shop.crypto) --------------------------------------
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
+
 # --- The shop's own settings ----------------------------------------------------------------
 SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
