@@ -63,3 +63,27 @@ class StockItemFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     quantity = 10
     reserved = 0
+
+
+# --- orders ---------------------------------------------------------------------------------
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Order"
+
+    number = factory.Sequence(lambda n: f"T{n:08d}")
+    user = factory.SubFactory(UserFactory)
+    currency = "EUR"
+    total = Decimal("10.00")
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    product_name = factory.LazyAttribute(lambda line: line.product.name)
+    sku = factory.LazyAttribute(lambda line: line.product.sku)
+    unit_price = factory.LazyAttribute(lambda line: line.product.price)
+    quantity = 1
+    line_total = factory.LazyAttribute(lambda line: line.unit_price * line.quantity)
