@@ -2,9 +2,11 @@
 
 import logging
 
+from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 from shop.api.errors import json_not_found, json_server_error
 
@@ -24,7 +26,10 @@ def not_found(request, exception=None):
 def server_error(request):
     if _is_api(request):
         return json_server_error(request)
-    return render(request, "500.html", status=500)
+    # Rendered without the request: no context processor (cart, user) and no database query
+    # may run here, since a failing database is a likely reason to be here at all.
+    html = loader.get_template("500.html").render({"SHOP_NAME": settings.SHOP_NAME})
+    return HttpResponseServerError(html)
 
 
 def health(request):
