@@ -5,34 +5,181 @@ from django.shortcuts import get_object_or_404, render
 
 from catalog import selectors
 from catalog.filters import ProductFilter
+from catalog.models import ProductRelation
 
 PAGE_SIZE = 24
+HOME_CATEGORIES = 8
+HOME_POPULAR = 8
+
+FILTER_LABELS = {
+    "search": "Search",
+    "category": "Category",
+    "min_price": "Minimum price",
+    "max_price": "Maximum price",
+    "in_stock": "Availability",
+    "ordering": "Sort order",
+    "page": "Page",
+}
+# How the catalog graph's edges are shown on a product page, in this order.
+RELATION_SECTIONS = [
+    (ProductRelation.Kind.ACCESSORY, "Accessories"),
+    (ProductRelation.Kind.BUNDLE, "Often bought together"),
+    (ProductRelation.Kind.RELATED, "Related products"),
+    (ProductRelation.Kind.SUBSTITUTE, "Alternatives"),
+]
+# Units written after an attribute name: storage_gb -> "Storage (GB)".
+ATTRIBUTE_UNITS = {"gb": "GB", "tb": "TB", "in": "in", "cm": "cm", "mm": "mm", "kg": "kg", "g": "g"}
+
+
+def attribute_label(name: str) -> str:
+    words = name.replace("-", "_").split("_")
+    unit = ATTRIBUTE_UNITS.get(words[-1].lower()) if len(words) > 1 else None
+    if unit:
+        words = words[:-1]
+    label = " ".join(words).strip().capitalize() or name
+    return f"{label} ({unit})" if unit else label
+
+
+def attribute_value_label(value) -> str:
+    text = str(value)
+    return {"true": "Yes", "false": "No"}.get(text.lower(), text)
+
+
+def _category_path(tree: list[dict], node: dict | None) -> list[dict]:
+    """The node and its ancestors, root first."""
+    by_id = {n["id"]: n for n in tree}
+    path = []
+    while node is not None:
+        path.append(node)
+        node = by_id.get(node["parent_id"])
+    return path[::-1]
+
+
+def _find_category(tree: list[dict], identifier: str) -> dict | None:
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    return next((n for n in tree if identifier in (n["slug"], str(n["id"]))), None)
+
+
+def _category_links(request, tree: list[dict], current: dict | None) -> list[dict]:
+    """The category tree for the sidebar: every root, and the children along the current path.
+
+    A link keeps the search, price, availability and sort order, and drops the attribute
+    filters and the page, which belong to the category being left.
+    """
+    params = request.GET.copy()
+    for key in list(params):
+        if key in ("page", "category") or key.startswith("attr_"):
+            params.pop(key)
+    children: dict[int | None, list[dict]] = {}
+    for node in tree:
+        children.setdefault(node["parent_id"], []).append(node)
+    open_ids = {n["id"] for n in _category_path(tree, current)}
+
+    def href(slug: str | None) -> str:
+        query = params.copy()
+        if slug:
+            query["category"] = slug
+        encoded = query.urlencode()
+        return f"?{encoded}" if encoded else "?"
+
+    def build(parent_id):
+        return [
+            {
+                "name": node["name"],
+                "slug": node["slug"],
+                "href": href(node["slug"]),
+                "current": current is not None and node["id"] == current["id"],
+                "children": build(node["id"]) if node["id"] in open_ids else [],
+            }
+            for node in children.get(parent_id, [])
+        ]
+
+    return [
+        {
+            "name": "All products",
+            "slug": "",
+            "href": href(None),
+            "current": current is None,
+            "children": [],
+        },
+        *build(None),
+    ]
+
+
+def _filter_errors(errors) -> list[str]:
+    messages = []
+    for field, field_errors in errors.items():
+        if field.startswith("attr_"):
+            label = f"Filter “{field[len('attr_') :]}”"
+        else:
+            label = FILTER_LABELS.get(field, field.replace("_", " ").capitalize())
+        messages.append(f"{label}: {' '.join(field_errors)}")
+    return messages
+
+
+def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
+    """Attribute checkboxes: the common values among the products in view, plus anything the
+    visitor already ticked (so it can be unticked even if nothing matches any more)."""
+    values = selectors.attribute_facets(products) if facets_wanted else {}
+    for key in request.GET:
+        if key.startswith("attr_"):
+            name = key[len("attr_") :]
+            chosen = [v for v in request.GET.getlist(key) if v]
+            if chosen:
+                known = values.setdefault(name, [])
+                known.extend(v for v in chosen if v not in known)
+    facets = []
+    for name in sorted(values):
+        chosen = set(request.GET.getlist(f"attr_{name}"))
+        facets.append(
+            {
+                "name": name,
+                "param": f"attr_{name}",
+                "label": attribute_label(name),
+                "values": [
+                    {"value": v, "label": attribute_value_label(v), "checked": v in chosen}
+                    for v in values[name]
+                ],
+                "open": bool(chosen),
+            }
+        )
+    return facets
 
 
 def home(request):
     tree = selectors.category_tree()
-    featured = [c for c in tree if c["is_featured"]] or [c for c in tree if c["parent_id"] is None]
+    roots = [c for c in tree if c["parent_id"] is None]
+    featured = [c for c in tree if c["is_featured"]] or roots
+    children: dict[int, list[dict]] = {}
+    for node in tree:
+        if node["parent_id"] is not None:
+            children.setdefault(node["parent_id"], []).append(node)
     return render(
         request,
         "catalog/home.html",
         {
-            "featured_categories": featured[:8],
-            "popular": selectors.product_popular(limit=8),
+            "featured_categories": [
+                {**c, "children": children.get(c["id"], [])[:4]} for c in featured
+            ][:HOME_CATEGORIES],
+            "popular": selectors.product_popular(limit=HOME_POPULAR),
         },
     )
 
 
 def product_list(request):
+    tree = selectors.category_tree()
     product_filter = ProductFilter(request.GET, queryset=selectors.product_base_queryset())
-    errors = []
     if product_filter.is_valid():
         products = product_filter.qs
+        errors = []
     else:
         products = selectors.product_base_queryset().none()
-        errors = [
-            f"{field.replace('_', ' ')}: {' '.join(msgs)}"
-            for field, msgs in product_filter.errors.items()
-        ]
+        errors = _filter_errors(product_filter.errors)
+    category = _find_category(tree, request.GET.get("category", ""))
+    search = (request.GET.get("search") or "").strip()
+
     paginator = Paginator(products, PAGE_SIZE)
     try:
         page = paginator.page(request.GET.get("page") or 1)
@@ -40,43 +187,73 @@ def product_list(request):
         page = paginator.page(1)
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
-    params = request.GET.copy()
-    params.pop("page", None)
-    selected = (
-        selectors.category_get(request.GET["category"]) if request.GET.get("category") else None
-    )
+
+    # Facets describe the category or search being browsed, not the attribute filters
+    # already applied, so that other values of a ticked attribute stay visible.
+    facet_base = selectors.product_base_queryset()
+    if search and "search" not in product_filter.errors:
+        facet_base = selectors.product_search(facet_base, search)
+    if category is not None:
+        facet_base = facet_base.filter(
+            category_id__in=selectors.category_descendant_ids(category["id"])
+        )
+
+    orderings = [
+        ("popularity", "Most popular"),
+        ("price", "Price: low to high"),
+        ("-price", "Price: high to low"),
+        ("name", "Name: A to Z"),
+        ("-created_at", "Newest first"),
+    ]
+    if search:
+        orderings.insert(0, ("", "Best match"))
+    active_filters = any(
+        request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
+    ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
+
     return render(
         request,
         "catalog/product_list.html",
         {
             "page": page,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
             "errors": errors,
-            "query": params.urlencode(),
             "params": request.GET,
-            "category": selected,
-            "categories": selectors.category_tree(),
-            "orderings": [
-                ("popularity", "Most popular"),
-                ("price", "Price: low to high"),
-                ("-price", "Price: high to low"),
-                ("name", "Name"),
-                ("-created_at", "Newest"),
-            ],
-            "facets": selectors.attribute_facets(products)
-            if selected or request.GET.get("search")
-            else {},
+            "search": search,
+            "category": category,
+            "breadcrumbs": _category_path(tree, category)[:-1],
+            "category_links": _category_links(request, tree, category),
+            "orderings": orderings,
+            "facets": _facets(
+                request, facet_base, facets_wanted=bool(category or search) and not errors
+            ),
+            "active_filters": active_filters,
         },
     )
 
 
 def product_detail(request, slug):
     product = get_object_or_404(selectors.product_detail_queryset(), slug=slug)
+    tree = selectors.category_tree()
+    node = next((n for n in tree if n["id"] == product.category_id), None)
+    relations = list(product.relations)
     return render(
         request,
         "catalog/product_detail.html",
         {
             "product": product,
             "available": selectors.product_available_quantity(product),
-            "relations": product.relations,
+            "relations": relations,
+            "related_sections": [
+                {"kind": kind, "title": title, "products": group}
+                for kind, title in RELATION_SECTIONS
+                if (group := [r.to_product for r in relations if r.kind == kind])
+            ],
+            "breadcrumbs": _category_path(tree, node),
+            "attributes": [
+                (attribute_label(key), attribute_value_label(value))
+                for key, value in (product.attributes or {}).items()
+                if isinstance(value, (str, int, float, bool))
+            ],
         },
     )
