@@ -28,6 +28,7 @@ RELATION_SECTIONS = [
     (ProductRelation.Kind.SUBSTITUTE, "Alternatives"),
 ]
 # Units written after an attribute name: storage_gb -> "Storage (GB)".
+ACRONYMS = {"ram": "RAM", "usb": "USB", "hdmi": "HDMI", "led": "LED", "ssd": "SSD", "cpu": "CPU"}
 ATTRIBUTE_UNITS = {"gb": "GB", "tb": "TB", "in": "in", "cm": "cm", "mm": "mm", "kg": "kg", "g": "g"}
 
 
@@ -37,6 +38,7 @@ def attribute_label(name: str) -> str:
     if unit:
         words = words[:-1]
     label = " ".join(words).strip().capitalize() or name
+    label = " ".join(ACRONYMS.get(word.lower(), word) for word in label.split(" "))
     return f"{label} ({unit})" if unit else label
 
 
@@ -119,6 +121,14 @@ def _filter_errors(errors) -> list[str]:
     return messages
 
 
+def _facet_sort_key(value: str):
+    """Numbers in numeric order (64, 128, 1024), then words alphabetically."""
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value.lower())
+
+
 def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
     """Attribute checkboxes: the common values among the products in view, plus anything the
     visitor already ticked (so it can be unticked even if nothing matches any more)."""
@@ -132,6 +142,7 @@ def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
                 known.extend(v for v in chosen if v not in known)
     facets = []
     for name in sorted(values):
+        values[name] = sorted(values[name], key=_facet_sort_key)
         chosen = set(request.GET.getlist(f"attr_{name}"))
         facets.append(
             {

@@ -1,0 +1,54 @@
+"""Screenshots of the main pages at phone and desktop widths, with the checks a person
+would otherwise make by eye: nothing wider than the screen, every field labelled."""
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from catalog.models import Product
+from tests.e2e.conftest import DESKTOP, PHONE
+
+PAGES = [
+    ("home", "/"),
+    ("list", "/products/?category=electronics"),
+    ("detail", None),  # the most popular product, known once the demo data exists
+    ("login", "/accounts/login/"),
+    ("register", "/accounts/register/"),
+    ("404", "/products/no-such-product/"),
+]
+
+# Form fields without a label, and images without a text alternative, in the page.
+UNLABELLED = """() => {
+  const fields = [...document.querySelectorAll('input, select, textarea')].filter(
+    (el) => el.type !== 'hidden' && !el.labels.length && !el.getAttribute('aria-label'));
+  const images = [...document.querySelectorAll('svg[role=img], img')].filter(
+    (el) => !(el.getAttribute('aria-label') || el.getAttribute('alt')));
+  return [...fields, ...images].map((el) => el.outerHTML.slice(0, 80));
+}"""
+
+
+@pytest.fixture
+def demo_shop(transactional_db):
+    call_command("load_demo", products=60, no_progress=True, verbosity=0)
+    return Product.objects.order_by("-popularity", "id").first()
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_main_pages_fit_the_screen_and_are_labelled(
+    browser, live_url, demo_shop, screenshot, device
+):
+    viewport = PHONE if device == "phone" else DESKTOP
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    try:
+        for name, path in PAGES:
+            page.goto(live_url + (path or demo_shop.get_absolute_url()))
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            saved = screenshot(page, f"{name}-{device}")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
+            assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
+    finally:
+        context.close()
