@@ -311,3 +311,32 @@ def test_server_error_page_renders_without_the_request(client, settings):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
     assert settings.SHOP_NAME in response.content.decode()
+
+
+def test_header_shows_the_cart_count_when_the_context_has_one(rf, phones):
+    from django.contrib.auth.models import AnonymousUser
+    from django.template.loader import render_to_string
+
+    request = rf.get("/")
+    request.user = AnonymousUser()
+
+    html = render_to_string("404.html", {"cart_count": 3}, request=request)
+
+    assert '<span class="cart-count">3<span class="visually-hidden"> items</span>' in html
+
+
+def test_home_and_detail_cost_a_fixed_number_of_queries(
+    client, phones, django_assert_max_num_queries
+):
+    product = ProductFactory(category=phones, popularity=100)
+    for _ in range(8):
+        other = ProductFactory(category=phones, popularity=10)
+        StockItemFactory(product=other)
+        ProductRelationFactory(from_product=product, to_product=other, kind="related")
+    client.get("/")  # warm the category tree cache
+
+    with django_assert_max_num_queries(3):
+        client.get("/")
+    with django_assert_max_num_queries(4):
+        response = client.get(product.get_absolute_url())
+    assert len(response.context["related_sections"][0]["products"]) == 8

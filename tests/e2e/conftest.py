@@ -64,16 +64,12 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="package")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        message = "Chromium not found at /usr/bin/chromium (CI installs Debian's chromium)"
-        if os.environ.get("CHROMIUM_REQUIRED") == "1":
-            pytest.fail(f"{message}; CHROMIUM_REQUIRED=1 makes this an error", pytrace=False)
-        pytest.skip(message)
+    executable = helpers.chromium_or_skip(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()

@@ -1,8 +1,22 @@
-"""Steps shared by browser tests: register, log in, log out, read the header."""
+"""Steps shared by browser tests: find the browser, register, log in, log out."""
 
+import os
+
+import pytest
 from playwright.sync_api import Page, expect
 
 PASSWORD = "e2e-passphrase-2026"
+
+
+def chromium_or_skip(path: str) -> str:
+    """The browser to drive. Without it the browser tests are skipped, except where
+    CHROMIUM_REQUIRED=1 (CI): there a missing browser must not pass as a green run."""
+    if os.path.exists(path):
+        return path
+    message = f"Chromium not found at {path} (CI installs Debian's chromium)"
+    if os.environ.get("CHROMIUM_REQUIRED") == "1":
+        pytest.fail(f"{message}; CHROMIUM_REQUIRED=1 makes this an error", pytrace=False)
+    pytest.skip(message)
 
 
 def register(

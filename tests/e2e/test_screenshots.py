@@ -6,6 +6,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from catalog.models import Product
+from tests.e2e import helpers
 from tests.e2e.conftest import DESKTOP, PHONE
 
 PAGES = [
@@ -15,6 +16,7 @@ PAGES = [
     ("login", "/accounts/login/"),
     ("register", "/accounts/register/"),
     ("404", "/products/no-such-product/"),
+    ("list-invalid-filter", "/products/?search=phone&min_price=cheap&attr_color=black"),
 ]
 
 # Form fields without a label, and images without a text alternative, in the page.
@@ -50,5 +52,8 @@ def test_main_pages_fit_the_screen_and_are_labelled(
             )
             assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
             assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
+        # The header of a signed-in customer (demo user from load_demo).
+        helpers.log_in(page, live_url, username="alice", password="alice-demo-2026")
+        screenshot(page, f"home-signed-in-{device}")
     finally:
         context.close()

@@ -147,3 +147,22 @@ def test_registration_errors_are_shown_next_to_the_fields(page, live_url, transa
     expect(page.get_by_text("The two passwords do not match.")).to_be_visible()
     expect(page.get_by_label("Username")).to_have_value("shopper")
     expect(page.get_by_label("Email address")).to_have_value("not-an-email")
+
+
+def test_keyboard_users_can_skip_to_the_content_and_see_focus(page, live_url, catalog):
+    page.goto(live_url)
+    page.keyboard.press("Tab")
+
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+
+    # The focused element wears the shop's focus ring, not a faint browser default.
+    page.keyboard.press("Tab")
+    ring = page.evaluate(
+        "(() => { const s = getComputedStyle(document.activeElement);"
+        " return [s.outlineStyle, s.outlineColor, s.outlineWidth]; })()"
+    )
+    assert ring == ["solid", "rgb(242, 169, 0)", "3px"]
