@@ -41,6 +41,7 @@ TIMEOUT_MS = 5_000
 _saved_screenshots: list[Path] = []
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m e2e`` selects by marker
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
     for item in items:
