@@ -53,3 +53,10 @@ def account_nav(page: Page):
 
 def expect_logged_in(page: Page, username: str):
     expect(account_nav(page)).to_contain_text(f"Hi, {username}")
+
+
+def add_to_cart(page: Page, live_url: str, *, slug: str, quantity: int = 1):
+    """Open a product page and submit its add-to-cart form (checkout flows start here)."""
+    page.goto(f"{live_url}/products/{slug}/")
+    page.get_by_label("Quantity").fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()

@@ -99,6 +99,17 @@ def test_filter_by_price_keeps_the_filter_in_the_address(page, live_url, catalog
     expect(page.get_by_label("From", exact=True)).to_have_value("500")
 
 
+def test_attribute_checkboxes_narrow_the_list(page, live_url, catalog):
+    page.goto(f"{live_url}/products/?category=phones")
+    filters = page.get_by_role("complementary", name="Filters")
+    filters.get_by_role("checkbox", name="black").check()
+    filters.get_by_role("button", name="Apply filters").click()
+
+    assert card_titles(page) == ["Fairphone 5"]
+    assert "attr_color=black" in page.url and "category=phones" in page.url
+    expect(filters.get_by_role("checkbox", name="black")).to_be_checked()
+
+
 def test_open_a_product_and_see_its_availability(page, live_url, catalog):
     page.goto(f"{live_url}/products/?category=phones&ordering=-price")
     page.get_by_role("link", name=re.compile("Fairphone 5")).click()
