@@ -24,8 +24,8 @@ from tests.factories import UserFactory
 # Playwright's sync API drives the browser from an asyncio event loop that it runs in the
 # test's own thread. Django sees that running loop and refuses every ORM call from the test
 # (SynchronousOnlyOperation) although the calls are ordinary blocking ones made between two
-# browser steps, never from inside a coroutine. This is the switch Django documents for
-# exactly that situation; it has to be set before the first database call.
+# browser steps, never from inside a coroutine. Django documents this variable for such
+# environments (notebooks, REPLs with a loop); it must be set before the first query.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"

@@ -7,7 +7,6 @@ from playwright.sync_api import expect
 
 from catalog.models import Product
 from tests.e2e import helpers
-from tests.e2e.conftest import DESKTOP, PHONE
 
 PAGES = [
     ("home", "/"),
@@ -37,23 +36,18 @@ def demo_shop(transactional_db):
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_main_pages_fit_the_screen_and_are_labelled(
-    browser, live_url, demo_shop, screenshot, device
+    request, live_url, demo_shop, screenshot, device
 ):
-    viewport = PHONE if device == "phone" else DESKTOP
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    try:
-        for name, path in PAGES:
-            page.goto(live_url + (path or demo_shop.get_absolute_url()))
-            expect(page.get_by_role("heading", level=1)).to_be_visible()
-            saved = screenshot(page, f"{name}-{device}")
-            overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
-            assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
-        # The header of a signed-in customer (demo user from load_demo).
-        helpers.log_in(page, live_url, username="alice", password="alice-demo-2026")
-        screenshot(page, f"home-signed-in-{device}")
-    finally:
-        context.close()
+    page = request.getfixturevalue("phone_page" if device == "phone" else "page")
+    for name, path in PAGES:
+        page.goto(live_url + (path or demo_shop.get_absolute_url()))
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        saved = screenshot(page, f"{name}-{device}")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
+        assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
+    # The header of a signed-in customer (a demo user from load_demo).
+    helpers.log_in(page, live_url, username="alice", password="alice-demo-2026")
+    screenshot(page, f"home-signed-in-{device}")
