@@ -189,6 +189,11 @@ def product_list(request):
         products = selectors.product_base_queryset().none()
         errors = _filter_errors(product_filter.errors)
     category = _find_category(tree, request.GET.get("category", ""))
+    if category is None and request.GET.get("category") and not errors:
+        # A category newer than the cached tree: read it directly.
+        found = selectors.category_get(request.GET["category"])
+        if found is not None:
+            category = {f: getattr(found, f) for f in ("id", "parent_id", "slug", "name")}
     search = (request.GET.get("search") or "").strip()
 
     paginator = Paginator(products, PAGE_SIZE)

@@ -341,3 +341,14 @@ def test_home_and_detail_cost_a_fixed_number_of_queries(
     with django_assert_max_num_queries(4):
         response = client.get(product.get_absolute_url())
     assert len(response.context["related_sections"][0]["products"]) == 8
+
+
+def test_a_category_newer_than_the_cached_tree_still_gets_its_title(client, phones):
+    client.get(LIST_URL)  # the category tree is now cached without the new category
+    tablets = CategoryFactory(name="Tablets", slug="tablets")
+    ProductFactory(name="Slate", category=tablets)
+
+    response = client.get(LIST_URL, {"category": "tablets"})
+
+    assert names(response) == ["Slate"]
+    assert "<h1>Tablets</h1>" in response.content.decode()
