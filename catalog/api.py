@@ -1,5 +1,6 @@
 """Catalog API: public reads, staff writes; validate, call a service or selector, serialise."""
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductRelation
+from shop.cache import cached
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -182,6 +184,41 @@ class ProductViewSet(viewsets.ModelViewSet):
         if self.action != "list":
             return queryset
         return super().filter_queryset(queryset)
+
+    def _cached_body(self, request, key: tuple, build):
+        """The response body from the "catalog" cache area, shared by anonymous visitors and
+        customers alike (staff see inactive products and always read the database). The host
+        is part of the key because pagination links are absolute."""
+        if request.user and request.user.is_staff:
+            return build()
+        return cached(
+            selectors.CATALOG_CACHE_AREA,
+            (*key, request.scheme, request.get_host()),
+            build,
+            timeout=settings.CATALOG_CACHE_SECONDS,
+        )
+
+    def list(self, request, *args, **kwargs):
+        query = sorted(
+            (name, value)
+            for name, values in request.query_params.lists()
+            for value in values
+            if value != ""
+        )
+        body = self._cached_body(
+            request,
+            ("product-list", tuple(query)),
+            lambda: super(ProductViewSet, self).list(request, *args, **kwargs).data,
+        )
+        return Response(body)
+
+    def retrieve(self, request, *args, **kwargs):
+        body = self._cached_body(
+            request,
+            ("product-detail", str(kwargs.get(self.lookup_field, ""))),
+            lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs).data,
+        )
+        return Response(body)
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
     def create(self, request, *args, **kwargs):

@@ -5,7 +5,6 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField
@@ -13,6 +12,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from catalog.models import Category, Product, ProductRelation
+from shop.cache import cached
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 ORDERINGS = {
@@ -25,20 +25,21 @@ ORDERINGS = {
     "popularity": ("-popularity", "id"),
 }
 DEFAULT_ORDERING = "popularity"
-CATEGORY_TREE_CACHE_KEY = "catalog:category-tree:v1"
+CATALOG_CACHE_AREA = "catalog"
 
 
 def category_tree() -> list[dict]:
     """Every category as ``{id, parent_id, slug, name, position}``: small, cached, shared."""
-    tree = cache.get(CATEGORY_TREE_CACHE_KEY)
-    if tree is None:
-        tree = list(
+    return cached(
+        CATALOG_CACHE_AREA,
+        "category-tree",
+        lambda: list(
             Category.objects.order_by("position", "name").values(
                 "id", "parent_id", "slug", "name", "position", "is_featured"
             )
-        )
-        cache.set(CATEGORY_TREE_CACHE_KEY, tree, 300)
-    return tree
+        ),
+        timeout=300,
+    )
 
 
 def category_descendant_ids(category_id: int) -> list[int]:

@@ -3,13 +3,13 @@ goes through here, so validation and cache invalidation happen in one place."""
 
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
 from catalog.models import Category, Product, ProductRelation
-from catalog.selectors import CATEGORY_TREE_CACHE_KEY, category_descendant_ids
+from catalog.selectors import CATALOG_CACHE_AREA, category_descendant_ids
+from shop.cache import invalidate
 
 PRODUCT_FIELDS = {
     "sku",
@@ -25,9 +25,9 @@ PRODUCT_FIELDS = {
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
 
 
-def _invalidate_categories() -> None:
-    transaction.on_commit(lambda: cache.delete(CATEGORY_TREE_CACHE_KEY))
-    cache.delete(CATEGORY_TREE_CACHE_KEY)
+def _invalidate_catalog() -> None:
+    """Cached lists, details and the category tree are stale after any catalog write."""
+    invalidate(CATALOG_CACHE_AREA)
 
 
 def _unique_slug(model, base: str, *, exclude_pk=None) -> str:
@@ -68,7 +68,7 @@ def category_create(
     )
     category.full_clean()
     category.save()
-    _invalidate_categories()
+    _invalidate_catalog()
     return category
 
 
@@ -82,14 +82,14 @@ def category_update(*, category: Category, **changes) -> Category:
     _check_parent(category)
     category.full_clean()
     category.save()
-    _invalidate_categories()
+    _invalidate_catalog()
     return category
 
 
 @transaction.atomic
 def category_delete(*, category: Category) -> None:
     category.delete()  # PROTECT on products and children refuses a category still in use
-    _invalidate_categories()
+    _invalidate_catalog()
 
 
 @transaction.atomic
@@ -119,6 +119,7 @@ def product_create(
         product.currency = currency
     product.full_clean()
     product.save()
+    _invalidate_catalog()
     return product
 
 
@@ -131,12 +132,14 @@ def product_update(*, product: Product, **changes) -> Product:
         setattr(product, field, value)
     product.full_clean()
     product.save()
+    _invalidate_catalog()
     return product
 
 
 @transaction.atomic
 def product_delete(*, product: Product) -> None:
     product.delete()  # PROTECT on order lines refuses a product that was sold
+    _invalidate_catalog()
 
 
 @transaction.atomic
@@ -154,4 +157,5 @@ def relation_set(
     relation.weight = weight
     relation.full_clean()
     relation.save()
+    _invalidate_catalog()
     return relation

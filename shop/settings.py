@@ -278,3 +278,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
+CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
+# Product lists and details of the API; stock changes that do not cross zero show this late.
+CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)

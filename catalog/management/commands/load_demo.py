@@ -11,8 +11,9 @@ from tqdm import tqdm
 
 from catalog import demo_data
 from catalog.models import Category, Product, ProductRelation
-from catalog.selectors import CATEGORY_TREE_CACHE_KEY
+from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.models import StockItem
+from shop.cache import invalidate
 
 BATCH = 2000
 DEMO_USERS = [
@@ -42,9 +43,7 @@ class Command(BaseCommand):
         categories = self._categories()
         created = self._products(products, categories, progress=not no_progress)
         users = self._users()
-        from django.core.cache import cache
-
-        cache.delete(CATEGORY_TREE_CACHE_KEY)
+        invalidate(CATALOG_CACHE_AREA)  # rows were bulk-created, past the services
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo shop ready: {len(categories)} categories, {products} products "

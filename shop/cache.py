@@ -1,0 +1,143 @@
+"""Read-through caching by *area*, with O(1) invalidation of a whole area and hit/miss counts.
+
+An area is a family of cached values that go stale together (``"catalog"``: product lists,
+product details, the category tree). Every key of an area embeds the area's current version
+number, itself kept in the cache; ``invalidate(area)`` bumps that number, so every value cached
+under the old one is never read again and simply expires.
+
+    from shop.cache import cached, invalidate
+
+    body = cached("catalog", ("detail", product_id), build_body, timeout=60)
+    invalidate("catalog")  # after any change that makes catalog values wrong
+
+Hits and misses are counted per area in the cache itself (``cache.incr``), so the totals add up
+across every web and worker process; ``stats()`` reads them for the dashboard and ``/metrics``.
+
+The cache is for reads that may be a little old. A write (checkout, payment, stock) always
+reads the database.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# The areas the shop caches, with what lives in each (shown on the dashboard and in /metrics
+# even before their first use). An area not listed here still works.
+AREAS: dict[str, str] = {
+    "catalog": "product lists and details of the API, the category tree",
+}
+_seen_areas: set[str] = set()
+_MISSING = object()
+
+
+def _version_key(area: str) -> str:
+    return f"cache-area:{area}:version"
+
+
+def _stat_key(area: str, result: str) -> str:
+    return f"cache-area:{area}:{result}"
+
+
+def _digest(key: Hashable) -> str:
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def area_version(area: str) -> int:
+    """The current version of an area, created on first use.
+
+    A new version starts from the clock in nanoseconds, not from 1: if the version key is ever
+    evicted, the new number is still larger than any used before, so old values stay unreachable.
+    """
+    key = _version_key(area)
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, time.time_ns(), timeout=None)
+        version = cache.get(key)
+    return int(version) if version is not None else time.time_ns()
+
+
+def _count(area: str, result: str) -> None:
+    key = _stat_key(area, result)
+    try:
+        cache.incr(key)
+    except ValueError:  # first count of this area (or the cache was cleared)
+        if not cache.add(key, 1, timeout=None):
+            cache.incr(key)
+    except Exception:  # counting must never break a page
+        logger.warning("cache statistics unavailable for area %s", area, exc_info=True)
+
+
+def cached(
+    area: str,
+    key: Hashable,
+    builder: Callable[[], T],
+    timeout: int | None = None,
+) -> T:
+    """The value cached under ``key`` in ``area``, built (and stored) on a miss.
+
+    ``key`` is any value with a stable ``repr`` (a string, a tuple of strings and numbers);
+    ``timeout`` defaults to ``CACHE_DEFAULT_TIMEOUT``. ``None`` results are not cached.
+    """
+    _seen_areas.add(area)
+    full_key = f"cache-area:{area}:v{area_version(area)}:{_digest(key)}"
+    value = cache.get(full_key, _MISSING)
+    if value is not _MISSING:
+        _count(area, "hits")
+        return value
+    _count(area, "misses")
+    value = builder()
+    if value is not None:
+        if timeout is None:
+            timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
+        cache.set(full_key, value, timeout)
+    return value
+
+
+def _bump(area: str) -> None:
+    key = _version_key(area)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, time.time_ns(), timeout=None)
+
+
+def invalidate(area: str) -> None:
+    """Make every value cached in ``area`` stale, now and again when the transaction commits.
+
+    Bumping twice closes a race: a request that reads the database between the first bump and
+    the commit still sees the old rows and may cache them under the new version; the bump on
+    commit makes that value unreachable too.
+    """
+    _seen_areas.add(area)
+    _bump(area)
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        transaction.on_commit(partial(_bump, area))
+
+
+def known_areas() -> list[str]:
+    return sorted(set(AREAS) | _seen_areas)
+
+
+def stats(area: str) -> dict[str, Any]:
+    """``{"hits", "misses", "hit_rate"}`` for an area, totalled over every process."""
+    values = cache.get_many([_stat_key(area, "hits"), _stat_key(area, "misses")])
+    hits = int(values.get(_stat_key(area, "hits"), 0))
+    misses = int(values.get(_stat_key(area, "misses"), 0))
+    total = hits + misses
+    return {"hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
+
+
+def all_stats() -> dict[str, dict[str, Any]]:
+    return {area: stats(area) for area in known_areas()}
