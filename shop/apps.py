@@ -5,3 +5,6 @@ class ShopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "shop"
     verbose_name = "Shop operations"
+
+    def ready(self):
+        from shop import signals  # noqa: F401  (connects the Celery task receivers)

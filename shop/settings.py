@@ -283,3 +283,16 @@ LOGGING = {
 CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
 # Product lists and details of the API; stock changes that do not cross zero show this late.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
+# /metrics answers staff sessions and "Authorization: Bearer <METRICS_TOKEN>" (if set).
+# Under several gunicorn workers, PROMETHEUS_MULTIPROC_DIR (read by prometheus-client) must
+# name an empty directory shared by every web and worker process of the machine.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 120)
+CELERY_BEAT_SCHEDULE["shop-heartbeat"] = {"task": "shop.tasks.heartbeat", "schedule": 30.0}
+MIDDLEWARE = ["shop.middleware.RequestContextMiddleware", *MIDDLEWARE]
+LOGGING["filters"] = {"request_context": {"()": "shop.logging.RequestContextFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["request_context"]
+LOGGING["formatters"]["plain"]["format"] = (
+    "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("shop.api.urls")),
     path("health/", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("shop.accounts.urls")),
     path("", include("orders.urls")),
     path("", include("recommendations.urls")),

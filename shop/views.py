@@ -1,14 +1,18 @@
-"""Project-wide views: error pages that answer JSON under /api/ and HTML elsewhere, and health."""
+"""Project-wide views: error pages (JSON under /api/, HTML elsewhere), health and metrics."""
 
 import logging
 
 from django.conf import settings
-from django.db import connection
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from shop.api.errors import json_not_found, json_server_error
+from shop.api.errors import error_body, json_not_found, json_server_error
+from shop.health import run_checks
+from shop.metrics import render as render_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +37,32 @@ def server_error(request):
 
 
 def health(request):
-    """Liveness of the shop and its dependencies; never cached."""
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception:
-        logger.exception("health: database check failed")
-        checks["database"] = "down"
-    status = "ok" if all(v == "ok" for v in checks.values()) else "down"
-    response = JsonResponse(
-        {"status": status, "checks": checks}, status=200 if status == "ok" else 503
-    )
+    """The shop and its dependencies, as API.md describes; never cached."""
+    body = run_checks()
+    response = JsonResponse(body, status=200 if body["status"] == "ok" else 503)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _metrics_allowed(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_active and user.is_staff:
+        return True
+    token = settings.METRICS_TOKEN
+    scheme, _, supplied = request.headers.get("Authorization", "").partition(" ")
+    return bool(
+        token
+        and scheme.lower() == "bearer"
+        and constant_time_compare(supplied.strip().encode(), token.encode())
+    )
+
+
+@never_cache
+def metrics(request):
+    """Prometheus exposition for a staff session or ``Authorization: Bearer <METRICS_TOKEN>``."""
+    if not _metrics_allowed(request):
+        return JsonResponse(
+            error_body("permission_denied", "Metrics need a staff session or the metrics token."),
+            status=403,
+        )
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE_LATEST)

@@ -57,7 +57,9 @@ def test_none_is_not_cached():
     assert shop_cache.cached("nones", "k", lambda: "built") == "built"
 
 
-def test_invalidation_inside_a_transaction_also_applies_on_commit(django_capture_on_commit_callbacks):
+def test_invalidation_inside_a_transaction_also_applies_on_commit(
+    django_capture_on_commit_callbacks,
+):
     shop_cache.cached("tx", "k", lambda: "before")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         shop_cache.invalidate("tx")

@@ -1,0 +1,137 @@
+"""/health/: each dependency checked, a failure simulated by breaking that dependency."""
+
+import time
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from shop import health, tasks
+
+pytestmark = pytest.mark.django_db
+
+
+def get_health(client):
+    response = client.get("/health/")
+    return response, response.json()
+
+
+def test_all_ok_in_eager_mode_with_a_note(client):
+    response, body = get_health(client)
+
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "worker": "ok"}
+    assert body["notes"]["worker"] == "eager"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_a_broken_database_is_down(client):
+    def broken_cursor(*args, **kwargs):
+        raise RuntimeError("connection refused")
+
+    with mock.patch.object(connection, "cursor", broken_cursor):
+        response, body = get_health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "down"
+    assert body["checks"]["database"] == "down"
+    assert body["checks"]["cache"] == "ok"
+
+
+def test_a_broken_cache_is_degraded(client):
+    with mock.patch.object(health, "cache") as cache:
+        cache.set.side_effect = ConnectionError("redis is gone")
+        response, body = get_health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"] == "down"
+    assert body["checks"]["database"] == "ok"
+
+
+def test_a_cache_that_loses_writes_is_degraded(client):
+    with mock.patch.object(health, "cache") as cache:
+        cache.get.return_value = None
+        response, body = get_health(client)
+
+    assert body["checks"]["cache"] == "down"
+    assert response.status_code == 503
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_an_unreachable_broker_is_degraded(client):
+    tasks.heartbeat()  # the worker is fine; only the broker fails
+    with mock.patch("shop.celery.app.connection_for_write") as connection_for_write:
+        connection_for_write.return_value.__enter__.return_value.ensure_connection.side_effect = (
+            OSError("Connection refused")
+        )
+        response, body = get_health(client)
+
+    assert response.status_code == 503
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"] == "down"
+    assert body["checks"]["worker"] == "ok"
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_a_reachable_broker_and_a_fresh_heartbeat_are_ok(client):
+    tasks.heartbeat()
+    with mock.patch("shop.celery.app.connection_for_write"):
+        response, body = get_health(client)
+
+    assert response.status_code == 200
+    assert body["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "worker": "ok"}
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, HEALTH_HEARTBEAT_MAX_AGE_SECONDS=120)
+def test_a_stale_or_missing_heartbeat_means_no_worker(client):
+    with mock.patch("shop.celery.app.connection_for_write"):
+        _, missing = get_health(client)
+        tasks.heartbeat()
+        with mock.patch.object(health.time, "time", return_value=time.time() + 121):
+            _, stale = get_health(client)
+
+    assert missing["checks"]["worker"] == "down"
+    assert stale["checks"]["worker"] == "down"
+    assert stale["status"] == "degraded"
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, HEALTH_CHECK_TIMEOUT_SECONDS=0.2)
+def test_a_check_that_hangs_fails_after_the_timeout(client):
+    import threading
+
+    release = threading.Event()
+
+    def hanging_get(*args, **kwargs):
+        release.wait(5)
+
+    tasks.heartbeat()
+    try:
+        with (
+            mock.patch("shop.celery.app.connection_for_write") as connection_for_write,
+        ):
+            connection_for_write.return_value.__enter__.return_value.ensure_connection = hanging_get
+            response, body = get_health(client)
+    finally:
+        release.set()
+
+    assert response.status_code == 503
+    assert body["checks"]["broker"] == "down"
+    assert body["notes"]["broker"] == "timed out"
+
+
+def test_the_heartbeat_task_records_the_time():
+    before = time.time()
+    tasks.heartbeat.delay()
+
+    from django.core.cache import cache
+
+    assert cache.get(health.HEARTBEAT_KEY) >= before
+
+
+def test_the_heartbeat_is_scheduled_every_30_seconds(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["shop-heartbeat"]
+    assert entry["task"] == "shop.tasks.heartbeat"
+    assert entry["schedule"] == 30.0
