@@ -7,4 +7,4 @@ class ShopConfig(AppConfig):
     verbose_name = "Shop operations"
 
     def ready(self):
-        from shop import signals  # noqa: F401  (connects the Celery task receivers)
+        from shop import checks, security, signals  # noqa: F401  (registers checks and receivers)

@@ -296,3 +296,24 @@ LOGGING["handlers"]["console"]["filters"] = ["request_context"]
 LOGGING["formatters"]["plain"]["format"] = (
     "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 )
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "rest_framework.throttling.AnonRateThrottle",
+    "rest_framework.throttling.UserRateThrottle",
+    "rest_framework.throttling.ScopedRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),
+    "user": os.environ.get("THROTTLE_USER_RATE", "1200/min"),
+    # Views opt in with throttle_scope: the token endpoint and storefront login, and order
+    # placement (per user).
+    "login": os.environ.get("THROTTLE_LOGIN_RATE", "10/min"),
+    "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
+}
+# Behind N proxies that append to X-Forwarded-For, the client address is the Nth from the end.
+REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
+# Failed sign-ins per username, or per client address, within the window lock that username or
+# address out of every login (API token, storefront, admin) for LOGIN_LOCKOUT_SECONDS.
+LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
+LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
+LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)

@@ -2,8 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from shop import views
+from shop.admin import dashboard_view
+from shop.security import throttle_login_posts
 
 urlpatterns = [
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
+    path("admin/login/", throttle_login_posts(admin.site.login), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include("shop.api.urls")),
     path("health/", views.health, name="health"),

@@ -1,10 +1,11 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shop import security
 from shop.accounts.services import user_register
 
 
@@ -28,16 +29,22 @@ class TokenView(APIView):
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_scope = "login"
 
     @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer})
     def post(self, request):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        username = data.validated_data["username"]
+        remaining = security.lockout_remaining(username=username, ip=security.client_ip(request))
+        if remaining:
+            raise exceptions.Throttled(wait=remaining, detail=security.locked_message(remaining))
+        user = authenticate(request, **data.validated_data)  # a failure is counted by a signal
         if user is None or not user.is_active:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the given username and password."]}
             )
+        security.login_succeeded(username=username)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

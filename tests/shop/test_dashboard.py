@@ -1,0 +1,89 @@
+"""The staff dashboard: who sees it, what it shows, and its charts."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from orders.models import Order
+from shop import cache as shop_cache
+from shop import dashboard
+from tests.factories import OrderFactory, ProductFactory, StockItemFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/admin/dashboard/"
+
+
+def test_anonymous_visitors_are_sent_to_the_admin_login(client):
+    response = client.get(URL)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_customers_do_not_see_it(client, user):
+    client.force_login(user)
+
+    assert client.get(URL).status_code == 302
+
+
+def test_the_admin_index_links_to_the_dashboard(client, staff):
+    client.force_login(staff)
+
+    assert f'href="{URL}"' in client.get("/admin/").content.decode()
+
+
+def test_staff_see_orders_revenue_stock_and_cache_figures(client, staff):
+    OrderFactory(total=Decimal("30.00"))
+    OrderFactory(total=Decimal("12.50"))
+    low = ProductFactory(name="Nearly gone teapot")
+    StockItemFactory(product=low, quantity=3, reserved=1, reorder_point=5)
+    plenty = ProductFactory(name="Plentiful mug")
+    StockItemFactory(product=plenty, quantity=50, reorder_point=5)
+    shop_cache.cached("catalog", "k", lambda: 1)
+    shop_cache.cached("catalog", "k", lambda: 1)
+    client.force_login(staff)
+
+    response = client.get(URL)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<svg" in html and "Orders per day" in html
+    assert "42.50" in html
+    assert "Nearly gone teapot" in html
+    assert "Plentiful mug" not in html
+    assert "50&nbsp;%" in html  # one hit, one miss in the catalog area
+    assert "<script" not in html.split('id="content-main"')[1]  # charts are plain SVG
+
+
+def test_orders_per_day_cover_30_days_and_leave_cancelled_orders_out_of_revenue():
+    today = timezone.localdate()
+    OrderFactory(total=Decimal("10.00"))
+    cancelled = OrderFactory(total=Decimal("99.00"))
+    Order.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    old = OrderFactory(total=Decimal("5.00"))
+    Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+
+    days = dashboard.orders_per_day()
+
+    assert len(days) == 30 and days[-1].day == today
+    assert days[-1].orders == 2
+    assert days[-1].revenue == Decimal("10.00")
+    assert sum(d.orders for d in days) == 2
+
+
+def test_chart_labels_are_escaped():
+    svg = dashboard.bar_chart([1, 2], ["<b>a</b>", "b"], title="T & <x>")
+
+    assert "<b>" not in svg
+    assert "&lt;b&gt;" in svg
+    assert svg.count("<rect") == 2
+
+
+def test_missing_optional_models_leave_their_panels_empty(monkeypatch):
+    monkeypatch.setattr(dashboard, "_model", lambda app_label, name: None)
+
+    assert dashboard.payment_failure_rate() is None
+    assert dashboard.recommendation_models() is None
+    assert dashboard.low_stock() == []

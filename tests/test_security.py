@@ -1,0 +1,330 @@
+"""Security of the deployed shop: production settings, throttles, login lock-out, no tracebacks."""
+
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.checks import Error
+from django.test import override_settings
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory, force_authenticate
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from shop import checks, security
+from tests.factories import StaffFactory, UserFactory
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PASSWORD = "correct-horse-battery"  # what the user factories set
+TOKEN_URL = "/api/auth/token/"
+LOGIN_URL = "/accounts/login/"
+
+
+# --- production settings --------------------------------------------------------------------
+def production_env(**changes) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "shop.settings",
+        "DATABASE_URL": "postgres://shop@127.0.0.1:5432/shop",
+        "REDIS_URL": "redis://127.0.0.1:6379/4",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    env.update(changes)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def manage(*args, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_check_deploy_without_a_warning():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_encryption_keys_fails_check_deploy():
+    result = manage("check", "--deploy", env=production_env(FIELD_ENCRYPTION_KEYS=None))
+
+    assert result.returncode != 0
+    assert "shop.E001" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", env=production_env(DJANGO_SECRET_KEY=None))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key():
+    result = manage("check", env=production_env(DJANGO_SECRET_KEY="django-insecure-short"))
+
+    assert result.returncode != 0
+    assert "too weak" in result.stderr
+
+
+def test_the_encryption_key_check_only_applies_to_production(settings):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    settings.PRODUCTION = False
+    assert checks.check_field_encryption_keys() == []
+
+    settings.PRODUCTION = True
+    [error] = checks.check_field_encryption_keys()
+    assert isinstance(error, Error) and error.id == "shop.E001"
+
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert checks.check_field_encryption_keys() == []
+
+
+# --- throttles ------------------------------------------------------------------------------
+@pytest.fixture
+def rates(monkeypatch):
+    """Replace the throttle rates (DRF reads them once, at import)."""
+
+    def set_rates(**changes):
+        monkeypatch.setattr(
+            SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, **changes}
+        )
+
+    return set_rates
+
+
+def test_the_default_rates_are_high_enough_for_shoppers_and_strict_for_logins():
+    assert SimpleRateThrottle.THROTTLE_RATES == {
+        "anon": "300/min",
+        "user": "1200/min",
+        "login": "10/min",
+        "orders": "60/min",
+    }
+
+
+@pytest.mark.django_db
+def test_anonymous_clients_past_their_rate_get_429_throttled(api_client, rates):
+    rates(anon="3/min")
+    codes = [api_client.get("/api/products/").status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    body = api_client.get("/api/products/").json()
+    assert body["error"]["code"] == "throttled"
+    assert body["error"]["details"]["retry_after_seconds"] > 0
+
+
+@pytest.mark.django_db
+def test_the_token_endpoint_allows_ten_attempts_a_minute_per_address(api_client):
+    # A different username each time, so no lock-out interferes: only the rate.
+    codes = [
+        api_client.post(TOKEN_URL, {"username": f"nobody{i}", "password": "x"}).status_code
+        for i in range(11)
+    ]
+
+    assert codes == [400] * 10 + [429]
+
+
+class PlaceOrderView(APIView):
+    throttle_scope = "orders"
+
+    def post(self, request):
+        return Response({"ok": True}, status=201)
+
+
+@pytest.mark.django_db
+def test_the_orders_scope_limits_each_user_separately(rates):
+    rates(orders="3/min")
+    view = PlaceOrderView.as_view()
+    factory = APIRequestFactory()
+    alice, bob = UserFactory(), UserFactory()
+
+    def place(user):
+        request = factory.post("/api/orders/", {}, format="json")
+        force_authenticate(request, user)
+        return view(request).status_code
+
+    assert [place(alice) for _ in range(4)] == [201, 201, 201, 429]
+    assert place(bob) == 201
+
+
+# --- login lock-out -------------------------------------------------------------------------
+def token(api_client, username, password, ip="10.0.0.1"):
+    return api_client.post(TOKEN_URL, {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+@pytest.mark.django_db
+def test_five_wrong_passwords_lock_the_username_out_of_the_api_even_with_the_right_one(
+    api_client, caplog
+):
+    user = UserFactory()
+    caplog.set_level(logging.INFO, logger="shop.security")
+    for i in range(5):
+        assert token(api_client, user.username, f"wrong-{i}", ip=f"10.0.0.{i}").status_code == 400
+
+    response = token(api_client, user.username, PASSWORD, ip="10.0.0.99")
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert "Too many failed sign-in attempts" in response.json()["error"]["message"]
+    assert int(response["Retry-After"]) > 0
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(user.username in r.getMessage() and "10.0.0.4" in r.getMessage() for r in warnings)
+    assert not any("wrong-" in r.getMessage() or PASSWORD in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_the_lock_out_ends_after_its_period(api_client, settings):
+    user = UserFactory()
+    for i in range(5):
+        token(api_client, user.username, f"wrong-{i}")
+    assert token(api_client, user.username, PASSWORD, ip="10.9.9.9").status_code == 429
+
+    later = time.time() + settings.LOGIN_LOCKOUT_SECONDS + 1
+    with mock.patch.object(security.time, "time", return_value=later):
+        assert security.lockout_remaining(username=user.username, ip=None) == 0
+
+
+@pytest.mark.django_db
+def test_other_usernames_are_not_locked_by_someone_elses_failures(api_client):
+    victim, other = UserFactory(), UserFactory()
+    for i in range(5):
+        token(api_client, victim.username, "wrong", ip=f"10.1.0.{i}")
+
+    assert token(api_client, other.username, PASSWORD, ip="10.2.0.1").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_successful_login_clears_the_usernames_failures(api_client):
+    user = UserFactory()
+    for _ in range(4):
+        token(api_client, user.username, "wrong")
+    assert token(api_client, user.username, PASSWORD).status_code == 200
+    for _ in range(4):
+        token(api_client, user.username, "wrong")
+
+    assert token(api_client, user.username, PASSWORD).status_code == 200
+
+
+@pytest.mark.django_db
+@override_settings(LOGIN_LOCKOUT_IP_ATTEMPTS=3)
+def test_one_address_guessing_many_usernames_is_locked_out(api_client):
+    user = UserFactory()
+    for i in range(3):
+        token(api_client, f"guess{i}", "wrong", ip="10.6.6.6")
+
+    assert token(api_client, user.username, PASSWORD, ip="10.6.6.6").status_code == 429
+    assert token(api_client, user.username, PASSWORD, ip="10.7.7.7").status_code == 200
+
+
+@pytest.mark.django_db
+def test_usernames_are_locked_out_whatever_their_case(api_client):
+    user = UserFactory()
+    for i in range(5):
+        token(api_client, user.username.upper() if i % 2 else user.username, "wrong")
+
+    assert token(api_client, user.username, PASSWORD, ip="10.8.8.8").status_code == 429
+
+
+@pytest.mark.django_db
+def test_the_storefront_login_is_locked_out_with_a_clear_message(client):
+    user = UserFactory()
+    for _ in range(5):
+        client.post(LOGIN_URL, {"username": user.username, "password": "wrong"})
+
+    response = client.post(LOGIN_URL, {"username": user.username, "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_the_storefront_login_still_works_for_others(client):
+    user = UserFactory()
+
+    response = client.post(LOGIN_URL, {"username": user.username, "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+@pytest.mark.django_db
+def test_storefront_login_posts_past_the_rate_get_a_429_page(client):
+    codes = [
+        client.post(LOGIN_URL, {"username": f"nobody{i}", "password": "x"}).status_code
+        for i in range(11)
+    ]
+
+    assert codes == [200] * 10 + [429]
+    page = client.post(LOGIN_URL, {"username": "x", "password": "y"})
+    assert "Too many" in page.content.decode()
+    assert client.get(LOGIN_URL).status_code == 200  # reading the page is not limited
+
+
+@pytest.mark.django_db
+def test_the_admin_login_is_locked_out_too(client):
+    staff = StaffFactory()
+    for _ in range(5):
+        client.post("/admin/login/", {"username": staff.username, "password": "wrong"})
+
+    response = client.post("/admin/login/", {"username": staff.username, "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+# --- no traceback reaches a client ----------------------------------------------------------
+def exploding_view(request):
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+class ExplodingApiView(APIView):
+    permission_classes: list = []
+
+    def get(self, request):
+        raise RuntimeError("secret internals: password=hunter2")
+
+
+urlpatterns = [
+    path("api/explode/", ExplodingApiView.as_view()),
+    path("explode/", exploding_view),
+]
+handler500 = "shop.views.server_error"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize(("url", "json"), [("/api/explode/", True), ("/explode/", False)])
+def test_an_unexpected_error_shows_no_traceback(client, settings, url, json):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+
+    response = client.get(url)
+
+    body = response.content.decode()
+    assert response.status_code == 500
+    assert "Traceback" not in body
+    assert "hunter2" not in body
+    assert "RuntimeError" not in body
+    if json:
+        assert response.json()["error"]["code"] == "server_error"
+    else:
+        assert "Something went wrong" in body
