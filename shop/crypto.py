@@ -16,7 +16,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["InvalidToken", "decrypt", "encrypt", "fernet", "reset_keys", "rotate"]
+__all__ = [
+    "InvalidToken",
+    "decrypt",
+    "encrypt",
+    "fernet",
+    "generate_key",
+    "is_current",
+    "reset_keys",
+    "rotate",
+]
 
 
 def _derived_key() -> bytes:
@@ -27,21 +36,41 @@ def _derived_key() -> bytes:
 
 
 @lru_cache(maxsize=1)
-def fernet() -> MultiFernet:
+def _fernets() -> tuple[Fernet, ...]:
     keys = [k.strip() for k in settings.FIELD_ENCRYPTION_KEYS if k.strip()]
     if not keys:
         if settings.PRODUCTION:
             raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set in production.")
         keys = [_derived_key().decode()]
     try:
-        return MultiFernet([Fernet(key) for key in keys])
+        return tuple(Fernet(key) for key in keys)
     except ValueError as exc:
         raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS holds an invalid key: {exc}") from exc
 
 
+@lru_cache(maxsize=1)
+def fernet() -> MultiFernet:
+    return MultiFernet(list(_fernets()))
+
+
 def reset_keys() -> None:
     """Forget the cached keys (after the settings changed, e.g. in tests)."""
+    _fernets.cache_clear()
     fernet.cache_clear()
+
+
+def generate_key() -> str:
+    """A new random key for FIELD_ENCRYPTION_KEYS."""
+    return Fernet.generate_key().decode()
+
+
+def is_current(token: str) -> bool:
+    """Whether a token is already encrypted under the newest key (nothing to rotate)."""
+    try:
+        _fernets()[0].decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def encrypt(plaintext: str) -> str:
