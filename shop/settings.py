@@ -289,6 +289,8 @@ CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
 HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 120)
+# Load balancers probe /health/ over plain http inside the network: answer, do not redirect.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CELERY_BEAT_SCHEDULE["shop-heartbeat"] = {"task": "shop.tasks.heartbeat", "schedule": 30.0}
 MIDDLEWARE = ["shop.middleware.RequestContextMiddleware", *MIDDLEWARE]
 LOGGING["filters"] = {"request_context": {"()": "shop.logging.RequestContextFilter"}}
@@ -317,3 +319,4 @@ LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+

@@ -135,3 +135,10 @@ def test_the_heartbeat_is_scheduled_every_30_seconds(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["shop-heartbeat"]
     assert entry["task"] == "shop.tasks.heartbeat"
     assert entry["schedule"] == 30.0
+
+
+def test_load_balancers_may_probe_over_plain_http_when_https_is_enforced(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/health/").status_code == 200
+    assert client.get("/api/products/").status_code == 301
