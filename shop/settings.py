@@ -7,6 +7,7 @@ for the full list.
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -320,3 +321,24 @@ LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 
+
+# --- Inventory and payments -----------------------------------------------------------------
+# A reservation holds stock for an order this long; the sweeper hands expired ones back.
+INVENTORY_RESERVATION_TTL = timedelta(seconds=env_int("INVENTORY_RESERVATION_TTL_SECONDS", 900))
+CELERY_BEAT_SCHEDULE["inventory-expire-reservations"] = {
+    "task": "inventory.tasks.expire_reservations",
+    "schedule": timedelta(minutes=1),
+}
+# The card gateway (dotted path); the test gateway understands the tokens of docs/API.md.
+PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "payments.gateways.test.TestGateway")
+# Gateway calls that fail transiently are tried this many times, waiting
+# PAYMENT_RETRY_BACKOFF * 2**n seconds (at most PAYMENT_RETRY_BACKOFF_MAX) in between.
+PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
+PAYMENT_RETRY_BACKOFF = float(os.environ.get("PAYMENT_RETRY_BACKOFF", "0.5"))
+PAYMENT_RETRY_BACKOFF_MAX = float(os.environ.get("PAYMENT_RETRY_BACKOFF_MAX", "5"))
+# A payment not finished this long after its last change is settled by the sweeper.
+PAYMENT_STUCK_AFTER = timedelta(seconds=env_int("PAYMENT_STUCK_AFTER_SECONDS", 600))
+CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
+    "task": "payments.tasks.settle_stuck_payments",
+    "schedule": timedelta(minutes=3),
+}

@@ -1,0 +1,104 @@
+"""Staff API of the inventory: stock levels, adjustments with a reason, reorder requests."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from catalog.models import Product
+from inventory import selectors, services
+from inventory.models import ReorderRequest, StockItem
+
+
+class StockItemSerializer(serializers.ModelSerializer):
+    product_id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    name = serializers.CharField(source="product.name", read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = StockItem
+        fields = [
+            "product_id",
+            "sku",
+            "name",
+            "quantity",
+            "reserved",
+            "available",
+            "reorder_point",
+            "reorder_quantity",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class AdjustSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative).")
+    reason = serializers.CharField(max_length=255, help_text="Why: stock count, damage, ...")
+
+    def validate_delta(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("An adjustment must change the stock.")
+        if abs(value) > 1_000_000:
+            raise serializers.ValidationError("At most 1,000,000 units at a time.")
+        return value
+
+
+class ReorderRequestSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="product.sku", read_only=True)
+
+    class Meta:
+        model = ReorderRequest
+        fields = ["id", "product", "sku", "quantity", "status", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Stock levels (staff)"),
+    retrieve=extend_schema(summary="Stock of one product (staff)"),
+)
+class StockViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAdminUser]
+    serializer_class = StockItemSerializer
+    lookup_field = "product_id"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.stock_list()
+
+    @extend_schema(
+        summary="Add or remove stock with a reason (staff)",
+        request=AdjustSerializer,
+        responses={
+            200: StockItemSerializer,
+            400: OpenApiResponse(description="validation_error"),
+            404: OpenApiResponse(description="not_found"),
+            409: OpenApiResponse(description="insufficient_stock"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def adjust(self, request, product_id=None):
+        product = get_object_or_404(Product, pk=product_id)
+        serializer = AdjustSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.stock_adjust(
+            product_id=product.pk,
+            delta=serializer.validated_data["delta"],
+            reason=serializer.validated_data["reason"],
+            actor=request.user,
+        )
+        item = selectors.stock_for(product.pk)
+        return Response(StockItemSerializer(item).data, status=status.HTTP_200_OK)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Reorder requests (staff)"),
+    retrieve=extend_schema(summary="One reorder request (staff)"),
+)
+class ReorderRequestViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAdminUser]
+    serializer_class = ReorderRequestSerializer
+
+    def get_queryset(self):
+        return selectors.reorder_list(status=self.request.query_params.get("status") or None)

@@ -1,0 +1,394 @@
+"""The only code that changes stock.
+
+Every level change is a conditional single-statement UPDATE with ``F()`` expressions, so two
+concurrent requests can never both take the last unit, and writes a StockMovement row, so the
+ledger always sums to the levels. Several products are always touched in product-id order,
+which is what keeps concurrent multi-line orders free of deadlocks.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.selectors import CATALOG_CACHE_AREA
+from inventory.exceptions import InsufficientStock, ReservationExpired
+from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
+from shop.cache import invalidate
+from shop.exceptions import InvalidTransition
+
+Kind = StockMovement.Kind
+State = Reservation.State
+EXPIRE_BATCH = 500
+
+
+# --- helpers --------------------------------------------------------------------------------
+def _positive(value: int, name: str = "quantity") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}.")
+    return value
+
+
+def _available(product_id: int) -> int:
+    row = StockItem.objects.filter(pk=product_id).values_list("quantity", "reserved").first()
+    return row[0] - row[1] if row else 0
+
+
+def _record(
+    product_id: int,
+    kind: str,
+    *,
+    delta: int = 0,
+    reserved_delta: int = 0,
+    reason: str = "",
+    reference: str = "",
+    actor=None,
+) -> StockMovement:
+    return StockMovement.objects.create(
+        product_id=product_id,
+        delta=delta,
+        reserved_delta=reserved_delta,
+        kind=kind,
+        reason=reason[:255],
+        reference=str(reference)[:64],
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+def _after_change(product_ids: Iterable[int], *, reorder: bool = True) -> None:
+    """Sold out or back in stock changes what the catalog shows; low stock raises a reorder."""
+    ids = sorted(set(product_ids))
+    items = list(StockItem.objects.filter(pk__in=ids))
+    if any(item.available == 0 for item in items):
+        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    if reorder:
+        for item in items:
+            if item.available <= item.reorder_point and item.reorder_quantity > 0:
+                _reorder_raise(item)
+
+
+def _back_in_stock(item: StockItem, added: int) -> None:
+    if item.available == added:  # it was sold out before this change
+        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+
+
+def _reorder_raise(item: StockItem) -> ReorderRequest | None:
+    """Open a reorder request unless one is already open or ordered for the product."""
+    if ReorderRequest.objects.filter(
+        product_id=item.product_id, status__in=ReorderRequest.PENDING
+    ).exists():
+        return None
+    request = ReorderRequest(product_id=item.product_id, quantity=item.reorder_quantity)
+    request.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # a concurrent request may have won the unique constraint
+            request.save()
+    except IntegrityError:
+        return None
+    from inventory.tasks import notify_reorder
+
+    transaction.on_commit(partial(notify_reorder.delay, reorder_id=request.pk))
+    return request
+
+
+# --- levels ---------------------------------------------------------------------------------
+@transaction.atomic
+def stock_add(
+    *,
+    product_id: int,
+    quantity: int,
+    reason: str = "",
+    kind: str = "restock",
+    reference: str = "",
+    actor=None,
+) -> StockItem:
+    """Add units to the warehouse (a delivery, a return); creates the stock record if missing."""
+    _positive(quantity)
+    if kind not in (Kind.RESTOCK, Kind.ADJUSTMENT, Kind.REORDER_RECEIVED):
+        raise ValueError(f"{kind!r} is not a kind of stock addition.")
+    StockItem.objects.get_or_create(product_id=product_id)
+    StockItem.objects.filter(pk=product_id).update(quantity=F("quantity") + quantity)
+    _record(product_id, kind, delta=quantity, reason=reason, reference=reference, actor=actor)
+    item = StockItem.objects.get(pk=product_id)
+    _back_in_stock(item, quantity)
+    return item
+
+
+@transaction.atomic
+def stock_remove(
+    *,
+    product_id: int,
+    quantity: int,
+    reason: str = "",
+    reference: str = "",
+    actor=None,
+    kind: str = "removal",
+) -> StockItem:
+    """Take units out of the warehouse (damage, loss); never units promised to an order."""
+    _positive(quantity)
+    changed = StockItem.objects.filter(
+        pk=product_id, quantity__gte=F("reserved") + quantity
+    ).update(quantity=F("quantity") - quantity)
+    if not changed:
+        raise InsufficientStock(
+            product_id=product_id, requested=quantity, available=_available(product_id)
+        )
+    _record(product_id, kind, delta=-quantity, reason=reason, reference=reference, actor=actor)
+    _after_change([product_id])
+    return StockItem.objects.get(pk=product_id)
+
+
+def stock_adjust(*, product_id: int, delta: int, reason: str, actor=None) -> StockItem:
+    """A staff correction: positive adds, negative removes (never below what is promised)."""
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
+        raise ValueError("delta must be a non-zero integer.")
+    if not reason or not reason.strip():
+        raise ValueError("An adjustment needs a reason.")
+    if delta > 0:
+        return stock_add(
+            product_id=product_id, quantity=delta, reason=reason, kind=Kind.ADJUSTMENT, actor=actor
+        )
+    return stock_remove(
+        product_id=product_id, quantity=-delta, reason=reason, actor=actor, kind=Kind.ADJUSTMENT
+    )
+
+
+# --- reservations ---------------------------------------------------------------------------
+def _merged(lines: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(product_id, quantity) pairs with repeated products summed, in product-id order."""
+    wanted: dict[int, int] = defaultdict(int)
+    for product_id, quantity in lines:
+        wanted[int(product_id)] += _positive(quantity)
+    return sorted(wanted.items())
+
+
+@transaction.atomic
+def stock_reserve(
+    *, order, lines: list[tuple[int, int]], ttl: timedelta | None = None
+) -> list[Reservation]:
+    """Reserve every line for ``order`` or nothing at all.
+
+    Raises InsufficientStock for the first line (in product-id order) that cannot be reserved;
+    the savepoint of this function then undoes the lines already reserved."""
+    wanted = _merged(lines)
+    if not wanted:
+        return []
+    expires_at = timezone.now() + (ttl if ttl is not None else settings.INVENTORY_RESERVATION_TTL)
+    for product_id, quantity in wanted:
+        changed = StockItem.objects.filter(
+            pk=product_id, quantity__gte=F("reserved") + quantity
+        ).update(reserved=F("reserved") + quantity)
+        if not changed:
+            raise InsufficientStock(
+                product_id=product_id, requested=quantity, available=_available(product_id)
+            )
+    reservations = Reservation.objects.bulk_create(
+        [
+            Reservation(product_id=pid, quantity=qty, order=order, expires_at=expires_at)
+            for pid, qty in wanted
+        ]
+    )
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                product_id=pid,
+                reserved_delta=qty,
+                kind=Kind.RESERVATION,
+                reason="reserved for an order",
+                reference=order.number,
+            )
+            for pid, qty in wanted
+        ]
+    )
+    _after_change([pid for pid, _ in wanted])
+    return reservations
+
+
+def _locked_reservations(order, states: Iterable[str]) -> list[Reservation]:
+    """The order's reservations in the given states, locked, in product-id order."""
+    return list(
+        Reservation.objects.select_for_update()
+        .filter(order=order, state__in=list(states))
+        .order_by("product_id", "id")
+    )
+
+
+def _hand_back(reservation: Reservation, *, kind: str, state: str, reason: str, reference: str):
+    """Give a reservation's units back to available stock (release or expiry)."""
+    n = reservation.quantity
+    changed = StockItem.objects.filter(pk=reservation.product_id, reserved__gte=n).update(
+        reserved=F("reserved") - n
+    )
+    if not changed:  # the constraints make this impossible; refuse rather than drift
+        raise InsufficientStock(
+            "Stock record has fewer reserved units than the reservation.",
+            product_id=reservation.product_id,
+            requested=n,
+            available=_available(reservation.product_id),
+        )
+    _record(reservation.product_id, kind, reserved_delta=-n, reason=reason, reference=reference)
+    reservation.state = state
+
+
+@transaction.atomic
+def stock_release(*, order, reason: str = "") -> int:
+    """Hand back the order's active reservations. Idempotent; returns the units released."""
+    reservations = _locked_reservations(order, [State.ACTIVE])
+    for reservation in reservations:
+        _hand_back(
+            reservation,
+            kind=Kind.RELEASE,
+            state=State.RELEASED,
+            reason=reason or "released",
+            reference=order.number,
+        )
+        reservation.save(update_fields=["state", "updated_at"])
+    return sum(r.quantity for r in reservations)
+
+
+@transaction.atomic
+def stock_commit(*, order) -> int:
+    """Turn the order's reservations into a sale: quantity and reserved both drop.
+
+    Idempotent: committed reservations are not sold again. An expired reservation is taken
+    again from available stock if there is enough; otherwise ReservationExpired is raised and
+    nothing is committed. Returns the units sold by this call."""
+    reservations = _locked_reservations(order, [State.ACTIVE, State.EXPIRED, State.RELEASED])
+    if any(r.state == State.RELEASED for r in reservations) and not any(
+        r.state == State.ACTIVE for r in reservations
+    ):
+        first = next(r for r in reservations if r.state == State.RELEASED)
+        raise ReservationExpired(
+            f"The reservations of order {order.number} were released.",
+            product_id=first.product_id,
+            requested=first.quantity,
+            available=_available(first.product_id),
+        )
+    sold = 0
+    for reservation in reservations:
+        n, pid = reservation.quantity, reservation.product_id
+        if reservation.state == State.ACTIVE:
+            changed = StockItem.objects.filter(pk=pid, reserved__gte=n, quantity__gte=n).update(
+                quantity=F("quantity") - n, reserved=F("reserved") - n
+            )
+            reserved_delta = -n
+        elif reservation.state == State.EXPIRED:
+            changed = StockItem.objects.filter(pk=pid, quantity__gte=F("reserved") + n).update(
+                quantity=F("quantity") - n
+            )
+            reserved_delta = 0
+        else:  # released next to active lines: not part of this sale
+            continue
+        if not changed:
+            raise ReservationExpired(
+                f"The reservation of order {order.number} expired and product {pid} "
+                "is no longer available.",
+                product_id=pid,
+                requested=n,
+                available=_available(pid),
+            )
+        _record(
+            pid,
+            Kind.SALE,
+            delta=-n,
+            reserved_delta=reserved_delta,
+            reason="sold" if reserved_delta else "sold after the reservation expired",
+            reference=order.number,
+        )
+        reservation.state = State.COMMITTED
+        reservation.save(update_fields=["state", "updated_at"])
+        sold += n
+    if sold:
+        _after_change([r.product_id for r in reservations])
+    return sold
+
+
+def reservations_expire(*, now: datetime | None = None) -> int:
+    """Expire active reservations past their expiry, handing their stock back exactly once.
+
+    Works in batches, each its own transaction; rows another worker holds are skipped (on
+    PostgreSQL) and picked up by the next run. Returns the number of reservations expired."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            qs = Reservation.objects.filter(state=State.ACTIVE, expires_at__lte=now).order_by(
+                "product_id", "id"
+            )
+            if connection.features.has_select_for_update_skip_locked:
+                qs = qs.select_for_update(skip_locked=True, of=("self",))
+            else:
+                qs = qs.select_for_update()
+            batch = list(qs.select_related("order")[:EXPIRE_BATCH])
+            for reservation in batch:
+                _hand_back(
+                    reservation,
+                    kind=Kind.EXPIRY,
+                    state=State.EXPIRED,
+                    reason="reservation expired",
+                    reference=reservation.order.number,
+                )
+                reservation.save(update_fields=["state", "updated_at"])
+            if batch:
+                _after_change([r.product_id for r in batch], reorder=False)
+        expired += len(batch)
+        if len(batch) < EXPIRE_BATCH:
+            return expired
+
+
+def reservation_extend(*, order, ttl: timedelta | None = None) -> int:
+    """Push the expiry of the order's active reservations (e.g. while a payment runs)."""
+    expires_at = timezone.now() + (ttl if ttl is not None else settings.INVENTORY_RESERVATION_TTL)
+    return Reservation.objects.filter(order=order, state=State.ACTIVE).update(
+        expires_at=expires_at, updated_at=timezone.now()
+    )
+
+
+# --- reorders -------------------------------------------------------------------------------
+def _locked_reorder(reorder_id: int) -> ReorderRequest:
+    return ReorderRequest.objects.select_for_update().get(pk=reorder_id)
+
+
+@transaction.atomic
+def reorder_mark_ordered(*, reorder_id: int, actor=None) -> ReorderRequest:
+    """The supplier has the order. Marking an ordered request again changes nothing."""
+    reorder = _locked_reorder(reorder_id)
+    if reorder.status == ReorderRequest.Status.ORDERED:
+        return reorder
+    if reorder.status != ReorderRequest.Status.OPEN:
+        raise InvalidTransition(
+            "Only an open reorder request can be marked as ordered.",
+            details={"status": reorder.status, "action": "mark_ordered"},
+        )
+    reorder.status = ReorderRequest.Status.ORDERED
+    reorder.full_clean(validate_constraints=False)
+    reorder.save(update_fields=["status", "updated_at"])
+    return reorder
+
+
+@transaction.atomic
+def reorder_receive(*, reorder_id: int, actor=None) -> ReorderRequest:
+    """The goods arrived: add them to stock and close the request (once)."""
+    reorder = _locked_reorder(reorder_id)
+    if reorder.status == ReorderRequest.Status.RECEIVED:
+        raise InvalidTransition(
+            "This reorder request was already received.",
+            details={"status": reorder.status, "action": "receive"},
+        )
+    reorder.status = ReorderRequest.Status.RECEIVED
+    reorder.full_clean(validate_constraints=False)
+    reorder.save(update_fields=["status", "updated_at"])
+    stock_add(
+        product_id=reorder.product_id,
+        quantity=reorder.quantity,
+        kind=Kind.REORDER_RECEIVED,
+        reason="reorder received",
+        reference=f"reorder {reorder.pk}",
+        actor=actor,
+    )
+    return reorder

@@ -1,0 +1,59 @@
+"""What the shop needs from a card gateway.
+
+Every operation that moves money takes an idempotency key: the gateway answers a repeated key
+with the first result and never charges twice, which is what lets the shop retry after a
+timeout or a crash. Transient failures raise GatewayTransientError; declines are results."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Result:
+    approved: bool
+    reference: str = ""
+    code: str = ""
+    message: str = ""
+    amount: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    brand: str
+    last4: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where the gateway's side of a payment stands: authorized, captured, declined, voided."""
+
+    status: str
+    reference: str = ""
+    code: str = ""
+    captured_amount: Decimal = Decimal("0.00")
+
+
+class Gateway(ABC):
+    @abstractmethod
+    def describe(self, token: str) -> CardInfo | None:
+        """Brand and last four digits of the card behind a token (None if unknown)."""
+
+    @abstractmethod
+    def authorize(
+        self, amount: Decimal, currency: str, token: str, idempotency_key: str
+    ) -> Result: ...
+
+    @abstractmethod
+    def capture(self, reference: str, amount: Decimal, idempotency_key: str) -> Result: ...
+
+    @abstractmethod
+    def refund(self, reference: str, amount: Decimal, idempotency_key: str) -> Result: ...
+
+    @abstractmethod
+    def void(self, reference: str) -> Result: ...
+
+    @abstractmethod
+    def lookup(self, idempotency_key: str) -> Lookup | None:
+        """The state of the payment authorized with this key, or None if the gateway never
+        saw it."""
