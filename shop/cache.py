@@ -90,8 +90,12 @@ def cached(
     ``timeout`` defaults to ``CACHE_DEFAULT_TIMEOUT``. ``None`` results are not cached.
     """
     _seen_areas.add(area)
-    full_key = f"cache-area:{area}:v{area_version(area)}:{_digest(key)}"
-    value = cache.get(full_key, _MISSING)
+    try:
+        full_key = f"cache-area:{area}:v{area_version(area)}:{_digest(key)}"
+        value = cache.get(full_key, _MISSING)
+    except Exception:  # the cache is down: serve from the source, slower but correct
+        logger.warning("cache unavailable; building %s values uncached", area, exc_info=True)
+        return builder()
     if value is not _MISSING:
         _count(area, "hits")
         return value
@@ -100,7 +104,10 @@ def cached(
     if value is not None:
         if timeout is None:
             timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
-        cache.set(full_key, value, timeout)
+        try:
+            cache.set(full_key, value, timeout)
+        except Exception:
+            logger.warning("cache unavailable; %s value not stored", area, exc_info=True)
     return value
 
 
@@ -110,6 +117,14 @@ def _bump(area: str) -> None:
         cache.incr(key)
     except ValueError:
         cache.set(key, time.time_ns(), timeout=None)
+    except Exception:
+        # A write must not fail because the cache is down; what was cached expires on its own.
+        logger.error(
+            "cache unavailable: could not invalidate area %s; its values may be stale until "
+            "they expire",
+            area,
+            exc_info=True,
+        )
 
 
 def invalidate(area: str) -> None:
@@ -132,7 +147,11 @@ def known_areas() -> list[str]:
 
 def stats(area: str) -> dict[str, Any]:
     """``{"hits", "misses", "hit_rate"}`` for an area, totalled over every process."""
-    values = cache.get_many([_stat_key(area, "hits"), _stat_key(area, "misses")])
+    try:
+        values = cache.get_many([_stat_key(area, "hits"), _stat_key(area, "misses")])
+    except Exception:
+        logger.warning("cache statistics unavailable for area %s", area, exc_info=True)
+        values = {}
     hits = int(values.get(_stat_key(area, "hits"), 0))
     misses = int(values.get(_stat_key(area, "misses"), 0))
     total = hits + misses

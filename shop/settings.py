@@ -282,6 +282,10 @@ LOGGING = {
 
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
 CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
+# A Redis outage degrades the shop instead of failing every request: cache reads miss and
+# writes are dropped (logged), throttles and login lock-outs fail open, /health/ reports it.
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Product lists and details of the API; stock changes that do not cross zero show this late.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
 # /metrics answers staff sessions and "Authorization: Bearer <METRICS_TOKEN>" (if set).
@@ -320,7 +324,6 @@ LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
 LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
 LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
-
 
 # --- Inventory and payments -----------------------------------------------------------------
 # A reservation holds stock for an order this long; the sweeper hands expired ones back.

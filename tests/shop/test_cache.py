@@ -1,6 +1,7 @@
 """The area cache: read-through, O(1) invalidation, hit/miss totals, and its use by the catalog."""
 
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -173,3 +174,28 @@ def test_an_invalid_filter_is_a_400_and_nothing_is_cached(api_client, product):
 
     assert first.status_code == second.status_code == 400
     assert shop_cache.stats("catalog")["hits"] == 0
+
+
+class BrokenCache:
+    """A cache whose server is unreachable."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache server unreachable")
+
+        return fail
+
+
+def test_a_cache_outage_serves_the_catalog_from_the_database(api_client, product):
+    with mock.patch.object(shop_cache, "cache", BrokenCache()):
+        response = api_client.get(f"/api/products/{product.id}/")
+        updated = services.product_update(product=product, price=Decimal("11.00"))
+
+    assert response.status_code == 200
+    assert response.json()["price"] == "10.00"
+    assert updated.price == Decimal("11.00")
+
+
+def test_statistics_read_as_zero_while_the_cache_is_down():
+    with mock.patch.object(shop_cache, "cache", BrokenCache()):
+        assert shop_cache.stats("catalog") == {"hits": 0, "misses": 0, "hit_rate": None}

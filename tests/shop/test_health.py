@@ -142,3 +142,28 @@ def test_load_balancers_may_probe_over_plain_http_when_https_is_enforced(client,
 
     assert client.get("/health/").status_code == 200
     assert client.get("/api/products/").status_code == 301
+
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/4",  # nothing listens there
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+    }
+}
+
+
+def test_a_redis_outage_degrades_the_shop_but_pages_still_answer(client, settings):
+    from tests.factories import ProductFactory
+
+    product = ProductFactory()
+    settings.CACHES = UNREACHABLE_REDIS
+
+    products = client.get(f"/api/products/{product.id}/")
+    response, body = get_health(client)
+
+    assert products.status_code == 200
+    assert response.status_code == 503
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"] == "down"
+    assert body["checks"]["database"] == "ok"
