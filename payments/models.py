@@ -172,6 +172,8 @@ class TestGatewayCharge(models.Model):
     Written outside the shop's transactions, so they survive its rollbacks and crashes as a real
     gateway's would, and make every operation idempotent by its key."""
 
+    __test__ = False  # a model, not a test class
+
     class Operation(models.TextChoices):
         AUTHORIZE = "authorize", "Authorize"
         CAPTURE = "capture", "Capture"

@@ -53,7 +53,8 @@ def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payme
         ) from exc
     for field, value in fields.items():
         setattr(payment, field, value)
-    payment.full_clean(validate_constraints=False, exclude=["order"])
+    # "status" is a protected FSM field: clean_fields() would try to assign it.
+    payment.full_clean(validate_constraints=False, exclude=["order", "status"])
     payment.save()
     _event(
         payment,
@@ -122,7 +123,7 @@ def payment_create(
         card_brand=card.brand if card else "",
         card_last4=card.last4 if card else "",
     )
-    payment.full_clean(validate_constraints=False, exclude=["order"])
+    payment.full_clean(validate_constraints=False, exclude=["order", "status"])
     payment.save()
     _event(payment, Event.TRANSITION, "create", to_status=payment.status)
     return payment

@@ -87,3 +87,18 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     unit_price = factory.LazyAttribute(lambda line: line.product.price)
     quantity = 1
     line_total = factory.LazyAttribute(lambda line: line.unit_price * line.quantity)
+
+
+# --- payments -------------------------------------------------------------------------------
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A pending card payment for a whole order (process it with payments.services)."""
+
+    class Meta:
+        model = "payments.Payment"
+
+    order = factory.SubFactory(OrderFactory)
+    amount = factory.LazyAttribute(lambda payment: payment.order.total)
+    currency = factory.LazyAttribute(lambda payment: payment.order.currency)
+    token_reference = "tok_visa"
+    card_brand = "visa"
+    card_last4 = "4242"
