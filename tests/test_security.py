@@ -325,6 +325,9 @@ def test_an_unexpected_error_shows_no_traceback(client, settings, url, json):
     assert "hunter2" not in body
     assert "RuntimeError" not in body
     if json:
-        assert response.json()["error"]["code"] == "server_error"
+        error = response.json()["error"]
+        assert error["code"] == "server_error"
+        # Only the id to quote when reporting the problem, the same as in the logs.
+        assert error["details"] == {"request_id": response["X-Request-ID"]}
     else:
         assert "Something went wrong" in body

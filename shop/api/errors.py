@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from shop.exceptions import ShopError
+from shop.logging import current_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,7 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("Unhandled error in the API", exc_info=exc)
-        return Response(
-            error_body("server_error", "An unexpected error occurred. It has been logged."),
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )
+        return Response(_server_error_body(), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     code = next((c for cls, c in _CODES.items() if isinstance(exc, cls)), None)
     if code is None:
         code = getattr(exc, "default_code", "error")
@@ -99,7 +97,15 @@ def json_not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def json_server_error(request):
-    return JsonResponse(
-        error_body("server_error", "An unexpected error occurred. It has been logged."), status=500
+def _server_error_body() -> dict:
+    """No detail of the failure, only the request id to quote when reporting it."""
+    request_id = current_request_id()
+    return error_body(
+        "server_error",
+        "An unexpected error occurred. It has been logged.",
+        {"request_id": request_id} if request_id else None,
     )
+
+
+def json_server_error(request):
+    return JsonResponse(_server_error_body(), status=500)
