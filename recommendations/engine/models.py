@@ -1,0 +1,221 @@
+"""The algorithms: popularity, user- and item-based kNN, NMF and EASE."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+
+from recommendations.engine.base import Recommender, top_k
+
+# Rows of a similarity matrix computed at once when keeping only each row's top-k.
+SIMILARITY_CHUNK = 1024
+
+
+def _norms(matrix: sp.csr_matrix, axis: int) -> np.ndarray:
+    return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=axis)).ravel())
+
+
+def topk_cosine(rows: sp.csr_matrix, k: int, shrink: float = 0.0) -> sp.csr_matrix:
+    """Cosine similarity between the rows of ``rows``, keeping each row's ``k`` best (sparse).
+
+    ``shrink`` damps similarities resting on few co-occurrences: dot / (|a| |b| + shrink).
+    Only a chunk x n block is ever dense, so memory stays O(n * k).
+    """
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    n = rows.shape[0]
+    norms = _norms(rows, axis=1).astype(np.float32)
+    rows_t = rows.T.tocsr()
+    data, indices, indptr = [], [], [0]
+    k = max(0, min(k, n - 1))
+    for start in range(0, n, SIMILARITY_CHUNK):
+        stop = min(start + SIMILARITY_CHUNK, n)
+        block = (rows[start:stop] @ rows_t).toarray()
+        denom = norms[start:stop, None] * norms[None, :] + shrink
+        with np.errstate(divide="ignore", invalid="ignore"):
+            block = np.where(denom > 0, block / denom, 0.0)
+        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never itself
+        idx, vals = top_k(block, k)
+        for row_idx, row_vals in zip(idx, vals, strict=True):
+            keep = np.isfinite(row_vals) & (row_vals > 0)
+            indices.append(row_idx[keep])
+            data.append(row_vals[keep])
+            indptr.append(indptr[-1] + int(keep.sum()))
+    if indices:
+        return sp.csr_matrix(
+            (np.concatenate(data).astype(np.float32), np.concatenate(indices), indptr),
+            shape=(n, n),
+        )
+    return sp.csr_matrix((n, n), dtype=np.float32)
+
+
+class Popularity(Recommender):
+    """Most interacted-with items first: the cold-start answer and the baseline to beat."""
+
+    name = "popular"
+    reason = "popular"
+
+    def _fit(self, matrix):
+        # Users who touched the item, then the summed weight to break ties.
+        users = np.diff(matrix.tocsc().indptr).astype(np.float64)
+        weight = np.asarray(matrix.sum(axis=0)).ravel()
+        self.popularity = users + weight / (weight.max() + 1.0 if weight.size else 1.0)
+
+    def score_users(self, users):
+        return np.tile(self.popularity, (len(users), 1))
+
+    def item_similarity(self, item):
+        return self.popularity
+
+
+class UserKNN(Recommender):
+    """User-based collaborative filtering: items liked by the ``k`` most similar users."""
+
+    name = "user_knn"
+    reason = "similar_users"
+
+    def __init__(self, *, k: int = 50, shrink: float = 0.0, alpha: float = 1.0, seed: int = 42):
+        super().__init__(seed=seed)
+        self.k, self.shrink, self.alpha = k, shrink, alpha
+
+    @property
+    def params(self):
+        return {"k": self.k, "shrink": self.shrink, "alpha": self.alpha, "seed": self.seed}
+
+    def _fit(self, matrix):
+        self.neighbours = topk_cosine(matrix, self.k, self.shrink)
+        if self.alpha != 1.0:
+            self.neighbours.data **= self.alpha
+        self._item_norm_rows = None
+
+    def score_users(self, users):
+        return (self.neighbours[users] @ self.matrix).toarray()
+
+    def item_similarity(self, item):
+        if self._item_norm_rows is None:
+            self._item_norm_rows = self.matrix.T.tocsr()
+            norms = _norms(self._item_norm_rows, axis=1)
+            norms[norms == 0] = 1.0
+            self._item_norm_rows = sp.diags(1.0 / norms) @ self._item_norm_rows
+        row = self._item_norm_rows[item]
+        return (self._item_norm_rows @ row.T).toarray().ravel()
+
+
+class ItemKNN(Recommender):
+    """Item-based collaborative filtering: each item keeps only its ``k`` nearest neighbours."""
+
+    name = "item_knn"
+    reason = "similar_items"
+
+    def __init__(self, *, k: int = 100, shrink: float = 10.0, seed: int = 42):
+        super().__init__(seed=seed)
+        self.k, self.shrink = k, shrink
+
+    @property
+    def params(self):
+        return {"k": self.k, "shrink": self.shrink, "seed": self.seed}
+
+    def _fit(self, matrix):
+        # Row i: the neighbours of item i. score(u, j) = sum over i of x_ui * sim(j, i).
+        self.neighbours = topk_cosine(matrix.T.tocsr(), self.k, self.shrink)
+        self.weights = self.neighbours.T.tocsr()
+
+    def score_users(self, users):
+        return (self.matrix[users] @ self.weights).toarray()
+
+    def item_similarity(self, item):
+        return self.neighbours[item].toarray().ravel()
+
+
+class NMFRecommender(Recommender):
+    """Non-negative matrix factorisation (scikit-learn) of the implicit matrix."""
+
+    name = "nmf"
+    reason = "factorization"
+
+    def __init__(
+        self,
+        *,
+        n_components: int = 32,
+        alpha: float = 0.0,
+        l1_ratio: float = 0.0,
+        max_iter: int = 300,
+        seed: int = 42,
+    ):
+        super().__init__(seed=seed)
+        self.n_components, self.alpha, self.l1_ratio = n_components, alpha, l1_ratio
+        self.max_iter = max_iter
+
+    @property
+    def params(self):
+        return {
+            "n_components": self.n_components,
+            "alpha": self.alpha,
+            "l1_ratio": self.l1_ratio,
+            "max_iter": self.max_iter,
+            "seed": self.seed,
+        }
+
+    def _fit(self, matrix):
+        n_components = max(1, min(self.n_components, *matrix.shape))
+        model = NMF(
+            n_components=n_components,
+            init="nndsvda",
+            max_iter=self.max_iter,
+            alpha_W=self.alpha,
+            alpha_H="same",
+            l1_ratio=self.l1_ratio,
+            random_state=self.seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.user_factors = model.fit_transform(matrix).astype(np.float32)
+        self.item_factors = model.components_.astype(np.float32)  # components x items
+        norms = np.linalg.norm(self.item_factors, axis=0)
+        norms[norms == 0] = 1.0
+        self._item_unit = self.item_factors / norms
+
+    def score_users(self, users):
+        return self.user_factors[users] @ self.item_factors
+
+    def item_similarity(self, item):
+        return self._item_unit[:, item] @ self._item_unit
+
+
+class EASE(Recommender):
+    """Embarrassingly Shallow Autoencoder (Steck, 2019): a closed-form item x item model.
+
+    B = I - P / diag(P) with P = (X'X + lambda I)^-1 and a zero diagonal. The item x item
+    matrix is dense, so the number of items is bounded by ``max_items``.
+    """
+
+    name = "ease"
+    reason = "similar_items"
+
+    def __init__(self, *, l2: float = 500.0, max_items: int = 20000, seed: int = 42):
+        super().__init__(seed=seed)
+        self.l2, self.max_items = l2, max_items
+
+    @property
+    def params(self):
+        return {"l2": self.l2, "seed": self.seed}
+
+    def _fit(self, matrix):
+        n_items = matrix.shape[1]
+        if n_items > self.max_items:
+            raise ValueError(f"EASE needs a dense {n_items}^2 matrix; max_items={self.max_items}")
+        gram = (matrix.T @ matrix).toarray().astype(np.float64)
+        gram[np.diag_indices(n_items)] += self.l2
+        precision = np.linalg.inv(gram)
+        weights = precision / (-np.diag(precision))
+        weights[np.diag_indices(n_items)] = 0.0
+        self.weights = weights.astype(np.float32)
+
+    def score_users(self, users):
+        return np.asarray(self.matrix[users] @ self.weights)
+
+    def item_similarity(self, item):
+        return self.weights[item]
