@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from inventory.services import reservation_extend
 from payments.exceptions import (
     GatewayTransientError,
     PaymentError,
@@ -257,6 +258,8 @@ def payment_process(*, payment_id: int) -> Payment:
         return payment
     if payment.status == Status.PENDING:
         payment = _step(payment_id, "start", expected=Status.PENDING)
+        # The order's stock stays reserved while its card is being charged.
+        reservation_extend(order=payment.order)
     else:
         payment = _resume(payment)
     if payment.status == Status.PROCESSING:

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from inventory.services import stock_add, stock_reserve
 from payments.exceptions import GatewayTransientError, PaymentError, RefundExceedsCapture
 from payments.gateways.test import TestGateway
 from payments.models import Payment, PaymentEvent, TestGatewayCharge
@@ -21,7 +22,7 @@ from payments.services import (
     retry_delay,
 )
 from shop.exceptions import InvalidTransition
-from tests.factories import OrderFactory
+from tests.factories import OrderFactory, ProductFactory
 from tests.utils import requires_postgres
 
 pytestmark = pytest.mark.django_db
@@ -294,3 +295,19 @@ def test_gateway_records_survive_a_rollback_of_the_shop(new_payment, gateway):
         raise RuntimeError("the shop crashed")
 
     assert gateway.lookup(payment.idempotency_key).status == "authorized"
+
+
+def test_processing_extends_the_orders_reservations(new_payment, settings):
+    product = ProductFactory()
+    stock_add(product_id=product.pk, quantity=5)
+    payment = new_payment()
+    (reservation,) = stock_reserve(
+        order=payment.order, lines=[(product.pk, 1)], ttl=timedelta(seconds=30)
+    )
+
+    payment_process(payment_id=payment.pk)
+
+    reservation.refresh_from_db()
+    assert reservation.expires_at >= timezone.now() + settings.INVENTORY_RESERVATION_TTL - (
+        timedelta(minutes=1)
+    )

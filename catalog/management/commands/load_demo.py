@@ -12,7 +12,7 @@ from tqdm import tqdm
 from catalog import demo_data
 from catalog.models import Category, Product, ProductRelation
 from catalog.selectors import CATALOG_CACHE_AREA
-from inventory.models import StockItem
+from inventory.models import StockItem, StockMovement
 from shop.cache import invalidate
 
 BATCH = 2000
@@ -117,6 +117,20 @@ class Command(BaseCommand):
                 for s in new
             ],
             ignore_conflicts=True,
+            batch_size=1000,
+        )
+        # The stock ledger starts with the demo stock, so its sums equal the levels.
+        StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    product_id=ids[s["sku"]],
+                    delta=s["stock"],
+                    kind=StockMovement.Kind.RESTOCK,
+                    reason="demo data",
+                )
+                for s in new
+                if s["stock"] > 0
+            ],
             batch_size=1000,
         )
         ProductRelation.objects.bulk_create(
