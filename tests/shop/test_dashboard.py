@@ -9,7 +9,7 @@ from django.utils import timezone
 from orders.models import Order
 from shop import cache as shop_cache
 from shop import dashboard
-from tests.factories import OrderFactory, ProductFactory, StockItemFactory
+from tests.factories import OrderFactory, PaymentFactory, ProductFactory, StockItemFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/admin/dashboard/"
@@ -87,3 +87,16 @@ def test_missing_optional_models_leave_their_panels_empty(monkeypatch):
     assert dashboard.payment_failure_rate() is None
     assert dashboard.recommendation_models() is None
     assert dashboard.low_stock() == []
+
+
+def test_the_payment_failure_rate_counts_failures_among_finished_payments(client, staff):
+    for status in ["completed", "completed", "refunded", "failed", "pending"]:
+        PaymentFactory(status=status)
+    client.force_login(staff)
+
+    rate = dashboard.payment_failure_rate()
+    html = client.get(URL).content.decode()
+
+    assert (rate["failed"], rate["finished"]) == (1, 4)
+    assert rate["rate"] == 0.25
+    assert '<strong id="payment-failure-rate">25&nbsp;%</strong>' in html

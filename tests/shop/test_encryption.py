@@ -12,6 +12,7 @@ from django.test.utils import isolate_apps
 
 from shop import crypto, encryption
 from shop.fields import EncryptedJSONField, EncryptedTextField
+from tests.factories import PaymentFactory
 from tests.utils import requires_postgres
 
 KEY_OLD = Fernet.generate_key().decode()
@@ -206,10 +207,27 @@ def test_rotate_keys_finds_every_encrypted_field_of_the_installed_models(keys, s
     assert "14 values re-encrypted" in text
 
 
-def test_the_installed_models_are_introspected():
-    fields = encryption.encrypted_fields()
+@pytest.mark.django_db
+def test_the_command_rotates_the_installed_models_such_as_payment_tokens(keys):
+    from payments.models import Payment
 
-    assert all(isinstance(f, encryption.ENCRYPTED_FIELDS) for f in fields)
+    keys(KEY_OLD)
+    payment = PaymentFactory(token_reference="tok_visa")
+    keys(KEY_NEW, KEY_OLD)
+    out = StringIO()
+
+    call_command("rotate_keys", stdout=out)
+
+    assert "payments.Payment.token_reference: 1 re-encrypted" in out.getvalue()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT token_reference FROM {Payment._meta.db_table} WHERE id = %s", [payment.pk]
+        )
+        [(token,)] = cursor.fetchall()
+    assert "tok_visa" not in token
+    assert Fernet(KEY_NEW).decrypt(token.encode()) == b"tok_visa"
+    keys(KEY_NEW)
+    assert Payment.objects.get(pk=payment.pk).token_reference == "tok_visa"
 
 
 def test_generate_encryption_key_prints_a_usable_fernet_key():

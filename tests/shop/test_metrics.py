@@ -7,7 +7,7 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from shop import cache as shop_cache
-from tests.factories import OrderFactory, ProductFactory
+from tests.factories import OrderFactory, PaymentFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +147,14 @@ def test_multiprocess_mode_aggregates_files_from_the_directory(
     # The directory is empty: only the scrape-time gauges are there, no process metrics.
     assert "shop_orders" in body
     assert not re.search(r"^python_gc_objects_collected_total", body, re.M)
+
+
+def test_payments_by_status_are_counted_at_scrape_time(client, staff):
+    for status in ["completed", "failed", "failed"]:
+        PaymentFactory(status=status)
+    client.force_login(staff)
+
+    found = samples(client.get("/metrics"))
+
+    assert value(found, "shop_payments", status="failed") == 2
+    assert value(found, "shop_payments", status="completed") == 1
