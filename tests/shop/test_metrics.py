@@ -1,6 +1,10 @@
 """/metrics: who may read it, and what it says."""
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -12,6 +16,7 @@ from tests.factories import OrderFactory, PaymentFactory, ProductFactory
 pytestmark = pytest.mark.django_db
 
 TOKEN = "s3cret-metrics-token"
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
 def samples(response) -> dict:
@@ -136,17 +141,28 @@ def test_celery_tasks_are_counted_with_their_duration(client, staff):
     assert delta(before, after, "shop_celery_task_duration_seconds_count", task=task) == 1
 
 
-def test_multiprocess_mode_aggregates_files_from_the_directory(
+def test_multiprocess_mode_adds_up_the_counters_of_other_processes(
     client, staff, tmp_path, monkeypatch
 ):
+    # A worker process records two tasks into the shared directory...
+    code = (
+        "import django; django.setup(); from shop import metrics; "
+        "metrics.celery_tasks.labels('shop.tasks.heartbeat', 'SUCCESS').inc(2)"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=BASE_DIR, timeout=60)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     client.force_login(staff)
 
-    body = client.get("/metrics").content.decode()
+    # ...and the web process's scrape reads them from there, not from its own memory.
+    response = client.get("/metrics")
 
-    # The directory is empty: only the scrape-time gauges are there, no process metrics.
-    assert "shop_orders" in body
-    assert not re.search(r"^python_gc_objects_collected_total", body, re.M)
+    found = samples(response)
+    assert (
+        value(found, "shop_celery_tasks_total", task="shop.tasks.heartbeat", state="SUCCESS") == 2
+    )
+    assert "shop_orders" in response.content.decode()  # scrape-time gauges are still there
+    assert not re.search(r"^python_gc_objects_collected_total", response.content.decode(), re.M)
 
 
 def test_payments_by_status_are_counted_at_scrape_time(client, staff):
