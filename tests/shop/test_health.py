@@ -1,5 +1,6 @@
 """/health/: each dependency checked, a failure simulated by breaking that dependency."""
 
+import os
 import time
 from unittest import mock
 
@@ -167,3 +168,25 @@ def test_a_redis_outage_degrades_the_shop_but_pages_still_answer(client, setting
     assert body["status"] == "degraded"
     assert body["checks"]["cache"] == "down"
     assert body["checks"]["database"] == "ok"
+
+
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False, HEALTH_CHECK_TIMEOUT_SECONDS=1)
+def test_the_broker_check_really_connects_and_fails_on_a_closed_port():
+    from kombu import Connection
+
+    with mock.patch(
+        "shop.celery.app.connection_for_write",
+        return_value=Connection("redis://127.0.0.1:1/4", connect_timeout=0.5),
+    ):
+        ok, note = health._run("broker", health.check_broker)
+
+    assert not ok
+    assert note
+
+
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"), reason="needs Redis as the broker: set REDIS_URL, as CI does"
+)
+@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
+def test_the_broker_check_reaches_the_real_broker():
+    assert health.check_broker() == (True, "")
