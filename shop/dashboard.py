@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -175,6 +176,7 @@ def context() -> dict:
         ),
         "orders_total": sum(d.orders for d in days),
         "revenue_total": sum((d.revenue for d in days), Decimal("0")),
+        "currency": settings.SHOP_CURRENCY,
         "orders_by_status": sorted(count_by(Order).items()),
         "payments": payment_failure_rate(),
         "low_stock": low_stock(),

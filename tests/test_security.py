@@ -1,5 +1,6 @@
 """Security of the deployed shop: production settings, throttles, login lock-out, no tracebacks."""
 
+import json
 import logging
 import os
 import secrets
@@ -331,3 +332,30 @@ def test_an_unexpected_error_shows_no_traceback(client, settings, url, json):
         assert error["details"] == {"request_id": response["X-Request-ID"]}
     else:
         assert "Something went wrong" in body
+
+
+# --- logs in production ---------------------------------------------------------------------
+def test_production_logs_are_json_lines_with_the_request_context():
+    code = "\n".join(
+        [
+            "import django, logging",
+            "django.setup()",
+            "from shop.logging import bind, log_context",
+            "with log_context(request_id='req-42'):",
+            "    bind(order_number='SO-42')",
+            "    logging.getLogger('shop.orders').warning('payment declined')",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    [line] = [json.loads(raw) for raw in result.stderr.splitlines() if raw.startswith("{")]
+    assert line["message"] == "payment declined"
+    assert line["levelname"] == "WARNING"
+    assert (line["request_id"], line["order_number"], line["user_id"]) == ("req-42", "SO-42", None)

@@ -50,7 +50,7 @@ def test_staff_see_orders_revenue_stock_and_cache_figures(client, staff):
     html = response.content.decode()
     assert response.status_code == 200
     assert "<svg" in html and "Orders per day" in html
-    assert "42.50" in html
+    assert "42.50 EUR" in html
     assert "Nearly gone teapot" in html
     assert "Plentiful mug" not in html
     assert "50&nbsp;%" in html  # one hit, one miss in the catalog area
