@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from orders.api import CartItemsView, CartItemView, CartView, OrderViewSet
+
+router = SimpleRouter()
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = [
+    path("cart/", CartView.as_view(), name="api-cart"),
+    path("cart/items/", CartItemsView.as_view(), name="api-cart-items"),
+    path("cart/items/<int:product_id>/", CartItemView.as_view(), name="api-cart-item"),
+    *router.urls,
+]

@@ -106,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
+                "orders.context_processors.cart",
             ],
         },
     },
@@ -236,7 +237,10 @@ SPECTACULAR_SETTINGS = {
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or DATABASE_URL))
+# Without a broker, tasks run in the calling process (eager): nothing is ever queued and lost.
+CELERY_TASK_ALWAYS_EAGER = env_bool(
+    "CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL.startswith("memory://")
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -246,7 +250,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A task whose worker died is redelivered after this many seconds (Redis broker).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
 
@@ -278,6 +286,21 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Orders ---------------------------------------------------------------------------------
+# Ship and deliver as soon as the payment is captured (demos only; staff ship otherwise).
+ORDERS_AUTO_SHIP = env_bool("ORDERS_AUTO_SHIP", False)
+# An unpaid order untouched this long is handed to a worker again by the sweeper.
+ORDERS_STUCK_AFTER = timedelta(seconds=env_int("ORDERS_STUCK_AFTER_SECONDS", 600))
+ORDERS_IDEMPOTENCY_RETENTION = timedelta(hours=env_int("ORDERS_IDEMPOTENCY_HOURS", 48))
+CELERY_BEAT_SCHEDULE["orders-resume-stuck"] = {
+    "task": "orders.tasks.resume_stuck_orders",
+    "schedule": timedelta(minutes=5),
+}
+CELERY_BEAT_SCHEDULE["orders-purge-idempotency"] = {
+    "task": "orders.tasks.purge_idempotency_records",
+    "schedule": timedelta(hours=6),
 }
 
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
@@ -352,3 +375,28 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ReorderRequestStatusEnum": "inventory.models.ReorderRequest.Status",
     }
 )
+
+# --- Recommendations ------------------------------------------------------------------------
+from celery.schedules import crontab  # noqa: E402
+
+# Implicit feedback: each interaction adds its kind's weight to the user x product cell
+# (a rating adds weight x stars / 5).
+RECOMMENDATIONS_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 5.0}
+# Algorithms trained nightly; the one with the best validation NDCG becomes the default.
+RECOMMENDATIONS_ALGORITHMS = env_list(
+    "RECOMMENDATIONS_ALGORITHMS", ["popular", "user_knn", "item_knn", "nmf", "ease"]
+)
+RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
+RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)
+RECOMMENDATIONS_TRAINING_DAYS = env_int("RECOMMENDATIONS_TRAINING_DAYS", 365)
+RECOMMENDATIONS_POPULARITY_DAYS = env_int("RECOMMENDATIONS_POPULARITY_DAYS", 30)
+RECOMMENDATIONS_KEEP_VERSIONS = env_int("RECOMMENDATIONS_KEEP_VERSIONS", 3)
+RECOMMENDATIONS_CACHE_SECONDS = env_int("RECOMMENDATIONS_CACHE_SECONDS", 600)
+CELERY_BEAT_SCHEDULE["recommendations-train-nightly"] = {
+    "task": "recommendations.tasks.train_nightly",
+    "schedule": crontab(hour=3, minute=0),
+}
+CELERY_BEAT_SCHEDULE["recommendations-popularity"] = {
+    "task": "recommendations.tasks.refresh_popularity",
+    "schedule": timedelta(hours=1),
+}

@@ -1,0 +1,101 @@
+from django.contrib import admin, messages
+
+from orders import services
+from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine
+from shop.exceptions import ShopError
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    fields = ["product", "product_name", "sku", "unit_price", "quantity", "line_total"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_status", "to_status", "actor", "user", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _run(modeladmin, request, queryset, service, verb):
+    done = 0
+    for order in queryset:
+        try:
+            service(
+                order_id=order.id,
+                actor=OrderEvent.Actor.STAFF,
+                user=request.user,
+                reason=f"{verb} by {request.user.username}",
+            )
+        except ShopError as exc:
+            modeladmin.message_user(request, f"{order.number}: {exc.message}", messages.WARNING)
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{done} order(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "user", "status", "total", "currency", "paid_at", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["number", "user__username", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = [
+        "number",
+        "user",
+        "email",
+        "status",
+        "total",
+        "currency",
+        "paid_at",
+        "cancel_reason",
+        "shipping_address",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [OrderLineInline, OrderEventInline]
+    actions = ["ship", "deliver", "cancel"]
+
+    def has_add_permission(self, request):
+        return False  # orders are placed by customers, through checkout
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an order is never lost: cancel it instead
+
+    @admin.action(description="Ship selected orders")
+    def ship(self, request, queryset):
+        _run(self, request, queryset, services.order_ship, "shipped")
+
+    @admin.action(description="Mark selected orders delivered")
+    def deliver(self, request, queryset):
+        _run(self, request, queryset, services.order_deliver, "delivered")
+
+    @admin.action(description="Cancel selected orders (release stock, refund payment)")
+    def cancel(self, request, queryset):
+        _run(self, request, queryset, services.order_cancel, "cancelled")
+
+
+class CartItemInline(admin.TabularInline):
+    model = CartItem
+    extra = 0
+    autocomplete_fields = ["product"]
+
+
+@admin.register(Cart)
+class CartAdmin(admin.ModelAdmin):
+    list_display = ["id", "user", "session_key", "updated_at"]
+    search_fields = ["user__username"]
+    inlines = [CartItemInline]

@@ -1,0 +1,343 @@
+"""Cart and order API: validate, call one service, serialise."""
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from orders import selectors, services
+from orders.models import CartItem, Order, OrderEvent, OrderLine, OrderStatus
+
+Actor = OrderEvent.Actor
+
+
+# --- serializers ----------------------------------------------------------------------------
+class CartLineSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product.id")
+    name = serializers.CharField(source="product.name")
+    slug = serializers.CharField(source="product.slug")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    available = serializers.IntegerField()
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartLineSerializer(many=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class CartItemWriteSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=services.cart.MAX_LINE_QUANTITY, default=1
+    )
+
+
+class CartQuantitySerializer(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=0, max_value=services.cart.MAX_LINE_QUANTITY)
+
+
+class AddressSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", max_length=2, error_messages={"invalid": "Use a two-letter country code."}
+    )
+    phone = serializers.RegexField(
+        r"^\+?[0-9 ()-]{6,20}$",
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages={"invalid": "Enter a phone number."},
+    )
+
+    def validate_country(self, value):
+        return value.upper()
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["card"], default="card")
+    token = serializers.CharField(max_length=100)
+
+
+class OrderItemInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=services.cart.MAX_LINE_QUANTITY)
+
+
+class PlaceOrderSerializer(serializers.Serializer):
+    from_cart = serializers.BooleanField(required=False, default=False)
+    items = OrderItemInputSerializer(many=True, required=False)
+    shipping_address = AddressSerializer()
+    payment = PaymentInputSerializer()
+
+    def validate(self, data):
+        if data.get("from_cart") == bool(data.get("items")):
+            raise serializers.ValidationError(
+                {"items": ['Send either "from_cart": true or a non-empty "items" list.']}
+            )
+        return data
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderLine
+        fields = ["product", "product_name", "sku", "unit_price", "quantity", "line_total"]
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderEvent
+        fields = ["from_status", "to_status", "actor", "reason", "at"]
+
+
+class OrderPaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    card_brand = serializers.CharField()
+    card_last4 = serializers.CharField()
+    failure_code = serializers.CharField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    lines = OrderLineSerializer(many=True, read_only=True)
+    payment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "user",
+            "lines",
+            "total",
+            "currency",
+            "created_at",
+            "updated_at",
+            "paid_at",
+            "cancel_reason",
+            "payment",
+        ]
+
+    @extend_schema_field(OrderPaymentSerializer(allow_null=True))
+    def get_payment(self, order):
+        payment = selectors.order_latest_payment(order)
+        return OrderPaymentSerializer(payment).data if payment else None
+
+
+class OrderDetailSerializer(OrderSerializer):
+    events = OrderEventSerializer(many=True, read_only=True)
+    shipping_address = serializers.JSONField(read_only=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "email", "shipping_address", "events"]
+
+
+def order_body(order_id: int) -> dict:
+    """The order as the API shows it, freshly read."""
+    order = selectors.order_detail_queryset().get(pk=order_id)
+    return OrderDetailSerializer(order).data
+
+
+# --- cart -----------------------------------------------------------------------------------
+def cart_body(cart) -> dict:
+    lines = selectors.cart_lines(cart)
+    return CartSerializer(
+        {
+            "items": lines,
+            "total": selectors.cart_total(lines),
+            "currency": lines[0]["product"].currency if lines else settings.SHOP_CURRENCY,
+        }
+    ).data
+
+
+class CartView(APIView):
+    """The signed-in customer's cart, at current prices."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=CartSerializer)
+    def get(self, request):
+        return Response(cart_body(services.cart_get(user=request.user)))
+
+
+class CartItemsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=CartItemWriteSerializer, responses={201: CartSerializer})
+    def post(self, request):
+        """Add units of a product to the cart."""
+        data = CartItemWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = services.cart_get_or_create(user=request.user)
+        services.cart_add_item(
+            cart=cart,
+            product_id=data.validated_data["product"],
+            quantity=data.validated_data["quantity"],
+        )
+        return Response(cart_body(cart), status=status.HTTP_201_CREATED)
+
+
+class CartItemView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    def _cart(self, request):
+        cart = services.cart_get(user=request.user)
+        if cart is None:
+            raise NotFound("This product is not in the cart.")
+        return cart
+
+    @extend_schema(request=CartQuantitySerializer, responses={200: CartSerializer})
+    def patch(self, request, product_id: int):
+        """Set a line's quantity (0 removes it)."""
+        data = CartQuantitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = self._cart(request)
+        try:
+            services.cart_set_quantity(
+                cart=cart, product_id=product_id, quantity=data.validated_data["quantity"]
+            )
+        except CartItem.DoesNotExist as exc:
+            raise NotFound(str(exc)) from exc
+        return Response(cart_body(cart))
+
+    @extend_schema(responses={200: CartSerializer})
+    def delete(self, request, product_id: int):
+        cart = self._cart(request)
+        try:
+            services.cart_remove_item(cart=cart, product_id=product_id)
+        except CartItem.DoesNotExist as exc:
+            raise NotFound(str(exc)) from exc
+        return Response(cart_body(cart))
+
+
+# --- orders ---------------------------------------------------------------------------------
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", str, enum=OrderStatus.values, description="Staff: by state."),
+        OpenApiParameter("user", int, description="Staff: one customer's orders."),
+    ]
+)
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A customer's own orders; staff see every order."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @property
+    def throttle_scope(self):
+        # Placing an order has its own, stricter rate (ScopedRateThrottle) on top of the API's
+        # general ones; reading orders does not.
+        return "orders" if getattr(self, "action", None) == "create" else None
+
+    def get_serializer_class(self):
+        return OrderSerializer if self.action == "list" else OrderDetailSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        if self.action == "list":
+            if user.is_staff:
+                qs = selectors.order_list(status=self.request.query_params.get("status") or None)
+                customer = self.request.query_params.get("user")
+                if customer:
+                    if not customer.isdigit():
+                        raise serializers.ValidationError({"user": ["Use a user id."]})
+                    qs = qs.filter(user_id=int(customer))
+                return qs
+            return selectors.order_list(user=user)
+        qs = selectors.order_detail_queryset()
+        return qs if user.is_staff else qs.filter(user=user)
+
+    def list(self, request, *args, **kwargs):
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in OrderStatus.values:
+            raise serializers.ValidationError(
+                {"status": [f"Unknown status; use one of {', '.join(OrderStatus.values)}."]}
+            )
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=PlaceOrderSerializer,
+        responses={201: OrderDetailSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                description="Replays return the first answer.",
+            )
+        ],
+    )
+    def create(self, request):
+        """Place an order from the cart or from explicit items."""
+        data = PlaceOrderSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payload = data.validated_data
+
+        def place():
+            order = services.order_place(
+                user=request.user,
+                shipping_address=dict(payload["shipping_address"]),
+                payment_token=payload["payment"]["token"],
+                lines=None
+                if payload["from_cart"]
+                else [(item["product"], item["quantity"]) for item in payload["items"]],
+                cart=services.cart_get(user=request.user) if payload["from_cart"] else None,
+            )
+            return status.HTTP_201_CREATED, order_body(order.id)
+
+        code, body, replayed = services.idempotent_call(
+            user=request.user,
+            scope="orders.place",
+            key=request.headers.get("Idempotency-Key"),
+            fingerprint=services.request_fingerprint(request.data),
+            action=place,
+        )
+        response = Response(body, status=code)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _run(self, request, pk, service, **kwargs):
+        order = get_object_or_404(self.get_queryset(), pk=pk)
+        actor = Actor.STAFF if request.user.is_staff else Actor.CUSTOMER
+        service(order_id=order.id, actor=actor, user=request.user, **kwargs)
+        return Response(order_body(order.id))
+
+    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel before shipping: stock is released and a captured payment refunded."""
+        reason = "cancelled by staff" if request.user.is_staff else "cancelled by the customer"
+        return self._run(request, pk, services.order_cancel, reason=reason)
+
+    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def ship(self, request, pk=None):
+        """Staff: hand a paid order to the carrier."""
+        return self._run(request, pk, services.order_ship)
+
+    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def deliver(self, request, pk=None):
+        """Staff: the carrier delivered the order."""
+        return self._run(request, pk, services.order_deliver)

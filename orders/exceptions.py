@@ -1,0 +1,33 @@
+from shop.exceptions import ShopError
+
+
+class EmptyOrder(ShopError):
+    code = "empty_order"
+    status_code = 400
+    default_message = "There is nothing to order: the cart is empty."
+
+
+class ProductUnavailable(ShopError):
+    code = "product_unavailable"
+    status_code = 409
+    default_message = "A product in the order is no longer sold."
+
+
+class QuantityExceedsStock(ShopError):
+    """A cart quantity larger than what is in stock (the cart's own check, before checkout)."""
+
+    code = "insufficient_stock"
+    status_code = 409
+    default_message = "Not enough stock for this quantity."
+
+
+class IdempotencyConflict(ShopError):
+    code = "idempotency_conflict"
+    status_code = 409
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class OrderNotCancellable(ShopError):
+    code = "invalid_transition"
+    status_code = 409
+    default_message = "This order can no longer be cancelled."

@@ -1,0 +1,70 @@
+from django import forms
+
+from orders.services.cart import MAX_LINE_QUANTITY
+
+
+class AddToCartForm(forms.Form):
+    product = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY, initial=1)
+
+
+class CartQuantityForm(forms.Form):
+    product = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_LINE_QUANTITY)
+
+
+class CheckoutForm(forms.Form):
+    """Shipping address and the card token. The card number itself never reaches the server:
+    the page's script turns it into a token, and the card field has no name to submit."""
+
+    name = forms.CharField(
+        label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    line1 = forms.CharField(
+        label="Address",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
+    )
+    line2 = forms.CharField(
+        label="Address line 2 (optional)",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
+    )
+    city = forms.CharField(
+        max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
+    postal_code = forms.CharField(
+        label="Postal code",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+    country = forms.RegexField(
+        regex=r"^[A-Za-z]{2}$",
+        max_length=2,
+        label="Country code",
+        help_text="Two letters, e.g. DE, FR, GB.",
+        initial="DE",
+        error_messages={"invalid": "Use a two-letter country code such as DE."},
+        widget=forms.TextInput(attrs={"autocomplete": "country"}),
+    )
+    phone = forms.RegexField(
+        regex=r"^\+?[0-9 ()-]{6,20}$",
+        required=False,
+        label="Phone (optional)",
+        error_messages={"invalid": "Enter a phone number (digits, spaces, +, -)."},
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+    )
+    payment_token = forms.CharField(
+        max_length=100,
+        widget=forms.HiddenInput,
+        error_messages={"required": "Enter your card details."},
+    )
+    idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+    def clean_country(self):
+        return self.cleaned_data["country"].upper()
+
+    def address(self) -> dict:
+        fields = ["name", "line1", "line2", "city", "postal_code", "country", "phone"]
+        return {field: self.cleaned_data.get(field, "") for field in fields}

@@ -1,0 +1,69 @@
+"""Read queries for carts and orders."""
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet
+
+from catalog.selectors import product_available_quantity
+from orders.models import Cart, Order, OrderEvent
+
+
+def cart_lines(cart: Cart | None) -> list[dict]:
+    """Each line with the product's current price and a line total, in Decimal."""
+    if cart is None or cart.pk is None:
+        return []
+    lines = []
+    for item in cart.items.select_related("product", "product__category", "product__stock"):
+        unit_price = item.product.price
+        lines.append(
+            {
+                "item": item,
+                "product": item.product,
+                "quantity": item.quantity,
+                "unit_price": unit_price,
+                "line_total": unit_price * item.quantity,
+                "available": product_available_quantity(item.product),
+            }
+        )
+    return lines
+
+
+def cart_total(lines: list[dict]) -> Decimal:
+    return sum((line["line_total"] for line in lines), Decimal("0.00"))
+
+
+def cart_count(cart: Cart | None) -> int:
+    if cart is None:
+        return 0
+    return sum(cart.items.values_list("quantity", flat=True))
+
+
+def order_list(*, user=None, status: str | None = None) -> QuerySet[Order]:
+    """Orders with lines prefetched. ``user=None`` means every customer's (staff)."""
+    qs = Order.objects.select_related("user").prefetch_related("lines", "payments")
+    if user is not None:
+        qs = qs.filter(user=user)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def order_detail_queryset() -> QuerySet[Order]:
+    return Order.objects.select_related("user").prefetch_related(
+        "lines",
+        "payments",
+        Prefetch("events", queryset=OrderEvent.objects.select_related("user").order_by("at", "id")),
+    )
+
+
+def order_for_customer(*, user, **lookup) -> Order | None:
+    """An order of this customer (or any order for staff); None for anyone else's."""
+    qs = order_detail_queryset()
+    if not user.is_staff:
+        qs = qs.filter(user=user)
+    return qs.filter(**lookup).first()
+
+
+def order_latest_payment(order: Order):
+    payments = sorted(order.payments.all(), key=lambda p: p.id)
+    return payments[-1] if payments else None

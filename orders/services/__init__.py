@@ -1,0 +1,47 @@
+"""Every operation that changes carts and orders. Split by subdomain; import from here."""
+
+from orders.services.cart import (
+    cart_add_item,
+    cart_clear,
+    cart_get,
+    cart_get_or_create,
+    cart_merge,
+    cart_remove_item,
+    cart_restore_from_order,
+    cart_set_quantity,
+)
+from orders.services.checkout import (
+    idempotent_call,
+    order_number_new,
+    order_place,
+    request_fingerprint,
+)
+from orders.services.lifecycle import (
+    order_cancel,
+    order_deliver,
+    order_process,
+    order_ship,
+    orders_resume_stuck,
+)
+from orders.services.maintenance import idempotency_records_purge
+
+__all__ = [
+    "cart_add_item",
+    "cart_clear",
+    "cart_get",
+    "cart_get_or_create",
+    "cart_merge",
+    "cart_remove_item",
+    "cart_restore_from_order",
+    "cart_set_quantity",
+    "idempotency_records_purge",
+    "idempotent_call",
+    "order_cancel",
+    "order_deliver",
+    "order_number_new",
+    "order_place",
+    "order_process",
+    "order_ship",
+    "orders_resume_stuck",
+    "request_fingerprint",
+]

@@ -1,0 +1,156 @@
+"""The cart: what a customer means to buy, at current prices, checked against stock."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import Product
+from catalog.selectors import product_available_quantity
+from orders.exceptions import ProductUnavailable, QuantityExceedsStock
+from orders.models import Cart, CartItem
+
+MAX_LINE_QUANTITY = 99
+
+
+def cart_get(*, user=None, session_key: str | None = None) -> Cart | None:
+    if user is not None and user.is_authenticated:
+        return Cart.objects.filter(user=user).first()
+    if session_key:
+        return Cart.objects.filter(session_key=session_key).first()
+    return None
+
+
+@transaction.atomic
+def cart_get_or_create(*, user=None, session_key: str | None = None) -> Cart:
+    if user is not None and user.is_authenticated:
+        lookup = {"user": user}
+    elif session_key:
+        lookup = {"session_key": session_key}
+    else:
+        raise ValueError("A cart needs a signed-in user or a session.")
+    try:
+        with transaction.atomic():
+            cart, _ = Cart.objects.get_or_create(**lookup)
+    except IntegrityError:  # created by a concurrent request
+        cart = Cart.objects.get(**lookup)
+    return cart
+
+
+def _sellable_product(product_id: int) -> Product:
+    product = Product.objects.select_related("stock").filter(pk=product_id).first()
+    if product is None or not product.is_active:
+        raise ProductUnavailable(
+            "This product is not available.", details={"product_id": product_id}
+        )
+    return product
+
+
+def _check_quantity(product: Product, quantity: int) -> None:
+    if quantity < 1 or quantity > MAX_LINE_QUANTITY:
+        raise QuantityExceedsStock(
+            f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}.",
+            details={"product_id": product.id, "requested": quantity},
+        )
+    available = product_available_quantity(product)
+    if quantity > available:
+        message = (
+            f"Sorry, {product.name} is out of stock."
+            if available == 0
+            else f"Only {available} of {product.name} left in stock."
+        )
+        raise QuantityExceedsStock(
+            message,
+            details={"product_id": product.id, "requested": quantity, "available": available},
+        )
+
+
+@transaction.atomic
+def cart_add_item(*, cart: Cart, product_id: int, quantity: int = 1) -> CartItem:
+    """Add units of a product (on top of what the cart already has)."""
+    product = _sellable_product(product_id)
+    item = CartItem.objects.select_for_update().filter(cart=cart, product=product).first()
+    new_quantity = (item.quantity if item else 0) + quantity
+    if quantity < 1:
+        raise QuantityExceedsStock(
+            "Choose a quantity of at least 1.",
+            details={"product_id": product_id, "requested": quantity},
+        )
+    _check_quantity(product, new_quantity)
+    if item is None:
+        item = CartItem(cart=cart, product=product, quantity=new_quantity)
+    else:
+        item.quantity = new_quantity
+    item.full_clean(validate_unique=False)
+    item.save()
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    return item
+
+
+@transaction.atomic
+def cart_set_quantity(*, cart: Cart, product_id: int, quantity: int) -> CartItem | None:
+    """Set a line's quantity; 0 removes it. Returns None when the line is gone."""
+    item = CartItem.objects.select_for_update().filter(cart=cart, product_id=product_id).first()
+    if item is None:
+        raise CartItem.DoesNotExist("This product is not in the cart.")
+    if quantity == 0:
+        item.delete()
+        return None
+    _check_quantity(_sellable_product(product_id), quantity)
+    item.quantity = quantity
+    item.full_clean(validate_unique=False)
+    item.save(update_fields=["quantity"])
+    return item
+
+
+@transaction.atomic
+def cart_remove_item(*, cart: Cart, product_id: int) -> None:
+    deleted, _ = CartItem.objects.filter(cart=cart, product_id=product_id).delete()
+    if not deleted:
+        raise CartItem.DoesNotExist("This product is not in the cart.")
+
+
+@transaction.atomic
+def cart_clear(*, cart: Cart, product_ids: list[int] | None = None) -> None:
+    items = CartItem.objects.filter(cart=cart)
+    if product_ids is not None:
+        items = items.filter(product_id__in=product_ids)
+    items.delete()
+
+
+@transaction.atomic
+def cart_merge(*, user, session_key: str) -> Cart | None:
+    """At login: move an anonymous session's cart into the customer's cart.
+
+    Quantities add up, capped by what is in stock; lines that can no longer be bought are
+    dropped."""
+    anonymous = Cart.objects.filter(session_key=session_key).first()
+    if anonymous is None:
+        return None
+    cart = cart_get_or_create(user=user)
+    for item in anonymous.items.select_related("product", "product__stock"):
+        existing = CartItem.objects.filter(cart=cart, product=item.product).first()
+        wanted = item.quantity + (existing.quantity if existing else 0)
+        available = min(product_available_quantity(item.product), MAX_LINE_QUANTITY)
+        quantity = min(wanted, available)
+        if not item.product.is_active or quantity < 1:
+            continue
+        if existing:
+            existing.quantity = quantity
+            existing.save(update_fields=["quantity"])
+        else:
+            CartItem.objects.create(cart=cart, product=item.product, quantity=quantity)
+    anonymous.delete()
+    return cart
+
+
+@transaction.atomic
+def cart_restore_from_order(*, order) -> Cart:
+    """Put a failed order's lines back into its customer's cart, so nothing is lost."""
+    cart = cart_get_or_create(user=order.user)
+    for line in order.lines.all():
+        item, created = CartItem.objects.get_or_create(
+            cart=cart, product_id=line.product_id, defaults={"quantity": line.quantity}
+        )
+        if not created and item.quantity < line.quantity:
+            item.quantity = line.quantity
+            item.save(update_fields=["quantity"])
+    return cart
