@@ -84,17 +84,44 @@ def low_stock(*, limit: int = 25) -> list:
     )
 
 
+RECOMMENDATION_COLUMNS = ("algorithm", "status", "trained_at", "is_serving")
+
+
+def _metric(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def recommendation_models(*, limit: int = 5) -> dict | None:
-    """The newest trained model versions with their fields, or None without the model."""
+    """The newest trained model versions with their offline metrics, or None without the model.
+
+    Each metric of the versions' ``metrics`` JSON (precision@k, recall, RMSE...) is a column.
+    """
     ModelVersion = _model("recommendations", "ModelVersion")
     if ModelVersion is None:
         return None
-    fields = [f for f in ModelVersion._meta.concrete_fields if f.name != "id"][:8]
-    rows = [
-        [getattr(version, f.attname) for f in fields]
-        for version in ModelVersion.objects.order_by("-pk")[:limit]
-    ]
-    return {"columns": [f.verbose_name for f in fields], "rows": rows}
+    names = {f.name for f in ModelVersion._meta.concrete_fields}
+    versions = list(ModelVersion.objects.order_by("-pk")[:limit])
+    base = [n for n in RECOMMENDATION_COLUMNS if n in names] or [
+        f.name for f in ModelVersion._meta.concrete_fields if f.name != "id"
+    ][:6]
+    metrics = {v.pk: getattr(v, "metrics", None) for v in versions}
+    keys = sorted(
+        {
+            key
+            for found in metrics.values()
+            if isinstance(found, dict)
+            for key, value in found.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        }
+    )
+    rows = []
+    for version in versions:
+        found = metrics[version.pk] if isinstance(metrics[version.pk], dict) else {}
+        rows.append(
+            [getattr(version, n) for n in base]
+            + [_metric(found[k]) if k in found else "–" for k in keys]
+        )
+    return {"columns": [n.replace("_", " ") for n in base] + keys, "rows": rows}
 
 
 def cache_areas() -> dict[str, dict]:

@@ -100,3 +100,20 @@ def test_the_payment_failure_rate_counts_failures_among_finished_payments(client
     assert (rate["failed"], rate["finished"]) == (1, 4)
     assert rate["rate"] == 0.25
     assert '<strong id="payment-failure-rate">25&nbsp;%</strong>' in html
+
+
+def test_recommendation_model_versions_show_their_offline_metrics(client, staff):
+    ModelVersion = dashboard._model("recommendations", "ModelVersion")
+    if ModelVersion is None:
+        pytest.skip("recommendations.ModelVersion is not built yet")
+    ModelVersion.objects.create(
+        algorithm="item_cf", status="ready", metrics={"precision_at_10": 0.123456, "note": "x"}
+    )
+    client.force_login(staff)
+
+    panel = dashboard.recommendation_models()
+    html = client.get(URL).content.decode()
+
+    assert "precision_at_10" in panel["columns"]
+    assert "note" not in panel["columns"]
+    assert "item_cf" in html and "0.123" in html
