@@ -37,6 +37,8 @@ SCREENSHOT_DIR = Path(
 )
 # Fail fast: a page of this shop loads in milliseconds; waiting 30 s hides broken selectors.
 TIMEOUT_MS = 5_000
+# Navigation gets more room: the first request of a run may import heavy modules.
+NAVIGATION_TIMEOUT_MS = 20_000
 
 _saved_screenshots: list[Path] = []
 
@@ -76,14 +78,24 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture(scope="package")
+def _warm_urlconf():
+    """Import every view module once (the live server runs in this process), so that the
+    first page a test opens is not also the one paying for the imports."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018
+
+
 @pytest.fixture
-def live_url(live_server) -> str:
+def live_url(live_server, _warm_urlconf) -> str:
     return live_server.url
 
 
 def _new_page(request, browser, viewport):
     context = browser.new_context(viewport=viewport, locale="en-GB")
     context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -99,12 +111,12 @@ def _new_page(request, browser, viewport):
 
 
 @pytest.fixture
-def page(request, browser, live_server):
+def page(request, browser, live_url):
     yield from _new_page(request, browser, DESKTOP)
 
 
 @pytest.fixture
-def phone_page(request, browser, live_server):
+def phone_page(request, browser, live_url):
     yield from _new_page(request, browser, PHONE)
 
 
