@@ -339,6 +339,13 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "login": os.environ.get("THROTTLE_LOGIN_RATE", "10/min"),
     "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
 }
+# Several apps have a choice set named "status": name each one, so the schema is stable.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "OrderStatusEnum": "orders.models.OrderStatus",
+    "PaymentStatusEnum": "payments.models.Payment.Status",
+    "ReorderRequestStatusEnum": "inventory.models.ReorderRequest.Status",
+    "ModelVersionStatusEnum": "recommendations.models.ModelVersion.Status",
+}
 # Behind N proxies that append to X-Forwarded-For, the client address is the Nth from the end.
 REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
 # Failed sign-ins per username, or per client address, within the window lock that username or
