@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from orders import services
 from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine
+from payments.models import Payment
 from shop.exceptions import ShopError
 
 
@@ -21,6 +22,26 @@ class OrderEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "from_status", "to_status", "actor", "user", "reason"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PaymentInline(admin.TabularInline):
+    model = Payment
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "status",
+        "amount",
+        "currency",
+        "card_brand",
+        "card_last4",
+        "failure_code",
+        "created_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -66,7 +87,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     actions = ["ship", "deliver", "cancel"]
 
     def has_add_permission(self, request):

@@ -21,7 +21,7 @@ from orders.models import CANCELLABLE, Order, OrderEvent, OrderStatus
 from orders.services.cart import cart_restore_from_order
 from orders.signals import order_cancelled, order_paid
 from payments.models import Payment
-from payments.services import payment_process, payment_refund
+from payments.services import payment_process, payment_refund, payment_transition
 from shop.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
@@ -161,6 +161,16 @@ def order_cancel(
                 details={"status": order.status},
             )
         stock_release(order=order, reason=reason or "order cancelled")
+        payment = _payment_of(order)
+        if payment is not None and payment.status == Payment.Status.PENDING:
+            # Never sent to the gateway: it ends here, so no payment is left unfinished.
+            payment_transition(
+                payment_id=payment.id,
+                transition="fail",
+                message="order cancelled",
+                failure_code="order_cancelled",
+                failure_message="the order was cancelled",
+            )
         if order.paid_at is not None:
             for line in order.lines.all():
                 stock_add(
