@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class RecommendationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "recommendations"
+
+    def ready(self):
+        from recommendations import receivers
+
+        receivers.connect()

@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from recommendations import views
+
+app_name = "recommendations"
+
+urlpatterns = [
+    path("products/<int:pk>/reviews/", views.review_post, name="review-post"),
+]

@@ -1,5 +1,6 @@
 """factory_boy factories for the whole shop, one section per app."""
 
+import datetime
 from decimal import Decimal
 
 import factory
@@ -102,3 +103,25 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     token_reference = "tok_visa"
     card_brand = "visa"
     card_last4 = "4242"
+
+
+# --- recommendations ------------------------------------------------------------------------
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommendations.Interaction"
+
+    user = factory.SubFactory(UserFactory)
+    product = factory.SubFactory(ProductFactory)
+    kind = "view"
+    value = 1.0
+    at = factory.Faker("date_time_this_month", tzinfo=datetime.UTC)
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "recommendations.Review"
+
+    user = factory.SubFactory(UserFactory)
+    product = factory.SubFactory(ProductFactory)
+    rating = 4
+    title = "Does the job"

@@ -172,6 +172,8 @@ class NMFRecommender(Recommender):
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # nndsvd init takes square roots of tiny negative round-offs on small matrices.
+            warnings.simplefilter("ignore", RuntimeWarning)
             self.user_factors = model.fit_transform(matrix).astype(np.float32)
         self.item_factors = model.components_.astype(np.float32)  # components x items
         norms = np.linalg.norm(self.item_factors, axis=0)

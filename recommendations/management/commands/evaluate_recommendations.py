@@ -1,6 +1,6 @@
 """Offline quality of every algorithm on a public data set (never stored in the shop).
 
-    manage.py evaluate_recommendations --dataset ml-100k --split random --seed 42 --k 10
+manage.py evaluate_recommendations --dataset ml-100k --split random --seed 42 --k 10
 """
 
 import json

@@ -1,0 +1,194 @@
+"""Recommendations API: validate, call a selector or service, serialise."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.api import ProductSerializer
+from catalog.selectors import product_base_queryset
+from recommendations import engine, selectors, services
+from recommendations.models import Interaction, ModelVersion, Review
+
+MAX_LIMIT = 50
+
+
+class LimitSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=10)
+
+
+class RecommendationQuerySerializer(LimitSerializer):
+    algorithm = serializers.ChoiceField(choices=list(engine.ALGORITHMS), required=False)
+
+
+class RecommendationSerializer(serializers.Serializer):
+    product = ProductSerializer()
+    score = serializers.FloatField()
+    reason = serializers.ChoiceField(
+        choices=["similar_users", "similar_items", "factorization", "popular"]
+    )
+
+
+def _items(pairs) -> list[dict]:
+    return [{"product": p, "score": score, "reason": reason} for p, score, reason in pairs]
+
+
+LIMIT_PARAMETER = OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {MAX_LIMIT}")
+
+
+class RecommendationListView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(
+        parameters=[
+            LIMIT_PARAMETER,
+            OpenApiParameter("algorithm", OpenApiTypes.STR, enum=list(engine.ALGORITHMS)),
+        ],
+        responses=RecommendationSerializer(many=True),
+    )
+    def get(self, request):
+        """Products for the signed-in customer (popular ones for anonymous visitors)."""
+        query = RecommendationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = selectors.recommendations_for_user(
+            request.user, query.validated_data["limit"], query.validated_data.get("algorithm")
+        )
+        data = RecommendationSerializer(_items(found), many=True).data
+        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+
+
+class SimilarProductsView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[LIMIT_PARAMETER], responses=RecommendationSerializer(many=True))
+    def get(self, request, pk: int):
+        """Products that the same customers bought or looked at."""
+        query = LimitSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        product = selectors.product_get(pk)
+        if product is None:
+            raise NotFound("No such product.")
+        found = selectors.similar_products(product, query.validated_data["limit"])
+        data = RecommendationSerializer(
+            [{"product": p, "score": s, "reason": "similar_items"} for p, s in found], many=True
+        ).data
+        return Response({"count": len(data), "next": None, "previous": None, "results": data})
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False
+    )
+    kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
+    value = serializers.FloatField(required=False, default=1.0, min_value=0)
+
+    class Meta:
+        model = Interaction
+        fields = ["id", "user", "product", "kind", "value", "at"]
+        read_only_fields = ["id", "at"]
+
+    def validate(self, attrs):
+        if attrs["kind"] == Interaction.Kind.RATING and not 1 <= attrs["value"] <= 5:
+            raise serializers.ValidationError({"value": "A rating is between 1 and 5."})
+        if not attrs["product"].is_active:
+            raise serializers.ValidationError({"product": "This product is not for sale."})
+        return attrs
+
+
+class InteractionCreateView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=InteractionSerializer, responses={201: InteractionSerializer})
+    def post(self, request):
+        """Record a view, a cart addition or a rating (purchases are recorded by the shop)."""
+        serializer = InteractionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        interaction = services.interaction_record_for(
+            actor=request.user,
+            user=data.get("user") or request.user,
+            product=data["product"],
+            kind=data["kind"],
+            value=data["value"],
+        )
+        return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField()
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+
+    class Meta:
+        model = Review
+        fields = ["id", "product", "author", "rating", "title", "text", "created_at"]
+        read_only_fields = ["id", "product", "author", "created_at"]
+
+    def get_author(self, review) -> str:
+        return review.user.first_name or review.user.username
+
+
+class ProductReviewsView(generics.GenericAPIView):
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    serializer_class = ReviewSerializer
+
+    def _product(self, pk: int):
+        return get_object_or_404(product_base_queryset(), pk=pk)
+
+    def get(self, request, pk: int):
+        """A product's reviews, newest first (paginated)."""
+        product = self._product(pk)
+        page = self.paginate_queryset(selectors.product_reviews(product))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def post(self, request, pk: int):
+        """Review a product you bought (once)."""
+        product = self._product(pk)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_create(
+            user=request.user, product=product, **serializer.validated_data
+        )
+        return Response(self.get_serializer(review).data, status=status.HTTP_201_CREATED)
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "algorithm",
+            "parameters",
+            "metrics",
+            "trained_at",
+            "duration_seconds",
+            "n_users",
+            "n_items",
+            "n_interactions",
+            "status",
+            "error",
+            "is_active",
+            "is_serving",
+        ]
+
+
+class ModelVersionListView(generics.ListAPIView):
+    """Trained model versions with their validation metrics (staff only)."""
+
+    permission_classes = [permissions.IsAdminUser]
+    serializer_class = ModelVersionSerializer
+
+    def get_queryset(self):
+        return selectors.model_versions()
+
+
+__all__ = [
+    "InteractionCreateView",
+    "ModelVersionListView",
+    "ProductReviewsView",
+    "RecommendationListView",
+    "SimilarProductsView",
+]

@@ -1,0 +1,34 @@
+"""Celery entry points for recommendations: thin, safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.core.cache import cache
+
+from recommendations import services
+
+logger = logging.getLogger(__name__)
+
+TRAINING_LOCK = "recommendations:training-lock"
+
+
+@shared_task(time_limit=3600, soft_time_limit=3300)
+def train_nightly() -> list[int]:
+    """Train every configured algorithm and switch serving; one run at a time."""
+    if not cache.add(TRAINING_LOCK, 1, timeout=3600):
+        logger.info("a recommendation training is already running; skipped")
+        return []
+    try:
+        return [v.pk for v in services.training_run()]
+    finally:
+        cache.delete(TRAINING_LOCK)
+
+
+@shared_task
+def refresh_popularity() -> int:
+    return services.popularity_refresh()
+
+
+@shared_task(acks_late=True, max_retries=5, default_retry_delay=30)
+def record_order_purchases(order_id: int) -> int:
+    return services.interactions_record_order(order_id=order_id)

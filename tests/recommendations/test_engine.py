@@ -1,0 +1,122 @@
+"""The algorithms on small matrices where the right answer is known."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from recommendations import engine
+from recommendations.engine.base import top_k
+
+# Two tastes: users 0-3 like items 0-2, users 4-7 like items 3-5. User 0 has not met item 2,
+# user 4 has not met item 5; item 6 is liked by everybody a little (the popular one).
+BLOCKS = np.array(
+    [
+        [1, 1, 0, 0, 0, 0, 1],
+        [1, 1, 1, 0, 0, 0, 1],
+        [1, 0, 1, 0, 0, 0, 1],
+        [0, 1, 1, 0, 0, 0, 0],
+        [0, 0, 0, 1, 1, 0, 1],
+        [0, 0, 0, 1, 1, 1, 1],
+        [0, 0, 0, 1, 0, 1, 1],
+        [0, 0, 0, 0, 1, 1, 0],
+    ],
+    dtype=np.float32,
+)
+PERSONAL = ["user_knn", "item_knn", "nmf", "ease"]
+
+
+def fitted(name, matrix=BLOCKS, **params):
+    return engine.build(name, **params).fit(sp.csr_matrix(matrix))
+
+
+@pytest.mark.parametrize("name", PERSONAL)
+def test_personal_models_recommend_the_missing_item_of_the_users_taste(name):
+    params = {"n_components": 2} if name == "nmf" else {}
+    if name == "ease":
+        params = {"l2": 1.0}
+    model = fitted(name, **params)
+
+    assert model.recommend(0, k=1)[0][0] == 2
+    assert model.recommend(4, k=1)[0][0] == 5
+
+
+@pytest.mark.parametrize("name", list(engine.ALGORITHMS))
+def test_items_a_user_already_has_are_never_recommended(name):
+    model = fitted(name)
+
+    for user in range(BLOCKS.shape[0]):
+        seen = set(np.flatnonzero(BLOCKS[user]))
+        recommended = {item for item, _ in model.recommend(user, k=7)}
+        assert not recommended & seen
+    # Unless asked to keep them.
+    assert len(model.recommend(1, k=7, exclude_seen=False)) > 0
+
+
+@pytest.mark.parametrize("name", list(engine.ALGORITHMS))
+def test_recommend_all_agrees_with_recommend_and_is_deterministic(name):
+    first = dict(fitted(name).recommend_all(3))
+    second = dict(fitted(name).recommend_all(3))
+
+    assert first == second
+    model = fitted(name)
+    assert first[5] == model.recommend(5, k=3)
+
+
+def test_popularity_ranks_by_number_of_users_then_weight():
+    matrix = np.array([[1, 0, 0, 5], [1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0]], dtype=np.float32)
+    model = fitted("popular", matrix)
+
+    assert [i for i, _ in model.recommend(3, k=3)] == [0, 1, 3]
+    assert [i for i, _ in model.recommend(0, k=3)] == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["item_knn", "nmf", "ease", "user_knn"])
+def test_similar_items_stay_within_the_taste_and_exclude_the_item(name):
+    params = {"n_components": 2} if name == "nmf" else {}
+    model = fitted(name, **params)
+
+    similar = [item for item, _ in model.similar_items(0, k=2)]
+
+    assert 0 not in similar
+    assert len(similar) == 2
+    assert set(similar) <= {1, 2, 6}
+
+
+def test_item_knn_most_similar_item_shares_the_most_customers():
+    # Item 6 shares three customers with item 0, items 1 and 2 two each.
+    assert fitted("item_knn").similar_items(0, k=1)[0][0] == 6
+
+
+def test_item_knn_keeps_only_k_neighbours_per_item_sparse():
+    model = fitted("item_knn", k=2)
+
+    assert sp.issparse(model.neighbours)
+    assert np.diff(model.neighbours.indptr).max() <= 2
+    assert model.neighbours.diagonal().sum() == 0
+
+
+def test_user_knn_scores_come_from_the_nearest_users_only():
+    model = fitted("user_knn", k=1)
+
+    # User 3's single nearest neighbour is user 1 (items 1 and 2 shared): only its items 0, 6.
+    scored = {i for i, score in model.recommend(3, k=5) if score > 0}
+    assert scored == {0, 6}
+
+
+def test_ease_refuses_more_items_than_its_dense_bound():
+    with pytest.raises(ValueError, match="max_items"):
+        engine.build("ease", max_items=3).fit(sp.csr_matrix(BLOCKS))
+
+
+def test_unknown_algorithm_is_refused():
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        engine.build("deep_magic")
+
+
+def test_top_k_orders_by_score_then_index_and_puts_minus_infinity_last():
+    scores = np.array([[0.5, 0.9, 0.5, -np.inf, 0.1]])
+
+    idx, vals = top_k(scores, 4)
+
+    assert idx.tolist() == [[1, 0, 2, 4]]
+    assert vals[0, 0] == pytest.approx(0.9)
