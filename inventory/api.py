@@ -1,7 +1,12 @@
 """Staff API of the inventory: stock levels, adjustments with a reason, reorder requests."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -45,6 +50,9 @@ class AdjustSerializer(serializers.Serializer):
         return value
 
 
+PRODUCT_ID = OpenApiParameter("product_id", int, OpenApiParameter.PATH, description="Product id.")
+
+
 class ReorderRequestSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku", read_only=True)
 
@@ -56,7 +64,7 @@ class ReorderRequestSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(
     list=extend_schema(summary="Stock levels (staff)"),
-    retrieve=extend_schema(summary="Stock of one product (staff)"),
+    retrieve=extend_schema(summary="Stock of one product (staff)", parameters=[PRODUCT_ID]),
 )
 class StockViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAdminUser]
@@ -69,6 +77,7 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Add or remove stock with a reason (staff)",
+        parameters=[PRODUCT_ID],
         request=AdjustSerializer,
         responses={
             200: StockItemSerializer,

@@ -60,21 +60,31 @@ def _record(
     )
 
 
-def _after_change(product_ids: Iterable[int], *, reorder: bool = True) -> None:
-    """Sold out or back in stock changes what the catalog shows; low stock raises a reorder."""
+def _after_change(product_ids: Iterable[int]) -> None:
+    """A sold-out product changes what the catalog shows; low stock raises a reorder."""
     ids = sorted(set(product_ids))
     items = list(StockItem.objects.filter(pk__in=ids))
     if any(item.available == 0 for item in items):
         transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
-    if reorder:
-        for item in items:
-            if item.available <= item.reorder_point and item.reorder_quantity > 0:
-                _reorder_raise(item)
+    for item in items:
+        if item.available <= item.reorder_point and item.reorder_quantity > 0:
+            _reorder_raise(item)
 
 
 def _back_in_stock(item: StockItem, added: int) -> None:
     if item.available == added:  # it was sold out before this change
         transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+
+
+def _handed_back(reservations: list[Reservation]) -> None:
+    """After reservations gave their units back: refresh the catalog if a product was sold out."""
+    units: dict[int, int] = defaultdict(int)
+    for reservation in reservations:
+        units[reservation.product_id] += reservation.quantity
+    for item in StockItem.objects.filter(pk__in=sorted(units)):
+        if item.available == units[item.product_id]:
+            transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+            return
 
 
 def _reorder_raise(item: StockItem) -> ReorderRequest | None:
@@ -248,6 +258,8 @@ def stock_release(*, order, reason: str = "") -> int:
             reference=order.number,
         )
         reservation.save(update_fields=["state", "updated_at"])
+    if reservations:
+        _handed_back(reservations)
     return sum(r.quantity for r in reservations)
 
 
@@ -335,7 +347,7 @@ def reservations_expire(*, now: datetime | None = None) -> int:
                 )
                 reservation.save(update_fields=["state", "updated_at"])
             if batch:
-                _after_change([r.product_id for r in batch], reorder=False)
+                _handed_back(batch)
         expired += len(batch)
         if len(batch) < EXPIRE_BATCH:
             return expired

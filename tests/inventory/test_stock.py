@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.selectors import CATALOG_CACHE_AREA
 from inventory import selectors
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
@@ -22,6 +23,7 @@ from inventory.services import (
     stock_remove,
     stock_reserve,
 )
+from shop.cache import area_version
 from shop.exceptions import InvalidTransition
 from tests.factories import ProductFactory
 
@@ -265,3 +267,24 @@ def test_low_stock_lists_the_emptiest_first(stocked):
     low, lower, fine = stocked(4, reorder_point=5), stocked(1, reorder_point=5), stocked(50)
     assert [item.product_id for item in selectors.low_stock(10)] == [lower.pk, low.pk]
     assert selectors.stock_for(fine.pk).available == 50
+
+
+def test_selling_out_and_coming_back_refresh_the_catalog_cache(
+    stocked, order_for, django_capture_on_commit_callbacks
+):
+    product = stocked(2)
+    order, other = order_for((product, 2)), order_for((product, 1))
+    versions = [area_version(CATALOG_CACHE_AREA)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_reserve(order=order, lines=[(product.pk, 1)], ttl=timedelta(0))
+    versions.append(area_version(CATALOG_CACHE_AREA))  # 1 left: the catalog shows the same
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_reserve(order=other, lines=[(product.pk, 1)])
+    versions.append(area_version(CATALOG_CACHE_AREA))  # sold out
+    with django_capture_on_commit_callbacks(execute=True):
+        reservations_expire(now=timezone.now() + timedelta(seconds=1))
+    versions.append(area_version(CATALOG_CACHE_AREA))  # back in stock
+
+    assert versions[1] == versions[0]
+    assert versions[0] < versions[2] < versions[3]
