@@ -34,20 +34,19 @@ def demo_shop(transactional_db):
     return Product.objects.order_by("-popularity", "id").first()
 
 
-@pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_main_pages_fit_the_screen_and_are_labelled(
-    request, live_url, demo_shop, screenshot, device
+    page, phone_page, live_url, demo_shop, screenshot
 ):
-    page = request.getfixturevalue("phone_page" if device == "phone" else "page")
-    for name, path in PAGES:
-        page.goto(live_url + (path or demo_shop.get_absolute_url()))
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        saved = screenshot(page, f"{name}-{device}")
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
-        assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
-    # The header of a signed-in customer (a demo user from load_demo).
-    helpers.log_in(page, live_url, username="alice", password="alice-demo-2026")
-    screenshot(page, f"home-signed-in-{device}")
+    for device, tab in (("phone", phone_page), ("desktop", page)):
+        for name, path in PAGES:
+            tab.goto(live_url + (path or demo_shop.get_absolute_url()))
+            expect(tab.get_by_role("heading", level=1)).to_be_visible()
+            saved = screenshot(tab, f"{name}-{device}")
+            overflow = tab.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"
+            assert tab.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
+        # The header of a signed-in customer (a demo user from load_demo).
+        helpers.log_in(tab, live_url, username="alice", password="alice-demo-2026")
+        screenshot(tab, f"home-signed-in-{device}")
