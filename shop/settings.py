@@ -375,13 +375,6 @@ CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
     "task": "payments.tasks.settle_stuck_payments",
     "schedule": timedelta(minutes=3),
 }
-# Several models have a "status": name their enums in the OpenAPI schema.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {
-        "PaymentStatusEnum": "payments.models.Payment.Status",
-        "ReorderRequestStatusEnum": "inventory.models.ReorderRequest.Status",
-    }
-)
 
 # --- Recommendations ------------------------------------------------------------------------
 from celery.schedules import crontab  # noqa: E402
