@@ -1,8 +1,9 @@
 """The checks behind ``/health/``: database, cache, broker and worker (see docs/operations.md).
 
-Each check returns ``(ok, note)`` and is bounded in time: the cache and broker clients have
-their own socket timeouts, and every check but the database also runs under an overall deadline
-(``HEALTH_CHECK_TIMEOUT_SECONDS``), past which it counts as failed.
+Each check returns ``(ok, note)`` and is bounded in time: the checks run in parallel threads
+under one deadline (``HEALTH_CHECK_TIMEOUT_SECONDS``), past which a check counts as failed; the
+cache and broker clients also have their own socket timeouts. The database check uses the
+thread's own connection, closed afterwards, so a hanging database never holds the request.
 """
 
 import logging
@@ -13,7 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +83,25 @@ def _run(name: str, check) -> Result:
         return False, f"{type(exc).__name__}"
 
 
+def _run_in_thread(name: str, check) -> Result:
+    try:
+        return _run(name, check)
+    finally:
+        connections.close_all()  # this thread's own connections, never the request's
+
+
 def run_checks() -> dict:
     """``{"status", "checks", "notes"}``: the body of ``/health/``."""
-    results = {"database": _run("database", check_database)}
-    others = {"cache": check_cache, "broker": check_broker, "worker": check_worker}
-    pool = ThreadPoolExecutor(max_workers=len(others), thread_name_prefix="health")
+    checks = {
+        "database": check_database,
+        "cache": check_cache,
+        "broker": check_broker,
+        "worker": check_worker,
+    }
+    results: dict[str, Result] = {}
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
     try:
-        futures = {name: pool.submit(_run, name, check) for name, check in others.items()}
+        futures = {name: pool.submit(_run_in_thread, name, check) for name, check in checks.items()}
         deadline = time.monotonic() + settings.HEALTH_CHECK_TIMEOUT_SECONDS
         for name, future in futures.items():
             try:

@@ -5,7 +5,6 @@ import time
 from unittest import mock
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
 from shop import health, tasks
@@ -28,11 +27,11 @@ def test_all_ok_in_eager_mode_with_a_note(client):
     assert response["Cache-Control"] == "no-store"
 
 
-def test_a_broken_database_is_down(client):
-    def broken_cursor(*args, **kwargs):
-        raise RuntimeError("connection refused")
+CURSOR = "django.db.backends.base.base.BaseDatabaseWrapper.cursor"
 
-    with mock.patch.object(connection, "cursor", broken_cursor):
+
+def test_a_broken_database_is_down(client):
+    with mock.patch(CURSOR, side_effect=RuntimeError("connection refused")):
         response, body = get_health(client)
 
     assert response.status_code == 503
@@ -190,3 +189,24 @@ def test_the_broker_check_really_connects_and_fails_on_a_closed_port():
 @override_settings(CELERY_TASK_ALWAYS_EAGER=False)
 def test_the_broker_check_reaches_the_real_broker():
     assert health.check_broker() == (True, "")
+
+
+@override_settings(HEALTH_CHECK_TIMEOUT_SECONDS=0.2)
+def test_a_hanging_database_is_down_after_the_timeout(client):
+    import threading
+
+    release = threading.Event()
+
+    def hanging_cursor(*args, **kwargs):
+        release.wait(5)
+        return mock.MagicMock()
+
+    try:
+        with mock.patch(CURSOR, hanging_cursor):
+            response, body = get_health(client)
+    finally:
+        release.set()
+
+    assert response.status_code == 503
+    assert body["status"] == "down"
+    assert body["notes"]["database"] == "timed out"
