@@ -197,7 +197,7 @@ class EASE(Recommender):
     name = "ease"
     reason = "similar_items"
 
-    def __init__(self, *, l2: float = 500.0, max_items: int = 20000, seed: int = 42):
+    def __init__(self, *, l2: float = 500.0, max_items: int = 10000, seed: int = 42):
         super().__init__(seed=seed)
         self.l2, self.max_items = l2, max_items
 
@@ -211,10 +211,12 @@ class EASE(Recommender):
             raise ValueError(f"EASE needs a dense {n_items}^2 matrix; max_items={self.max_items}")
         gram = (matrix.T @ matrix).toarray().astype(np.float64)
         gram[np.diag_indices(n_items)] += self.l2
+        # In place where possible: two dense item x item float64 matrices at most.
         precision = np.linalg.inv(gram)
-        weights = precision / (-np.diag(precision))
-        weights[np.diag_indices(n_items)] = 0.0
-        self.weights = weights.astype(np.float32)
+        del gram
+        precision /= -np.diag(precision).copy()
+        precision[np.diag_indices(n_items)] = 0.0
+        self.weights = precision.astype(np.float32)
 
     def score_users(self, users):
         return np.asarray(self.matrix[users] @ self.weights)
