@@ -253,6 +253,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return OrderSerializer if self.action == "list" else OrderDetailSerializer
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no real user
+            return Order.objects.none()
         user = self.request.user
         if self.action == "list":
             if user.is_staff:
