@@ -47,8 +47,9 @@ def _train_child(name, matrix, params, queue) -> None:
     model = engine.build(name, **params).fit(matrix)
     fitted = time.perf_counter()
     stored = 0
-    for _, recs in model.recommend_all(50):
-        stored += len(recs)
+    for _, items, scores in model.recommend_all_arrays(50):  # as the nightly job stores them
+        keep = np.isfinite(scores)
+        stored += len(items[keep].tolist()) + len(scores[keep].tolist())
     for item in range(model.n_items):
         stored += len(model.similar_items(item, 20))
     done = time.perf_counter()

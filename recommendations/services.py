@@ -208,19 +208,22 @@ def _store_outputs(
     per_product = settings.RECOMMENDATIONS_SIMILAR_PER_PRODUCT
     user_ids, product_ids = user_ids.tolist(), product_ids.tolist()
     columns = ["version_id", "user_id", "product_id", "score", "rank", "reason"]
-    batch: list[tuple] = []
-    for user_index, recs in model.recommend_all(per_user):
-        uid = user_ids[user_index]
-        batch.extend(
-            (version.pk, uid, product_ids[item], score, rank, model.reason)
-            for rank, (item, score) in enumerate(recs, start=1)
+    users_of, products_of = np.asarray(user_ids), np.asarray(product_ids)
+    for users, items, scores in model.recommend_all_arrays(per_user):
+        keep = np.isfinite(scores)
+        rows, cols = np.nonzero(keep)
+        batch = zip(
+            [version.pk] * len(rows),
+            users_of[users[rows]].tolist(),
+            products_of[items[rows, cols]].tolist(),
+            scores[rows, cols].tolist(),
+            (cols + 1).tolist(),
+            [model.reason] * len(rows),
+            strict=True,
         )
-        if len(batch) >= BULK_BATCH:
-            _insert(UserRecommendation, columns, batch)
-            batch = []
-    _insert(UserRecommendation, columns, batch)
+        _insert(UserRecommendation, columns, list(batch))
     columns = ["version_id", "product_id", "similar_id", "score", "rank"]
-    batch = []
+    batch: list[tuple] = []
     for item in range(model.n_items):
         batch.extend(
             (version.pk, product_ids[item], product_ids[other], score, rank)

@@ -83,14 +83,25 @@ class Recommender:
         rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
         scores[rows, seen.indices] = -np.inf
 
-    def recommend_batch(
-        self, users, k: int, *, exclude_seen: bool = True
-    ) -> list[list[tuple[int, float]]]:
+    def top_arrays(self, users, k: int, *, exclude_seen: bool = True):
+        """(items, scores) arrays of shape len(users) x k, best first; -inf where none left."""
         users = np.asarray(users, dtype=np.int64)
         scores = np.asarray(self.score_users(users), dtype=np.float64)
         if exclude_seen:
             self._mask_seen(users, scores)
-        idx, vals = top_k(scores, k)
+        return top_k(scores, k)
+
+    def recommend_all_arrays(self, k: int, *, users=None, exclude_seen: bool = True):
+        """Yield (user indices, items, scores) per batch of users: for bulk storage."""
+        users = np.arange(self.n_users) if users is None else np.asarray(users, dtype=np.int64)
+        for start in range(0, len(users), BATCH_USERS):
+            batch = users[start : start + BATCH_USERS]
+            yield (batch, *self.top_arrays(batch, k, exclude_seen=exclude_seen))
+
+    def recommend_batch(
+        self, users, k: int, *, exclude_seen: bool = True
+    ) -> list[list[tuple[int, float]]]:
+        idx, vals = self.top_arrays(users, k, exclude_seen=exclude_seen)
         return [
             [(int(i), float(v)) for i, v in zip(row_i, row_v, strict=True) if np.isfinite(v)]
             for row_i, row_v in zip(idx, vals, strict=True)

@@ -13,35 +13,54 @@ from recommendations.engine.base import Recommender, top_k
 
 # Rows of a similarity matrix computed at once when keeping only each row's top-k.
 SIMILARITY_CHUNK = 1024
+# Up to this many columns, similarity blocks are computed as sparse x dense.
+DENSE_FEATURES = 20000
 
 
 def _norms(matrix: sp.csr_matrix, axis: int) -> np.ndarray:
     return np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=axis)).ravel())
 
 
-def topk_cosine(rows: sp.csr_matrix, k: int, shrink: float = 0.0) -> sp.csr_matrix:
+def topk_cosine(
+    rows: sp.csr_matrix, k: int, shrink: float = 0.0, candidates: np.ndarray | None = None
+) -> sp.csr_matrix:
     """Cosine similarity between the rows of ``rows``, keeping each row's ``k`` best (sparse).
 
     ``shrink`` damps similarities resting on few co-occurrences: dot / (|a| |b| + shrink).
-    Only a chunk x n block is ever dense, so memory stays O(n * k).
+    ``candidates`` limits the neighbours to those rows (all rows by default). Only a
+    chunk x candidates block is ever dense, so memory stays O(n * k).
     """
     rows = sp.csr_matrix(rows, dtype=np.float32)
     n = rows.shape[0]
+    candidates = np.arange(n) if candidates is None else np.asarray(candidates, dtype=np.int64)
+    pool = rows[candidates]
     norms = _norms(rows, axis=1).astype(np.float32)
-    rows_t = rows.T.tocsr()
+    pool_norms = norms[candidates]
+    position = np.full(n, -1, dtype=np.int64)
+    position[candidates] = np.arange(len(candidates))
+    pool_t = pool.T.tocsr()
     data, indices, indptr = [], [], [0]
-    k = max(0, min(k, n - 1))
-    for start in range(0, n, SIMILARITY_CHUNK):
-        stop = min(start + SIMILARITY_CHUNK, n)
-        block = (rows[start:stop] @ rows_t).toarray()
-        denom = norms[start:stop, None] * norms[None, :] + shrink
+    k = max(0, min(k, len(candidates) - 1))
+    # Few columns (users described by items): the sparse pool times a dense chunk runs on
+    # plain arithmetic; many columns: sparse times sparse keeps the chunk small.
+    dense_chunks = rows.shape[1] <= DENSE_FEATURES
+    chunk = SIMILARITY_CHUNK // 2 if dense_chunks else SIMILARITY_CHUNK
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        if dense_chunks:
+            block = np.asarray(pool @ rows[start:stop].toarray().T).T
+        else:
+            block = (rows[start:stop] @ pool_t).toarray()
+        denom = norms[start:stop, None] * pool_norms[None, :] + shrink
         with np.errstate(divide="ignore", invalid="ignore"):
             block = np.where(denom > 0, block / denom, 0.0)
-        block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never itself
+        own = position[start:stop]
+        mine = np.flatnonzero(own >= 0)
+        block[mine, own[mine]] = -np.inf  # never itself
         idx, vals = top_k(block, k)
         for row_idx, row_vals in zip(idx, vals, strict=True):
             keep = np.isfinite(row_vals) & (row_vals > 0)
-            indices.append(row_idx[keep])
+            indices.append(candidates[row_idx[keep]])
             data.append(row_vals[keep])
             indptr.append(indptr[-1] + int(keep.sum()))
     if indices:
@@ -77,16 +96,36 @@ class UserKNN(Recommender):
     name = "user_knn"
     reason = "similar_users"
 
-    def __init__(self, *, k: int = 50, shrink: float = 0.0, alpha: float = 1.0, seed: int = 42):
+    def __init__(
+        self,
+        *,
+        k: int = 50,
+        shrink: float = 0.0,
+        alpha: float = 1.0,
+        max_pool: int = 10000,
+        seed: int = 42,
+    ):
         super().__init__(seed=seed)
-        self.k, self.shrink, self.alpha = k, shrink, alpha
+        self.k, self.shrink, self.alpha, self.max_pool = k, shrink, alpha, max_pool
 
     @property
     def params(self):
-        return {"k": self.k, "shrink": self.shrink, "alpha": self.alpha, "seed": self.seed}
+        return {
+            "k": self.k,
+            "shrink": self.shrink,
+            "alpha": self.alpha,
+            "max_pool": self.max_pool,
+            "seed": self.seed,
+        }
 
     def _fit(self, matrix):
-        self.neighbours = topk_cosine(matrix, self.k, self.shrink)
+        # Comparing every customer with every other is quadratic: past ``max_pool`` customers,
+        # neighbours are drawn from the most active ones (ties by index: deterministic).
+        candidates = None
+        if matrix.shape[0] > self.max_pool:
+            activity = np.diff(matrix.indptr)
+            candidates = np.sort(np.lexsort((np.arange(len(activity)), -activity))[: self.max_pool])
+        self.neighbours = topk_cosine(matrix, self.k, self.shrink, candidates)
         if self.alpha != 1.0:
             self.neighbours.data **= self.alpha
         self._item_norm_rows = None

@@ -120,3 +120,12 @@ def test_top_k_orders_by_score_then_index_and_puts_minus_infinity_last():
 
     assert idx.tolist() == [[1, 0, 2, 4]]
     assert vals[0, 0] == pytest.approx(0.9)
+
+
+def test_user_knn_draws_neighbours_from_the_most_active_users_past_its_pool():
+    model = fitted("user_knn", max_pool=4, k=3)
+
+    # The four most active users are 1, 5 (four items each), then 0 and 2 (three each).
+    neighbours = set(model.neighbours.indices.tolist())
+    assert neighbours <= {0, 1, 2, 5}
+    assert 1 in model.neighbours[3].indices.tolist()
