@@ -199,3 +199,19 @@ def test_a_cache_outage_serves_the_catalog_from_the_database(api_client, product
 def test_statistics_read_as_zero_while_the_cache_is_down():
     with mock.patch.object(shop_cache, "cache", BrokenCache()):
         assert shop_cache.stats("catalog") == {"hits": 0, "misses": 0, "hit_rate": None}
+
+
+def test_checkout_charges_the_database_price_even_when_the_cache_is_stale(
+    api_client, user_client, product
+):
+    from catalog.models import Product
+    from tests.orders.conftest import order_payload
+
+    api_client.get(f"/api/products/{product.id}/")  # cached at 10.00
+    Product.objects.filter(pk=product.pk).update(price=Decimal("15.00"))  # behind the cache
+    assert api_client.get(f"/api/products/{product.id}/").json()["price"] == "10.00"
+
+    response = user_client.post("/api/orders/", order_payload((product, 2)), format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["total"] == "30.00"
