@@ -359,3 +359,20 @@ def test_production_logs_are_json_lines_with_the_request_context():
     assert line["message"] == "payment declined"
     assert line["levelname"] == "WARNING"
     assert (line["request_id"], line["order_number"], line["user_id"]) == ("req-42", "SO-42", None)
+
+
+@pytest.mark.django_db
+def test_order_placement_uses_the_orders_scope_and_reading_orders_does_not(user_client, rates):
+    from tests.factories import ProductFactory, StockItemFactory
+    from tests.orders.conftest import order_payload
+
+    rates(orders="2/min")
+    product = StockItemFactory(product=ProductFactory(), quantity=50).product
+
+    codes = [
+        user_client.post("/api/orders/", order_payload((product, 1)), format="json").status_code
+        for _ in range(3)
+    ]
+
+    assert codes == [201, 201, 429]
+    assert [user_client.get("/api/orders/").status_code for _ in range(3)] == [200] * 3
