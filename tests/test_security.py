@@ -376,3 +376,15 @@ def test_order_placement_uses_the_orders_scope_and_reading_orders_does_not(user_
 
     assert codes == [201, 201, 429]
     assert [user_client.get("/api/orders/").status_code for _ in range(3)] == [200] * 3
+
+
+@pytest.mark.django_db
+def test_the_login_rate_is_one_budget_across_the_token_endpoint_and_the_login_pages(
+    api_client, client
+):
+    for i in range(5):
+        api_client.post(TOKEN_URL, {"username": f"api{i}", "password": "x"})
+        client.post(LOGIN_URL, {"username": f"page{i}", "password": "x"})
+
+    assert client.post("/admin/login/", {"username": "z", "password": "x"}).status_code == 429
+    assert api_client.post(TOKEN_URL, {"username": "z", "password": "x"}).status_code == 429
