@@ -10,3 +10,35 @@ requires_postgres = pytest.mark.skipif(
     not ON_POSTGRES,
     reason="needs PostgreSQL (row locks and real concurrency): set DATABASE_URL, as CI does",
 )
+
+
+def run_together(n: int, work, *, timeout: float = 120) -> list:
+    """Run ``work(i)`` for i in range(n), each in its own thread, all released at one instant.
+
+    Returns, in order of i, what each call returned or the exception it raised, so a test can
+    inspect every outcome. Each thread closes its own database connection; a thread still running
+    after ``timeout`` seconds fails the test (a deadlock must not pass as a slow run).
+    """
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(n)
+    outcomes: list = [None] * n
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = work(i)
+        except Exception as exc:  # the outcome is what the test inspects
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
+    return outcomes

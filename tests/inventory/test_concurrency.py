@@ -1,11 +1,9 @@
 """Real threads against PostgreSQL: nothing is ever oversold, nothing released twice."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from inventory import selectors
@@ -13,37 +11,21 @@ from inventory.exceptions import InsufficientStock
 from inventory.models import Reservation, StockItem
 from inventory.services import reservations_expire, stock_release, stock_reserve
 from tests.factories import OrderFactory
-from tests.utils import requires_postgres
+from tests.utils import requires_postgres, run_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 
 def race(workers: list) -> Counter:
     """Run every callable in its own thread, all released at once; count the outcomes."""
-    barrier = threading.Barrier(len(workers))
     outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def run(work):
-        try:
-            barrier.wait(timeout=30)
-            result = work()
-            outcome = "ok" if result is None else result
-        except InsufficientStock:
-            outcome = "insufficient_stock"
-        except Exception as exc:  # anything else is a bug the test must show
-            outcome = f"{type(exc).__name__}: {exc}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes[outcome] += 1
-
-    threads = [threading.Thread(target=run, args=(work,)) for work in workers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a worker hung (deadlock?)"
+    for result in run_together(len(workers), lambda i: workers[i]()):
+        if isinstance(result, InsufficientStock):
+            outcomes["insufficient_stock"] += 1
+        elif isinstance(result, Exception):  # anything else is a bug the test must show
+            outcomes[f"{type(result).__name__}: {result}"] += 1
+        else:
+            outcomes["ok" if result is None else result] += 1
     return outcomes
 
 

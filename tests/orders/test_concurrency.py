@@ -1,9 +1,6 @@
 """Many customers at once, on PostgreSQL with real threads."""
 
-import threading
-
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from inventory.models import StockItem
@@ -11,29 +8,9 @@ from orders.models import Order
 from payments.models import Payment
 from tests.factories import UserFactory
 from tests.orders.conftest import order_payload
-from tests.utils import requires_postgres
+from tests.utils import requires_postgres, run_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(n, work):
-    """Run ``work(i)`` in n threads released at the same instant; return results in order."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_twenty_replays_of_one_key_make_one_order_and_one_payment(stocked):
@@ -49,7 +26,7 @@ def test_twenty_replays_of_one_key_make_one_order_and_one_payment(stocked):
         )
         return response.status_code, response.json()
 
-    results = race(20, place)
+    results = run_together(20, place)
 
     assert {status for status, _ in results} == {201}
     assert len({body["id"] for _, body in results}) == 1
@@ -67,7 +44,7 @@ def test_customers_racing_for_the_last_units_buy_exactly_what_is_there(stocked):
         response = client.post("/api/orders/", order_payload((product, 1)), format="json")
         return response.status_code, response.json()
 
-    results = race(25, place)
+    results = run_together(25, place)
 
     codes = sorted(status for status, _ in results)
     assert codes.count(201) == 5 and codes.count(409) == 20

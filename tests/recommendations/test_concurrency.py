@@ -1,39 +1,15 @@
 """Concurrent writers against PostgreSQL: one review per customer, purchases recorded once."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from recommendations import services
 from recommendations.exceptions import AlreadyReviewed
 from recommendations.models import Interaction, Review
 from tests.factories import OrderFactory, OrderLineFactory
-from tests.utils import requires_postgres
+from tests.utils import requires_postgres, run_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(n, work):
-    barrier = threading.Barrier(n)
-    outcomes = [None] * n
-
-    def run(i):
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except Exception as exc:  # the outcome is what the test inspects
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
 
 
 def test_simultaneous_reviews_by_one_buyer_store_exactly_one():
