@@ -1,7 +1,6 @@
 """Cart and order API: validate, call one service, serialise."""
 
 from django.conf import settings
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -320,7 +319,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return response
 
     def _run(self, request, pk, service, **kwargs):
-        order = get_object_or_404(self.get_queryset(), pk=pk)
+        # DRF's lookup: an id that is not a number is a 404, not a ValueError (500).
+        order = self.get_object()
         actor = Actor.STAFF if request.user.is_staff else Actor.CUSTOMER
         service(order_id=order.id, actor=actor, user=request.user, **kwargs)
         return Response(order_body(order.id))
