@@ -33,6 +33,15 @@ class RecommendationSerializer(serializers.Serializer):
     )
 
 
+class RecommendationListSerializer(serializers.Serializer):
+    """The API's list envelope around recommendations: always one page, so no links."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RecommendationSerializer(many=True)
+
+
 def _items(pairs) -> list[dict]:
     return [{"product": p, "score": score, "reason": reason} for p, score, reason in pairs]
 
@@ -48,7 +57,8 @@ class RecommendationListView(APIView):
             LIMIT_PARAMETER,
             OpenApiParameter("algorithm", OpenApiTypes.STR, enum=list(engine.ALGORITHMS)),
         ],
-        responses=RecommendationSerializer(many=True),
+        responses=RecommendationListSerializer,
+        operation_id="recommendations_list",
     )
     def get(self, request):
         """Products for the signed-in customer (popular ones for anonymous visitors)."""
@@ -64,7 +74,11 @@ class RecommendationListView(APIView):
 class SimilarProductsView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[LIMIT_PARAMETER], responses=RecommendationSerializer(many=True))
+    @extend_schema(
+        parameters=[LIMIT_PARAMETER],
+        responses=RecommendationListSerializer,
+        operation_id="products_similar_list",
+    )
     def get(self, request, pk: int):
         """Products that the same customers bought or looked at."""
         query = LimitSerializer(data=request.query_params)
