@@ -3,7 +3,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 from catalog.models import Product
 from inventory import selectors, services
 from inventory.models import ReorderRequest, StockItem
+from shop.api.schema import error_response
 
 
 class StockItemSerializer(serializers.ModelSerializer):
@@ -81,9 +81,7 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         request=AdjustSerializer,
         responses={
             200: StockItemSerializer,
-            400: OpenApiResponse(description="validation_error"),
-            404: OpenApiResponse(description="not_found"),
-            409: OpenApiResponse(description="insufficient_stock"),
+            409: error_response("insufficient_stock: removing more than is available."),
         },
     )
     @action(detail=True, methods=["post"])
