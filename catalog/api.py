@@ -14,7 +14,10 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductRelation
+from shop.api.schema import error_response
 from shop.cache import cached
+
+IN_USE = error_response("protected: still referenced (by orders, products or sub-categories).")
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -239,11 +242,13 @@ class ProductViewSet(viewsets.ModelViewSet):
         product = selectors.product_detail_queryset(include_inactive=True).get(pk=product.pk)
         return Response(ProductDetailSerializer(product).data)
 
+    @extend_schema(responses={204: None, 409: IN_USE})
     def destroy(self, request, *args, **kwargs):
         services.product_delete(product=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(destroy=extend_schema(responses={204: None, 409: IN_USE}))
 class CategoryViewSet(viewsets.ModelViewSet):
     """The category tree, flat: follow ``parent`` to rebuild it."""
 

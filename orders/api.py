@@ -14,8 +14,13 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import CartItem, Order, OrderEvent, OrderLine, OrderStatus
+from shop.api.schema import error_response
 
 Actor = OrderEvent.Actor
+NOT_IN_STOCK = error_response(
+    "product_unavailable (not for sale) or insufficient_stock (more than is in stock)."
+)
+INVALID_TRANSITION = error_response("invalid_transition: not allowed in the order's state.")
 MAX_ID = 2**63 - 1  # the largest integer a database column holds
 
 
@@ -179,7 +184,9 @@ class CartView(APIView):
 class CartItemsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=CartItemWriteSerializer, responses={201: CartSerializer})
+    @extend_schema(
+        request=CartItemWriteSerializer, responses={201: CartSerializer, 409: NOT_IN_STOCK}
+    )
     def post(self, request):
         """Add units of a product to the cart."""
         data = CartItemWriteSerializer(data=request.data)
@@ -202,7 +209,9 @@ class CartItemView(APIView):
             raise NotFound("This product is not in the cart.")
         return cart
 
-    @extend_schema(request=CartQuantitySerializer, responses={200: CartSerializer})
+    @extend_schema(
+        request=CartQuantitySerializer, responses={200: CartSerializer, 409: NOT_IN_STOCK}
+    )
     def patch(self, request, product_id: int):
         """Set a line's quantity (0 removes it)."""
         data = CartQuantitySerializer(data=request.data)
@@ -280,7 +289,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         request=PlaceOrderSerializer,
-        responses={201: OrderDetailSerializer},
+        responses={
+            201: OrderDetailSerializer,
+            409: error_response(
+                "product_unavailable, insufficient_stock, or idempotency_conflict (the same "
+                "Idempotency-Key with a different body)."
+            ),
+        },
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -327,20 +342,20 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         service(order_id=order.id, actor=actor, user=request.user, **kwargs)
         return Response(order_body(order.id))
 
-    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @extend_schema(request=None, responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel before shipping: stock is released and a captured payment refunded."""
         reason = "cancelled by staff" if request.user.is_staff else "cancelled by the customer"
         return self._run(request, pk, services.order_cancel, reason=reason)
 
-    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @extend_schema(request=None, responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION})
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def ship(self, request, pk=None):
         """Staff: hand a paid order to the carrier."""
         return self._run(request, pk, services.order_ship)
 
-    @extend_schema(request=None, responses={200: OrderDetailSerializer})
+    @extend_schema(request=None, responses={200: OrderDetailSerializer, 409: INVALID_TRANSITION})
     @action(detail=True, methods=["post"], permission_classes=[IsStaff])
     def deliver(self, request, pk=None):
         """Staff: the carrier delivered the order."""
