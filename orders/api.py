@@ -5,6 +5,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -241,11 +242,15 @@ class IsStaff(permissions.BasePermission):
         return bool(request.user and request.user.is_staff)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", str, enum=OrderStatus.values, description="Staff: by state."),
-        OpenApiParameter("user", int, description="Staff: one customer's orders."),
-    ]
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=OrderStatus.values, description="Staff: by state."
+            ),
+            OpenApiParameter("user", int, description="Staff: one customer's orders."),
+        ]
+    )
 )
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """A customer's own orders; staff see every order."""
