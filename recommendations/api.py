@@ -13,6 +13,7 @@ from catalog.api import ProductSerializer
 from catalog.selectors import product_base_queryset
 from recommendations import engine, selectors, services
 from recommendations.models import Interaction, ModelVersion, Review
+from shop.api.schema import error_response
 
 MAX_LIMIT = 50
 
@@ -148,16 +149,25 @@ class ReviewSerializer(serializers.ModelSerializer):
 class ProductReviewsView(generics.GenericAPIView):
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     serializer_class = ReviewSerializer
+    queryset = Review.objects.none()  # only for the schema: reviews are read via the product
 
     def _product(self, pk: int):
         return get_object_or_404(product_base_queryset(), pk=pk)
 
+    @extend_schema(responses=ReviewSerializer(many=True), operation_id="products_reviews_list")
     def get(self, request, pk: int):
         """A product's reviews, newest first (paginated)."""
         product = self._product(pk)
         page = self.paginate_queryset(selectors.product_reviews(product))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
+    @extend_schema(
+        responses={
+            201: ReviewSerializer,
+            403: error_response("not_purchased: only a customer who bought it may review it."),
+            409: error_response("already_reviewed: one review per customer and product."),
+        }
+    )
     def post(self, request, pk: int):
         """Review a product you bought (once)."""
         product = self._product(pk)
