@@ -1,9 +1,11 @@
 """Read-through caching by *area*, with O(1) invalidation of a whole area and hit/miss counts.
 
 An area is a family of cached values that go stale together (``"catalog"``: product lists,
-product details, the category tree). Every key of an area embeds the area's current version
-number, itself kept in the cache; ``invalidate(area)`` bumps that number, so every value cached
-under the old one is never read again and simply expires.
+product details, the category tree). Every value of an area is stored with the area's version
+number at the time it was built, and the current number is kept in the cache;
+``invalidate(area)`` bumps that number, so every value stored under an older one is never served
+again (it is rebuilt on the next read, or simply expires). A read fetches the version and the
+value in one round trip (``get_many``).
 
     from shop.cache import cached, invalidate
 
@@ -90,22 +92,28 @@ def cached(
     ``timeout`` defaults to ``CACHE_DEFAULT_TIMEOUT``. ``None`` results are not cached.
     """
     _seen_areas.add(area)
+    version_key = _version_key(area)
+    full_key = f"cache-area:{area}:{_digest(key)}"
     try:
-        full_key = f"cache-area:{area}:v{area_version(area)}:{_digest(key)}"
-        value = cache.get(full_key, _MISSING)
+        # One round trip: the area's version and the value, stored as (version, value).
+        found = cache.get_many([version_key, full_key])
+        version = found.get(version_key)
+        if version is None:
+            version = area_version(area)
+        stored = found.get(full_key)
     except Exception:  # the cache is down: serve from the source, slower but correct
         logger.warning("cache unavailable; building %s values uncached", area, exc_info=True)
         return builder()
-    if value is not _MISSING:
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == int(version):
         _count(area, "hits")
-        return value
+        return stored[1]
     _count(area, "misses")
     value = builder()
     if value is not None:
         if timeout is None:
             timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
         try:
-            cache.set(full_key, value, timeout)
+            cache.set(full_key, (int(version), value), timeout)
         except Exception:
             logger.warning("cache unavailable; %s value not stored", area, exc_info=True)
     return value

@@ -328,7 +328,7 @@ LOGGING["formatters"]["plain"]["format"] = (
 )
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "rest_framework.throttling.AnonRateThrottle",
-    "rest_framework.throttling.UserRateThrottle",
+    "shop.security.AuthenticatedUserRateThrottle",  # anonymous clients: the anon rate only
     "rest_framework.throttling.ScopedRateThrottle",
 ]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
