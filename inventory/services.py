@@ -189,14 +189,10 @@ def stock_reserve(
     if not wanted:
         return []
     expires_at = timezone.now() + (ttl if ttl is not None else settings.INVENTORY_RESERVATION_TTL)
-    for product_id, quantity in wanted:
-        changed = StockItem.objects.filter(
-            pk=product_id, quantity__gte=F("reserved") + quantity
-        ).update(reserved=F("reserved") + quantity)
-        if not changed:
-            raise InsufficientStock(
-                product_id=product_id, requested=quantity, available=_available(product_id)
-            )
+    # The rows that record the reservation are written first, the stock rows updated last: the
+    # conditional update locks each stock row until the caller's transaction commits, so the
+    # less that follows it, the less other orders of the same product wait. If a line cannot be
+    # reserved, this function's savepoint undoes the rows written before it.
     reservations = Reservation.objects.bulk_create(
         [
             Reservation(product_id=pid, quantity=qty, order=order, expires_at=expires_at)
@@ -215,6 +211,14 @@ def stock_reserve(
             for pid, qty in wanted
         ]
     )
+    for product_id, quantity in wanted:
+        changed = StockItem.objects.filter(
+            pk=product_id, quantity__gte=F("reserved") + quantity
+        ).update(reserved=F("reserved") + quantity)
+        if not changed:
+            raise InsufficientStock(
+                product_id=product_id, requested=quantity, available=_available(product_id)
+            )
     _after_change([pid for pid, _ in wanted])
     return reservations
 

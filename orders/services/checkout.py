@@ -105,7 +105,6 @@ def order_place(
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
-    stock_reserve(order=order, lines=lines)
     payment_create(order=order, amount=order.total, currency=order.currency, token=payment_token)
     OrderEvent.objects.create(
         order=order,
@@ -117,6 +116,10 @@ def order_place(
     )
     if cart is not None:
         cart_clear(cart=cart, product_ids=[pid for pid, _ in lines])
+    # Last: reserving locks each product's stock row until this transaction commits, and every
+    # other order of that product waits for it (a best-seller's row is the shop's hottest lock).
+    # Everything that does not need the lock is done before it is taken.
+    stock_reserve(order=order, lines=lines)
 
     from orders.tasks import process_order, send_order_email
 
