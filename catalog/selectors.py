@@ -57,7 +57,7 @@ def category_descendant_ids(category_id: int) -> list[int]:
 def category_get(identifier: str | int) -> Category | None:
     """A category by id or slug, or None."""
     value = str(identifier).strip()
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit(): int() cannot read "²", which isdigit() accepts
         return Category.objects.filter(pk=int(value)).first()
     return Category.objects.filter(slug=value).first()
 
