@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from catalog.models import Product
 from inventory import selectors, services
 from inventory.models import ReorderRequest, StockItem
+from shop.api.ids import id_or_404
 from shop.api.schema import error_response
 
 
@@ -74,6 +75,10 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return selectors.stock_list()
+
+    def get_object(self):
+        id_or_404(self.kwargs[self.lookup_field])  # looked up through the product foreign key
+        return super().get_object()
 
     @extend_schema(
         summary="Add or remove stock with a reason (staff)",

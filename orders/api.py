@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import CartItem, Order, OrderEvent, OrderLine, OrderStatus
+from shop.api.ids import MAX_ID, id_field, id_or_404
 from shop.api.schema import error_response
 
 Actor = OrderEvent.Actor
@@ -22,7 +23,6 @@ NOT_IN_STOCK = error_response(
     "product_unavailable (not for sale) or insufficient_stock (more than is in stock)."
 )
 INVALID_TRANSITION = error_response("invalid_transition: not allowed in the order's state.")
-MAX_ID = 2**63 - 1  # the largest integer a database column holds
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -43,7 +43,7 @@ class CartSerializer(serializers.Serializer):
 
 
 class CartItemWriteSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
+    product = id_field()
     quantity = serializers.IntegerField(
         min_value=1, max_value=services.cart.MAX_LINE_QUANTITY, default=1
     )
@@ -80,7 +80,7 @@ class PaymentInputSerializer(serializers.Serializer):
 
 
 class OrderItemInputSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
+    product = id_field()
     quantity = serializers.IntegerField(min_value=1, max_value=services.cart.MAX_LINE_QUANTITY)
 
 
@@ -220,7 +220,9 @@ class CartItemView(APIView):
         cart = self._cart(request)
         try:
             services.cart_set_quantity(
-                cart=cart, product_id=product_id, quantity=data.validated_data["quantity"]
+                cart=cart,
+                product_id=id_or_404(product_id),
+                quantity=data.validated_data["quantity"],
             )
         except CartItem.DoesNotExist as exc:
             raise NotFound(str(exc)) from exc
@@ -230,7 +232,7 @@ class CartItemView(APIView):
     def delete(self, request, product_id: int):
         cart = self._cart(request)
         try:
-            services.cart_remove_item(cart=cart, product_id=product_id)
+            services.cart_remove_item(cart=cart, product_id=id_or_404(product_id))
         except CartItem.DoesNotExist as exc:
             raise NotFound(str(exc)) from exc
         return Response(cart_body(cart))
@@ -275,7 +277,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 qs = selectors.order_list(status=self.request.query_params.get("status") or None)
                 customer = self.request.query_params.get("user")
                 if customer:
-                    # Larger than any stored id: SQLite's driver cannot even bind it (a 500).
                     if not customer.isdecimal() or int(customer) > MAX_ID:
                         raise serializers.ValidationError({"user": ["Use a user id."]})
                     qs = qs.filter(user_id=int(customer))
