@@ -73,6 +73,8 @@ class ShopAutoSchema(AutoSchema):
         paginated = self._is_list_view() and self._get_paginator() is not None
         if any(p["in"] == "path" for p in parameters) or paginated:
             statuses["404"] = "not_found: no such object (or page)."
+        if "requestBody" in operation:
+            statuses["415"] = "unsupported_media_type: the body is not JSON, form or multipart."
         if self.view.get_throttles():
             statuses["429"] = "throttled: too many requests; details.retry_after_seconds."
         return statuses
