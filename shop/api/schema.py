@@ -32,7 +32,10 @@ def error_response(description: str) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description)
 
 
-# A signed-in customer, to ask a view's permissions whether they could refuse one (403).
+# An anonymous visitor and a signed-in customer, to ask a view's permissions whom they admit.
+_ANONYMOUS = SimpleNamespace(
+    is_authenticated=False, is_staff=False, is_superuser=False, is_active=False
+)
 _CUSTOMER = SimpleNamespace(
     is_authenticated=True, is_staff=False, is_superuser=False, is_active=True
 )
@@ -79,12 +82,24 @@ class ShopAutoSchema(AutoSchema):
             statuses["429"] = "throttled: too many requests; details.retry_after_seconds."
         return statuses
 
+    def get_auth(self):
+        # drf-spectacular marks credentials optional ({}) only for DRF's own AllowAny and
+        # IsAuthenticatedOrReadOnly; ask the view's permissions, so that a custom one (the
+        # catalog's IsStaffOrReadOnly) that lets anonymous visitors read says so too.
+        auth = super().get_auth()
+        if auth and {} not in auth and self._admits(_ANONYMOUS):
+            auth.append({})
+        return auth
+
     def _refuses_customers(self) -> bool:
-        request = SimpleNamespace(method=self.method, user=_CUSTOMER, query_params={}, data={})
+        return not self._admits(_CUSTOMER)
+
+    def _admits(self, user) -> bool:
+        request = SimpleNamespace(method=self.method, user=user, query_params={}, data={})
         for permission in self.view.get_permissions():
             try:
                 if not permission.has_permission(request, self.view):
-                    return True
+                    return False
             except Exception:  # a permission that needs more of the request: assume it may refuse
-                return True
-        return False
+                return False
+        return True
