@@ -250,7 +250,11 @@ class IsStaff(permissions.BasePermission):
             OpenApiParameter(
                 "status", str, enum=OrderStatus.values, description="Staff: by state."
             ),
-            OpenApiParameter("user", int, description="Staff: one customer's orders."),
+            OpenApiParameter(
+                "user",
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                description="Staff: one customer's orders.",
+            ),
         ]
     )
 )

@@ -2,8 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -47,17 +46,11 @@ def _items(pairs) -> list[dict]:
     return [{"product": p, "score": score, "reason": reason} for p, score, reason in pairs]
 
 
-LIMIT_PARAMETER = OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {MAX_LIMIT}")
-
-
 class RecommendationListView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        parameters=[
-            LIMIT_PARAMETER,
-            OpenApiParameter("algorithm", OpenApiTypes.STR, enum=list(engine.ALGORITHMS)),
-        ],
+        parameters=[RecommendationQuerySerializer],  # limit 1..50 (default 10), algorithm
         responses=RecommendationListSerializer,
         operation_id="recommendations_list",
     )
@@ -76,7 +69,7 @@ class SimilarProductsView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(
-        parameters=[LIMIT_PARAMETER],
+        parameters=[LimitSerializer],
         responses=RecommendationListSerializer,
         operation_id="products_similar_list",
     )
