@@ -1,6 +1,9 @@
 """Catalog API: public reads, staff writes; validate, call a service or selector, serialise."""
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -14,6 +17,7 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductRelation
+from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
 
@@ -151,6 +155,36 @@ class CategorySerializer(serializers.ModelSerializer):
         return counts.get(category.id, 0)
 
 
+class CatalogPaginator(Paginator):
+    """Counts a filtered catalog once per catalog version, not once per page.
+
+    The count is the one query of a product list that reads every matching row (a sequential
+    scan of the active products without a filter: 40 ms at 100,000 products), and it does not
+    depend on the page, the page size or the ordering. It is cached in the catalog area,
+    keyed by the SQL of the filtered, unordered query, so it goes stale exactly when the
+    cached list bodies do (any catalog change, and stock crossing zero)."""
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if not hasattr(queryset, "query"):
+            return super().count
+        try:
+            sql, params = queryset.order_by().query.sql_with_params()
+        except EmptyResultSet:  # a filter that matches nothing by construction
+            return 0
+        return cached(
+            selectors.CATALOG_CACHE_AREA,
+            ("product-count", sql, tuple(str(p) for p in params)),
+            queryset.count,
+            timeout=settings.CATALOG_CACHE_SECONDS,
+        )
+
+
+class CatalogPagination(Pagination):
+    django_paginator_class = CatalogPaginator
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List and filter products",
@@ -169,6 +203,7 @@ class CategorySerializer(serializers.ModelSerializer):
 class ProductViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ProductFilter
+    pagination_class = CatalogPagination
 
     def get_queryset(self):
         include_inactive = bool(self.request.user and self.request.user.is_staff)

@@ -138,6 +138,22 @@ def test_creating_and_deleting_products_invalidates_the_list(api_client, product
     assert api_client.get("/api/products/").json()["count"] == 1
 
 
+def test_other_pages_and_orderings_of_a_list_reuse_its_count_until_the_catalog_changes(
+    api_client, product
+):
+    ProductFactory.create_batch(3)
+    first = api_client.get("/api/products/", {"page_size": "2"})
+    with CaptureQueriesContext(connection) as queries:
+        second = api_client.get("/api/products/", {"page_size": "2", "page": "2"})
+        by_price = api_client.get("/api/products/", {"page_size": "3", "ordering": "price"})
+
+    assert first.json()["count"] == second.json()["count"] == by_price.json()["count"] == 4
+    assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+    services.product_delete(product=product)
+    assert api_client.get("/api/products/", {"page_size": "2", "page": "2"}).json()["count"] == 3
+
+
 def test_a_category_change_invalidates_the_category_tree(api_client):
     from catalog.selectors import category_tree
 
