@@ -25,7 +25,8 @@ class ProductFilterForm(forms.Form):
             raise forms.ValidationError(
                 {"max_price": "max_price must be greater than or equal to min_price."}
             )
-        category = self.data.get("category")
+        # The cleaned value: a category the field refused (a NUL byte, too long) is not looked up.
+        category = data.get("category")
         if category and selectors.category_get(category) is None:
             raise forms.ValidationError({"category": f"Unknown category: {category}."})
         # attr_<name> filters are applied by the FilterSet, not by declared filters.
@@ -36,6 +37,12 @@ class ProductFilterForm(forms.Form):
                 self.add_error(key, "Attribute names use letters, digits, '-' and '_' only.")
                 continue
             values = [v for v in self.data.getlist(key) if v != ""]
+            try:  # the field checked the last value only: no NUL byte, not too long
+                for value in values:
+                    self.fields[key].run_validators(value)
+            except forms.ValidationError as error:
+                self.add_error(key, error)
+                continue
             if values:
                 self.attribute_filters[name] = values
         return data
