@@ -124,6 +124,8 @@ class ProductWriteSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError(
                     f"Attribute {key!r} must be a string, number or boolean."
                 )
+            if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
+                raise serializers.ValidationError(f"Attribute {key!r} contains a NUL character.")
         return value
 
 
