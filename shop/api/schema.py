@@ -82,6 +82,18 @@ class ShopAutoSchema(AutoSchema):
             statuses["429"] = "throttled: too many requests; details.retry_after_seconds."
         return statuses
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular makes every PATCH body partial (all fields optional), but DRF does so
+        # only in a viewset's partial_update; a view that validates its own serializer (the
+        # cart's PATCH of a line's quantity) still requires its fields.
+        if self.method != "PATCH" or getattr(self.view, "action", None) == "partial_update":
+            return super()._get_request_for_media_type(serializer, direction)
+        self.method = "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
+
     def get_auth(self):
         # drf-spectacular marks credentials optional ({}) only for DRF's own AllowAny and
         # IsAuthenticatedOrReadOnly; ask the view's permissions, so that a custom one (the
