@@ -12,8 +12,10 @@ value in one round trip (``get_many``).
     body = cached("catalog", ("detail", product_id), build_body, timeout=60)
     invalidate("catalog")  # after any change that makes catalog values wrong
 
-Hits and misses are counted per area in the cache itself (``cache.incr``), so the totals add up
-across every web and worker process; ``stats()`` reads them for the dashboard and ``/metrics``.
+Lookups and misses are counted per area in the cache itself (``INCR``; a hit is a lookup that
+did not miss), so the totals add up across every web and worker process; ``stats()`` reads them
+for the dashboard and ``/metrics``. On Redis a hit is one round trip: the version, the value
+and the lookup count travel in one pipeline.
 
 The cache is for reads that may be a little old. A write (checkout, payment, stock) always
 reads the database.
@@ -80,6 +82,27 @@ def _count(area: str, result: str) -> None:
         logger.warning("cache statistics unavailable for area %s", area, exc_info=True)
 
 
+def _lookup(area: str, version_key: str, full_key: str) -> tuple[Any, Any]:
+    """The area's version and the stored value, counting the lookup.
+
+    On Redis (django-redis) that is one round trip: a pipeline of one MGET and one INCR.
+    Other caches get ``get_many`` and ``incr``. Errors propagate (the caller serves uncached).
+    """
+    client = getattr(cache, "client", None)
+    if all(hasattr(client, name) for name in ("get_client", "make_key", "decode")):
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        pipe.mget([client.make_key(version_key), client.make_key(full_key)])
+        pipe.incr(client.make_key(_stat_key(area, "lookups")))
+        (version, stored), _ = pipe.execute()
+        return (
+            None if version is None else client.decode(version),
+            None if stored is None else client.decode(stored),
+        )
+    found = cache.get_many([version_key, full_key])
+    _count(area, "lookups")
+    return found.get(version_key), found.get(full_key)
+
+
 def cached(
     area: str,
     key: Hashable,
@@ -95,17 +118,15 @@ def cached(
     version_key = _version_key(area)
     full_key = f"cache-area:{area}:{_digest(key)}"
     try:
-        # One round trip: the area's version and the value, stored as (version, value).
-        found = cache.get_many([version_key, full_key])
-        version = found.get(version_key)
+        # One round trip for a hit: the area's version and the value, stored as (version,
+        # value), read together, and the lookup counted (hits are lookups less misses).
+        version, stored = _lookup(area, version_key, full_key)
         if version is None:
             version = area_version(area)
-        stored = found.get(full_key)
     except Exception:  # the cache is down: serve from the source, slower but correct
         logger.warning("cache unavailable; building %s values uncached", area, exc_info=True)
         return builder()
     if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == int(version):
-        _count(area, "hits")
         return stored[1]
     _count(area, "misses")
     value = builder()
@@ -156,12 +177,12 @@ def known_areas() -> list[str]:
 def stats(area: str) -> dict[str, Any]:
     """``{"hits", "misses", "hit_rate"}`` for an area, totalled over every process."""
     try:
-        values = cache.get_many([_stat_key(area, "hits"), _stat_key(area, "misses")])
+        values = cache.get_many([_stat_key(area, "lookups"), _stat_key(area, "misses")])
     except Exception:
         logger.warning("cache statistics unavailable for area %s", area, exc_info=True)
         values = {}
-    hits = int(values.get(_stat_key(area, "hits"), 0))
     misses = int(values.get(_stat_key(area, "misses"), 0))
+    hits = max(int(values.get(_stat_key(area, "lookups"), 0)) - misses, 0)
     total = hits + misses
     return {"hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
 
