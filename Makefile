@@ -55,6 +55,16 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A shop beat --loglevel=INFO
 
+## bench: the benchmark suite on PostgreSQL (database shop_bench), Redis db 5, gunicorn and
+## Celery on loopback; writes BENCHMARKS.md (see docs/benchmarks.md). Under 15 minutes here.
+$(VENV)/.installed-bench: requirements-bench.txt $(VENV)/.installed-dev
+	$(PIP) install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null || echo "wrk is not installed (apt-get install -y wrk): the Python load generator is used"
+	$(PY) bench/run_all.py $(BENCH_ARGS)
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

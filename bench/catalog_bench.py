@@ -68,8 +68,14 @@ def read_path(ports: list[int], *, seconds: float, connections: int) -> dict:
 
 
 def scale_point(ports: list[int], *, seconds: float, connections: int) -> dict:
-    """p50 of the warm and cold list and of a text search (cold: every request a miss)."""
+    """p50 of the warm and cold list and of a text search (cold: every request a miss), and of
+    the floor (a body of the list's size), measured between them: the machine is shared, and
+    figures taken a minute apart at two catalog sizes are compared through it."""
+    status, body = h.get(ports[0], LIST)
+    if status != 200:
+        raise RuntimeError(f"{LIST} answered {status}")
     scenarios = {
+        "floor": h.Scenario(paths=[f"/bench/floor/?bytes={len(body)}"]),
         "list_warm": h.Scenario(paths=[LIST]),
         "list_cold": h.Scenario(paths=[f"{LIST}&cold={n}" for n in range(1, 50_001)]),
         "search": h.Scenario(
@@ -79,7 +85,6 @@ def scale_point(ports: list[int], *, seconds: float, connections: int) -> dict:
             ]
         ),
     }
-    h.get(ports[0], LIST)
 
     def measure() -> dict:
         figures = {}
@@ -89,35 +94,62 @@ def scale_point(ports: list[int], *, seconds: float, connections: int) -> dict:
             figures[f"{name}_p99"] = result.p99_ms
             figures[f"{name}_rps"] = result.rps
             h.say(f"  {name:10s} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.2f} ms")
+        for name in scenarios:  # each p50 as a multiple of the floor's p50 of the same round
+            figures[f"{name}_vs_floor"] = figures[f"{name}_p50"] / figures["floor_p50"]
         return figures
 
     return h.repeat(measure)
 
 
+def request_costs() -> dict[str, dict[str, int]]:
+    """SQL statements and Redis round trips of one request of each kind, in-process (the same
+    code and settings as the servers), each after one unmeasured request of its kind."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST=h.HOST)
+    body = client.get(LIST).content
+    paths = {
+        "floor": f"/bench/floor/?bytes={len(body)}",
+        "warm list": LIST,
+        "cold list": f"{LIST}&cold=cost-{{n}}",
+        "cold search": f"{LIST}&search={SEARCH_TERMS[0]}&cold=cost-{{n}}",
+        "detail (cached)": _product_paths()[0],
+    }
+    costs = {}
+    for name, path in paths.items():
+        client.get(path.format(n=0))
+        with h.count_round_trips() as counts:
+            status = client.get(path.format(n=1)).status_code
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}")
+        costs[name] = dict(counts)
+    return costs
+
+
 def explain_plans() -> str:
-    """EXPLAIN ANALYZE of the list page and of a search, as the API builds them."""
+    """EXPLAIN (ANALYZE, BUFFERS) of every query a cold list request and a cold search request
+    run, captured from the requests themselves (in-process, after emptying the catalog cache,
+    so the count is run too)."""
     from django.db import connection
-    from django.test import RequestFactory
-    from rest_framework.request import Request
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
 
-    from catalog.api import ProductViewSet
+    from catalog.selectors import CATALOG_CACHE_AREA
+    from shop.cache import invalidate
 
+    client = Client(HTTP_HOST=h.HOST)
     plans = []
-    for label, query in (("list", {"page_size": "24"}), ("search", {"search": "headphones"})):
-        request = RequestFactory().get("/api/products/", {**query, "page_size": "24"})
-        view = ProductViewSet(request=Request(request), format_kwarg=None, action="list")
-        view.kwargs = {}
-        queryset = view.filter_queryset(view.get_queryset())[:24]
-        sql, params = queryset.query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        plans.append(f"-- {label}: {query}\n{plan}")
-        # The paginator also counts the whole result.
-        count_sql, count_params = view.filter_queryset(view.get_queryset()).query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"EXPLAIN ANALYZE SELECT COUNT(*) FROM ({count_sql}) AS counted", count_params
-            )
-            plans.append(f"-- {label} count\n" + "\n".join(row[0] for row in cursor.fetchall()))
+    for label, path in (("list", LIST), ("search", f"{LIST}&search={SEARCH_TERMS[0]}")):
+        invalidate(CATALOG_CACHE_AREA)
+        with CaptureQueriesContext(connection) as queries:
+            status = client.get(path).status_code
+        plans.append(f"-- {label}: GET {path} ({status}), {len(queries)} queries")
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+            plans.append(f"{sql[:300]}{' ...' if len(sql) > 300 else ''}\n{plan}")
     return "\n\n".join(plans)

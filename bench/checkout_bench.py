@@ -82,6 +82,39 @@ def prepare() -> dict:
     }
 
 
+def order_cost(token: str, product_id: int) -> dict[str, dict[str, int]]:
+    """SQL statements and Redis round trips of one order, in-process: the API request (with
+    the two task messages it publishes), then the processing a worker does (order_process)."""
+    import json
+    import uuid
+
+    from django.test import Client
+
+    from orders.services import order_process
+
+    client = Client(HTTP_HOST=h.HOST)
+    body = json.loads(json.dumps(h.ORDER_BODY))
+    body["items"][0]["product"] = product_id
+
+    def place():
+        return client.post(
+            "/api/orders/",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Token {token}",
+            HTTP_IDEMPOTENCY_KEY=f"bench-cost-{uuid.uuid4()}",
+        )
+
+    order_process(order_id=place().json()["id"])  # unmeasured: first use of every path
+    with h.count_round_trips() as request:
+        response = place()
+    if response.status_code != 201:
+        raise RuntimeError(f"POST /api/orders/ answered {response.status_code}")
+    with h.count_round_trips() as processing:
+        order_process(order_id=response.json()["id"])
+    return {"request": dict(request), "processing": dict(processing)}
+
+
 # --- the raw-SQL floor ----------------------------------------------------------------------
 def sql_floor(product_ids: list[int], *, seconds: float, connections: int = CLIENTS) -> float:
     """Conditional reservation updates per second with ``connections`` psycopg connections;

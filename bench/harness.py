@@ -57,10 +57,15 @@ def bench_env(**extra: str) -> dict[str, str]:
         DJANGO_HSTS_SECONDS="0",
         DJANGO_LOG_LEVEL="WARNING",
         FIELD_ENCRYPTION_KEYS=_FERNET,
-        THROTTLE_ANON_RATE="100000000/min",
-        THROTTLE_USER_RATE="100000000/min",
-        THROTTLE_ORDERS_RATE="100000000/min",
-        THROTTLE_LOGIN_RATE="100000/min",
+        # Throttles stay on (they are part of every API request's cost), with rates no bench
+        # client reaches. Per second, not per minute: DRF keeps each client's request times of
+        # the last period in its cache entry, and the bench is one client (127.0.0.1) sending
+        # hundreds of requests a second; a minute of them would be a list of ~50,000 times that
+        # no real client, held to 300/min, ever has.
+        THROTTLE_ANON_RATE="100000000/s",
+        THROTTLE_USER_RATE="100000000/s",
+        THROTTLE_ORDERS_RATE="100000000/s",
+        THROTTLE_LOGIN_RATE="100000/s",
         LOGIN_LOCKOUT_ATTEMPTS="1000000",
         LOGIN_LOCKOUT_IP_ATTEMPTS="1000000",
         CACHE_KEY_PREFIX="shop-bench",
@@ -70,6 +75,27 @@ def bench_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def ensure_database() -> None:
+    """Create the database ``shop_bench`` if this PostgreSQL server does not have it yet."""
+    import psycopg
+
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            say(f"creating database {name}")
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def vacuum_analyze() -> None:
+    """VACUUM ANALYZE the bench database (statistics and visibility map, as autovacuum keeps)."""
+    import psycopg
+
+    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
 
 
 def setup_django() -> None:
@@ -160,6 +186,16 @@ def wait_for_health(port: int, process: Process, timeout: float = 60) -> None:
     raise RuntimeError(f"{process.name} did not answer /health/ within {timeout:.0f} s")
 
 
+WARM_UP_PATHS = ["/api/products/?page_size=1", "/api/categories/", "/health/"]
+
+
+def warm_up(ports: list[int], workers: int) -> None:
+    """A short burst so every worker has loaded the URLconf and every app module (Django does
+    that on a worker's first request, not at boot) before anything is measured."""
+    for port in ports:
+        load(Scenario(paths=WARM_UP_PATHS), [port], seconds=2, connections=max(2 * workers, 4))
+
+
 def gunicorn_command(port: int, workers: int, worker_class: str) -> list[str]:
     command = [
         str(VENV_BIN / "gunicorn"),
@@ -227,6 +263,7 @@ def servers(
         started.extend(webs)
         for port, process in zip(ports, webs, strict=True):
             wait_for_health(port, process)
+        warm_up(ports, workers)
         yield {"ports": ports, "web": webs, "celery": started[:celery]}
     finally:
         for process in reversed(started):
@@ -585,3 +622,60 @@ def profile_summary(started: tuple[subprocess.Popen, Path] | None, top: int = 18
         + block("inclusive (time in the frame and below):", inclusive)
         + block("own time (leaf frames):", own)
     )
+
+
+# Where a worker's samples are, inclusive (a sample counts for every group its stack touches).
+PROFILE_GROUPS = {
+    "Redis round trips (redis-py)": "redis/",
+    "PostgreSQL round trips (psycopg)": "psycopg/",
+    "DRF (views, throttles, serializers, rendering)": "rest_framework/",
+    "JSON encoding": "json/encoder.py",
+    "pickle (cache values)": "serializers/pickle.py",
+    "Django ORM (building queries, making objects)": "django/db/models/",
+    "gunicorn (accept, parse, write, close)": "gunicorn/",
+}
+
+
+def profile_shares(started: tuple[subprocess.Popen, Path] | None) -> dict[str, float]:
+    """Share of the samples (of request-handling stacks) that touch each PROFILE_GROUPS module.
+
+    Only stacks inside a request (``handle_request``) count, so idle workers waiting in
+    ``accept`` do not dilute the shares."""
+    if started is None or not started[1].exists():
+        return {}
+    total = 0
+    counts = dict.fromkeys(PROFILE_GROUPS, 0)
+    for line in started[1].read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit() or "handle_request" not in stack:
+            continue
+        total += int(count)
+        for label, needle in PROFILE_GROUPS.items():
+            if needle in stack:
+                counts[label] += int(count)
+    return {label: n / total for label, n in counts.items()} if total else {}
+
+
+@contextlib.contextmanager
+def count_round_trips() -> Iterator[dict[str, int]]:
+    """Counts SQL statements and Redis round trips (a pipeline is one) made in this process."""
+    from django.db import connection
+    from redis.connection import AbstractConnection
+
+    counts = {"sql": 0, "redis": 0}
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, *args, **kwargs):
+        counts["redis"] += 1
+        return original(self, *args, **kwargs)
+
+    def sql(execute, statement, params, many, context):
+        counts["sql"] += 1
+        return execute(statement, params, many, context)
+
+    AbstractConnection.send_packed_command = counting
+    try:
+        with connection.execute_wrapper(sql):
+            yield counts
+    finally:
+        AbstractConnection.send_packed_command = original

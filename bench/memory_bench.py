@@ -16,8 +16,8 @@ THREADS = 8
 def _paths(token: str) -> list[tuple[str, dict]]:
     from catalog.models import Product
 
-    slugs = list(
-        Product.objects.filter(is_active=True).order_by("id").values_list("slug", flat=True)[:300]
+    ids = list(
+        Product.objects.filter(is_active=True).order_by("id").values_list("id", flat=True)[:300]
     )
     auth = {"Authorization": f"Token {token}"}
     mix = []
@@ -26,7 +26,7 @@ def _paths(token: str) -> list[tuple[str, dict]]:
         if kind == 0:
             mix.append((f"/api/products/?page_size=24&page={n % 40 + 1}", {}))
         elif kind == 1:
-            mix.append((f"/api/products/{slugs[n % len(slugs)]}/", {}))
+            mix.append((f"/api/products/{ids[n % len(ids)]}/", {}))
         elif kind == 2:
             term = ["headphones", "coffee", "lamp", "novel", "jacket"][n % 5]
             mix.append((f"/api/products/?page_size=24&search={term}", {}))

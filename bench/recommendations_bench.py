@@ -7,16 +7,18 @@
    precomputation the nightly job stores (top 50 per customer, top 20 per product), each
    algorithm in a forked process whose peak RSS is reported.
 2. ``GET /api/recommendations/`` through the whole Django stack (in-process test client) on a
-   throw-away database (SQLite, or DATABASE_URL's server): p50/p99 with a cold cache (cleared
-   before every request) and a warm one.
+   throw-away test database (SQLite, or DATABASE_URL's server; with ``--in-place`` the configured
+   database itself, which must be empty and expendable: ``make bench`` passes it after emptying
+   shop_bench): p50/p99 with a cold cache (cleared before every request) and a warm one.
 3. The reference: the first version of the shop refitted scikit-learn NMF on every request
    (matrix from the database, fit, score the customer). Re-implemented here, timed the same way,
    and the ratio of our request time to it.
 
-Prints figures; asserts nothing.
+Prints figures, then all of them as one ``BENCHJSON {...}`` line; asserts nothing.
 """
 
 import argparse
+import json
 import multiprocessing
 import os
 import resource
@@ -36,6 +38,8 @@ import scipy.sparse as sp  # noqa: E402
 from recommendations import engine  # noqa: E402
 
 ALGORITHMS = list(engine.ALGORITHMS)
+# Every figure, printed as one ``BENCHJSON {...}`` line at the end (bench/run_all.py reads it).
+FIGURES: dict = {}
 
 
 def max_rss_mb() -> float:
@@ -112,11 +116,20 @@ def engine_section(args):
         print(f"baseline RSS of this process: {max_rss_mb():.0f} MB")
         print(f"{'algorithm':<10}{'fit s':>9}{'store s':>9}{'total s':>9}{'peak RSS MB':>13}")
         total = 0.0
+        peaks = []
         for name in ALGORITHMS:
             fit_s, store_s, peak = train_and_precompute(name, matrix, params.get(name, {}))
             total += fit_s + store_s
+            peaks.append(peak)
             print(f"{name:<10}{fit_s:>9.2f}{store_s:>9.2f}{fit_s + store_s:>9.2f}{peak:>13.0f}")
         print(f"all algorithms: {total:.1f}s; process max RSS so far {max_rss_mb():.0f} MB")
+        FIGURES[label] = {
+            "users": matrix.shape[0],
+            "items": matrix.shape[1],
+            "cells": int(matrix.nnz),
+            "train_s": round(total, 2),
+            "peak_rss_mb": round(max(peaks)),
+        }
 
 
 def percentile(samples, q):
@@ -142,7 +155,8 @@ def api_section(args):
 
     setup_test_environment()
     old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    if not args.in_place:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         rng = np.random.default_rng(1)
         category = Category.objects.create(name="Bench", slug="bench")
@@ -231,8 +245,19 @@ def api_section(args):
             f"ratio of our p50 to the reference p50: cold {statistics.median(cold) / p50_seed:.4f}"
             f", warm {statistics.median(warm) / p50_seed:.5f}"
         )
+        FIGURES["api"] = {
+            "requests": len(cold),
+            "cold_p50_ms": statistics.median(cold),
+            "cold_p99_ms": percentile(cold, 0.99),
+            "warm_p50_ms": statistics.median(warm),
+            "warm_p99_ms": percentile(warm, 0.99),
+            "seed_requests": len(seed),
+            "seed_p50_ms": p50_seed,
+            "seed_p99_ms": percentile(seed, 0.99),
+        }
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if not args.in_place:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def main():
@@ -245,12 +270,18 @@ def main():
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--products", type=int, default=500)
     parser.add_argument("--per-user", type=int, default=20)
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="use the configured database as it is (empty, expendable) instead of a test database",
+    )
     args = parser.parse_args()
     if not args.skip_engine:
         engine_section(args)
     if not args.skip_api:
         api_section(args)
     print(f"\nprocess max RSS: {max_rss_mb():.0f} MB")
+    print("BENCHJSON " + json.dumps(FIGURES), flush=True)
 
 
 if __name__ == "__main__":
