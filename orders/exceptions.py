@@ -21,6 +21,14 @@ class QuantityExceedsStock(ShopError):
     default_message = "Not enough stock for this quantity."
 
 
+class InvalidIdempotencyKey(ShopError):
+    code = "validation_error"
+    status_code = 400
+    default_message = (
+        "An Idempotency-Key is 1 to 255 printable ASCII characters (a UUID is a good choice)."
+    )
+
+
 class IdempotencyConflict(ShopError):
     code = "idempotency_conflict"
     status_code = 409

@@ -12,7 +12,12 @@ from django.db import IntegrityError, transaction
 
 from catalog.models import Product
 from inventory.services import stock_reserve
-from orders.exceptions import EmptyOrder, IdempotencyConflict, ProductUnavailable
+from orders.exceptions import (
+    EmptyOrder,
+    IdempotencyConflict,
+    InvalidIdempotencyKey,
+    ProductUnavailable,
+)
 from orders.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, OrderStatus
 from orders.services.cart import MAX_LINE_QUANTITY, cart_clear
 from payments.services import payment_create
@@ -152,8 +157,8 @@ def idempotent_call(
     if not key:
         status, body = action()
         return status, body, False
-    if len(key) > 255:
-        raise IdempotencyConflict("An Idempotency-Key has at most 255 characters.")
+    if len(key) > 255 or not all(" " <= char <= "~" for char in key):
+        raise InvalidIdempotencyKey(details={"Idempotency-Key": ["Not a valid key."]})
     with transaction.atomic():
         try:
             with transaction.atomic():

@@ -143,6 +143,16 @@ def test_the_same_key_with_another_body_is_a_conflict(user_client, stocked):
     assert Order.objects.count() == 1
 
 
+@pytest.mark.parametrize("key", ["k" * 256, "nul\x00byte", "tab\tkey", "clé"])
+def test_a_malformed_idempotency_key_is_a_400_and_creates_nothing(user_client, stocked, key):
+    response = place(
+        user_client, order_payload((stocked(quantity=5), 1)), **{"Idempotency-Key": key}
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "validation_error"
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+
+
 def test_keys_belong_to_one_customer(user_client, api_client, stocked):
     product = stocked(quantity=5)
     place(user_client, order_payload((product, 1)), **{"Idempotency-Key": "shared"})
