@@ -413,6 +413,11 @@ def _lua_script(scenario: Scenario, ports: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pinned() -> bool:
+    """Whether wrk runs pinned to the last CPU (taskset, more than one CPU, BENCH_PIN=1)."""
+    return bool(shutil.which("taskset")) and NCPU > 1 and os.environ.get("BENCH_PIN", "1") == "1"
+
+
 def _wrk(scenario: Scenario, ports: list[int], seconds: float, connections: int) -> Load:
     script = _TMP / f"load-{secrets.token_hex(4)}.lua"
     script.write_text(_lua_script(scenario, ports))
@@ -431,7 +436,7 @@ def _wrk(scenario: Scenario, ports: list[int], seconds: float, connections: int)
         str(script),
         f"http://{HOST}:{ports[0]}",
     ]
-    if shutil.which("taskset") and NCPU > 1 and os.environ.get("BENCH_PIN", "1") == "1":
+    if pinned():
         command = ["taskset", "-c", str(NCPU - 1), *command]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
