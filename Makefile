@@ -24,10 +24,11 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt requirements-eval.
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, migrate, load the demo shop and serve it on http://$(HOST):$(PORT)
+## run: install, migrate, load the demo shop, train its recommendations and serve it on http://$(HOST):$(PORT)
 run: install
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --no-input
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py load_demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py load_demo_interactions --train
 	@echo ""
 	@echo "  The shop:   http://$(HOST):$(PORT)/"
 	@echo "  Admin:      http://$(HOST):$(PORT)/admin/   (admin / admin-demo-2026)"
