@@ -612,7 +612,7 @@ def closing_note(table: Table, details: dict) -> list[str]:
                 f" {floor.get('redis', '?')} and {floor.get('sql', '?')}: two for DRF's anon"
                 " throttle (read and write its list of request times) and one for the catalog"
                 " cache (version, body and hit count in one pipeline). In the profile of the"
-                " workers under load (py-spy, below), of the samples inside a request"
+                " workers under load (py-spy, above), of the samples inside a request"
                 f" {_pct(shares.get('Redis round trips (redis-py)'))} are in redis-py,"
                 f" {_pct(shares.get('DRF (views, throttles, serializers, rendering)'))} under DRF"
                 " (which includes the throttle's Redis calls),"
@@ -638,7 +638,7 @@ def closing_note(table: Table, details: dict) -> list[str]:
             listed = ", ".join(f"{term} {n:,}" for term, n in matches.items()) or "not counted"
             cold = costs.get("cold search", {})
             out += [
-                "**Catalog scale.** The query plans below show the indexes at work: the page"
+                "**Catalog scale.** The query plans above show the indexes at work: the page"
                 " of the list is an index scan on the popularity index that stops after 24"
                 " rows, whatever the catalog's size, and the search finds its matches with a"
                 " bitmap scan of the GIN index. What grows with the catalog is the work done"
