@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -767,5 +768,20 @@ def main() -> int:
     return 0
 
 
+def run() -> int:
+    """main(), then the temporary directory (server logs, wrk scripts, profiles) is removed;
+    after a failure, or with BENCH_KEEP_TMP=1, it is kept and named."""
+    try:
+        code = main()
+    except BaseException:
+        print(f"server logs and profiles are in {h.tmp_dir()}", file=sys.stderr, flush=True)
+        raise
+    if os.environ.get("BENCH_KEEP_TMP") == "1":
+        h.say(f"server logs and profiles are in {h.tmp_dir()}")
+    else:
+        shutil.rmtree(h.tmp_dir(), ignore_errors=True)
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
