@@ -123,6 +123,28 @@ def _reference() -> str:
     return "tg_" + uuid.uuid4().hex[:24]
 
 
+def _answer_once(idempotency_key: str, decide) -> Result:
+    """The gateway's answer to one request, decided once per idempotency key.
+
+    A key seen before gets the stored answer; otherwise ``decide(conn)`` returns the new
+    record's fields (``code`` empty when approved) and the record is stored under a fresh
+    reference.
+    """
+    with _connection() as conn:
+        existing = _select(conn, "idempotency_key = %s", [idempotency_key])
+        if existing:
+            return _result(existing[0])
+        fields = decide(conn)
+        record = _store(
+            conn,
+            idempotency_key=idempotency_key,
+            reference=_reference(),
+            approved=not fields["code"],
+            **fields,
+        )
+        return _result(record)
+
+
 class TestGateway(Gateway):
     __test__ = False  # not a pytest test class
 
@@ -133,35 +155,26 @@ class TestGateway(Gateway):
         return CardInfo(brand=brand, last4=last4)
 
     def authorize(self, amount: Decimal, currency: str, token: str, idempotency_key: str) -> Result:
-        with _connection() as conn:
-            existing = _select(conn, "idempotency_key = %s", [idempotency_key])
-            if existing:
-                return _result(existing[0])
+        def decide(conn) -> dict:
             if token in TRANSIENT_TOKENS:
                 raise GatewayTransientError("The test gateway had a processing error.")
             brand, last4, decline = TOKENS.get(token, ("", "", "invalid_token"))
-            record = _store(
-                conn,
-                idempotency_key=idempotency_key,
-                operation=Op.AUTHORIZE,
-                reference=_reference(),
-                amount=amount,
-                currency=currency,
-                approved=decline is None,
-                code=decline or "",
-                card_brand=brand,
-                card_last4=last4,
-            )
-            return _result(record)
+            return {
+                "operation": Op.AUTHORIZE,
+                "amount": amount,
+                "currency": currency,
+                "code": decline or "",
+                "card_brand": brand,
+                "card_last4": last4,
+            }
+
+        return _answer_once(idempotency_key, decide)
 
     def _children(self, conn, reference: str) -> list[TestGatewayCharge]:
         return _select(conn, "parent_reference = %s", [reference])
 
     def capture(self, reference: str, amount: Decimal, idempotency_key: str) -> Result:
-        with _connection() as conn:
-            existing = _select(conn, "idempotency_key = %s", [idempotency_key])
-            if existing:
-                return _result(existing[0])
+        def decide(conn) -> dict:
             auths = _select(conn, "reference = %s AND operation = %s", [reference, Op.AUTHORIZE])
             children = self._children(conn, reference)
             code = ""
@@ -173,59 +186,41 @@ class TestGateway(Gateway):
                 code = "already_captured"
             elif Decimal(amount) > auths[0].amount:
                 code = "amount_too_large"
-            record = _store(
-                conn,
-                idempotency_key=idempotency_key,
-                operation=Op.CAPTURE,
-                reference=_reference(),
-                parent_reference=reference,
-                amount=amount,
-                approved=not code,
-                code=code,
-            )
-            return _result(record)
+            return {
+                "operation": Op.CAPTURE,
+                "parent_reference": reference,
+                "amount": amount,
+                "code": code,
+            }
+
+        return _answer_once(idempotency_key, decide)
 
     def refund(self, reference: str, amount: Decimal, idempotency_key: str) -> Result:
-        with _connection() as conn:
-            existing = _select(conn, "idempotency_key = %s", [idempotency_key])
-            if existing:
-                return _result(existing[0])
+        def decide(conn) -> dict:
             children = [c for c in self._children(conn, reference) if c.approved]
             captured = sum((c.amount for c in children if c.operation == Op.CAPTURE), Decimal(0))
             refunded = sum((c.amount for c in children if c.operation == Op.REFUND), Decimal(0))
             code = "" if Decimal(amount) <= captured - refunded else "refund_exceeds_capture"
-            record = _store(
-                conn,
-                idempotency_key=idempotency_key,
-                operation=Op.REFUND,
-                reference=_reference(),
-                parent_reference=reference,
-                amount=amount,
-                approved=not code,
-                code=code,
-            )
-            return _result(record)
+            return {
+                "operation": Op.REFUND,
+                "parent_reference": reference,
+                "amount": amount,
+                "code": code,
+            }
+
+        return _answer_once(idempotency_key, decide)
 
     def void(self, reference: str) -> Result:
-        with _connection() as conn:
-            key = f"void:{reference}"
-            existing = _select(conn, "idempotency_key = %s", [key])
-            if existing:
-                return _result(existing[0])
+        def decide(conn) -> dict:
             children = self._children(conn, reference)
-            code = ""
-            if any(c.operation == Op.CAPTURE and c.approved for c in children):
-                code = "already_captured"
-            record = _store(
-                conn,
-                idempotency_key=key,
-                operation=Op.VOID,
-                reference=_reference(),
-                parent_reference=reference,
-                approved=not code,
-                code=code,
-            )
-            return _result(record)
+            captured = any(c.operation == Op.CAPTURE and c.approved for c in children)
+            return {
+                "operation": Op.VOID,
+                "parent_reference": reference,
+                "code": "already_captured" if captured else "",
+            }
+
+        return _answer_once(f"void:{reference}", decide)
 
     def lookup(self, idempotency_key: str) -> Lookup | None:
         with _connection() as conn:
