@@ -3,29 +3,20 @@ from django.contrib import admin, messages
 from orders import services
 from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine
 from payments.models import Payment
+from shop.admin import ReadOnlyInline
 from shop.exceptions import ShopError
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    extra = 0
-    can_delete = False
     fields = ["product", "product_name", "sku", "unit_price", "quantity", "line_total"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     fields = ["at", "from_status", "to_status", "actor", "user", "reason"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class PaymentInline(admin.TabularInline):

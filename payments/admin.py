@@ -4,18 +4,8 @@ from django.contrib import admin, messages
 
 from payments import services
 from payments.models import Payment, PaymentEvent, Refund
+from shop.admin import ReadOnlyInline
 from shop.exceptions import ShopError
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class PaymentEventInline(ReadOnlyInline):

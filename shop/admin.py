@@ -9,6 +9,19 @@ from shop.security import LockoutAdminAuthenticationForm
 admin.site.login_form = LockoutAdminAuthenticationForm
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """An inline of records that are written by the shop's services only: shown, never edited."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 def dashboard_view(request):
     """Orders, revenue, payments, stock, cache and recommendation figures at a glance."""
     return TemplateResponse(
