@@ -11,6 +11,14 @@ requires_postgres = pytest.mark.skipif(
     reason="needs PostgreSQL (row locks and real concurrency): set DATABASE_URL, as CI does",
 )
 
+# A real Celery worker needs a broker (Redis) and a database other processes can see.
+WITH_WORKER = ON_POSTGRES and bool(os.environ.get("REDIS_URL"))
+
+requires_worker = pytest.mark.skipif(
+    not WITH_WORKER,
+    reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL), as in CI",
+)
+
 
 def run_together(n: int, work, *, timeout: float = 120) -> list:
     """Run ``work(i)`` for i in range(n), each in its own thread, all released at one instant.

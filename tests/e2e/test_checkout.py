@@ -5,7 +5,6 @@ is seen advancing by itself; elsewhere Celery runs eagerly inside the live serve
 order is already processed when its page first shows (the same pages, one step sooner).
 """
 
-import os
 from decimal import Decimal
 
 import pytest
@@ -14,10 +13,9 @@ from playwright.sync_api import expect
 from orders.models import Order
 from tests.e2e import helpers
 from tests.factories import CategoryFactory, ProductFactory, StockItemFactory
-from tests.utils import ON_POSTGRES
+from tests.utils import WITH_WORKER
 
 pytestmark = pytest.mark.django_db(transaction=True)
-WITH_WORKER = ON_POSTGRES and bool(os.environ.get("REDIS_URL"))
 # The order page refreshes itself every 3 seconds while a worker processes the order.
 PROCESSED_MS = 30_000
 

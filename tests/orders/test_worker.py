@@ -1,7 +1,6 @@
 """Orders processed by a real Celery worker over Redis, on PostgreSQL; then a worker killed
 with SIGKILL in the middle of processing, restarted, and every order still ends consistent."""
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -14,16 +13,13 @@ from orders.models import Order
 from payments.models import Payment
 from tests.factories import UserFactory
 from tests.orders.conftest import order_payload
-from tests.utils import ON_POSTGRES
+from tests.utils import requires_worker
 from tests.worker import running_worker, wait_until
 
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (ON_POSTGRES and os.environ.get("REDIS_URL")),
-        reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL), as in CI",
-    ),
+    requires_worker,
 ]
 
 ORDERS = 24

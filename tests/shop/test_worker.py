@@ -1,7 +1,5 @@
 """Health and task metrics with a real Celery worker over Redis, on PostgreSQL."""
 
-import os
-
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
@@ -9,16 +7,13 @@ from django.test import override_settings
 from shop import health
 from shop.tasks import heartbeat
 from tests.shop.test_metrics import samples, value
-from tests.utils import ON_POSTGRES
+from tests.utils import requires_worker
 from tests.worker import running_worker, wait_until
 
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (ON_POSTGRES and os.environ.get("REDIS_URL")),
-        reason="needs PostgreSQL and Redis (DATABASE_URL, REDIS_URL), as in CI",
-    ),
+    requires_worker,
 ]
 
 
