@@ -42,13 +42,15 @@ class Reservation(models.Model):
     """Units of one product promised to one order until ``expires_at``.
 
     Only an active reservation holds stock (``StockItem.reserved``). It ends exactly once: in a
-    sale (committed), handed back by the order (released) or by the sweeper (expired)."""
+    sale (committed), handed back by the order (released) or by the sweeper (expired). A sale
+    whose order is cancelled before it ships puts its units back on the shelf (returned)."""
 
     class State(models.TextChoices):
         ACTIVE = "active", "Active"
         COMMITTED = "committed", "Committed"
         RELEASED = "released", "Released"
         EXPIRED = "expired", "Expired"
+        RETURNED = "returned", "Returned to stock"
 
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.PROTECT, related_name="reservations"

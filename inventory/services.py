@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -21,6 +22,7 @@ from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from shop.cache import invalidate
 from shop.exceptions import InvalidTransition
+from shop.tasks import enqueue_on_commit
 
 Kind = StockMovement.Kind
 State = Reservation.State
@@ -100,9 +102,9 @@ def _reorder_raise(item: StockItem) -> ReorderRequest | None:
             request.save()
     except IntegrityError:
         return None
-    from inventory.tasks import notify_reorder
+    from inventory.tasks import reorder_notify_task
 
-    transaction.on_commit(partial(notify_reorder.delay, reorder_id=request.pk))
+    enqueue_on_commit(reorder_notify_task, reorder_id=request.pk)
     return request
 
 
@@ -324,6 +326,30 @@ def stock_commit(*, order) -> int:
     return sold
 
 
+@transaction.atomic
+def stock_return_sold(*, order, reason: str = "", actor=None) -> int:
+    """Put the units an order bought back on the shelf (it was cancelled before shipping).
+
+    Idempotent: each committed reservation is returned once. Returns the units returned."""
+    reservations = _locked_reservations(order, [State.COMMITTED])
+    for reservation in reservations:
+        n, pid = reservation.quantity, reservation.product_id
+        StockItem.objects.filter(pk=pid).update(quantity=F("quantity") + n)
+        _record(
+            pid,
+            Kind.RESTOCK,
+            delta=n,
+            reason=reason or f"order {order.number} cancelled after the sale",
+            reference=order.number,
+            actor=actor,
+        )
+        reservation.state = State.RETURNED
+        reservation.save(update_fields=["state", "updated_at"])
+    if reservations:
+        _handed_back(reservations)
+    return sum(r.quantity for r in reservations)
+
+
 def reservations_expire(*, now: datetime | None = None) -> int:
     """Expire active reservations past their expiry, handing their stock back exactly once.
 
@@ -408,3 +434,27 @@ def reorder_receive(*, reorder_id: int, actor=None) -> ReorderRequest:
         actor=actor,
     )
     return reorder
+
+
+def reorder_notify(*, reorder_id: int) -> bool:
+    """Tell the staff that a product needs reordering, while the request is still open.
+
+    Sends nothing once the request was handled; returns whether a mail was sent."""
+    reorder = (
+        ReorderRequest.objects.select_related("product")
+        .filter(pk=reorder_id, status=ReorderRequest.Status.OPEN)
+        .first()
+    )
+    if reorder is None:
+        return False
+    product = reorder.product
+    send_mail(
+        subject=f"Reorder {product.sku}: {reorder.quantity} units",
+        message=(
+            f"Available stock of {product.name} ({product.sku}) fell to its reorder point.\n"
+            f"Reorder request #{reorder.pk} asks for {reorder.quantity} units.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[settings.SHOP_STAFF_EMAIL],
+    )
+    return True

@@ -1,7 +1,15 @@
 from django.contrib import admin, messages
 
 from orders import services
-from orders.models import Cart, CartItem, Order, OrderEvent, OrderLine
+from orders.models import (
+    Cart,
+    CartItem,
+    Order,
+    OrderEmail,
+    OrderEvent,
+    OrderLine,
+    ReconciliationIssue,
+)
 from payments.models import Payment
 from shop.admin import ReadOnlyInline
 from shop.exceptions import ShopError
@@ -111,3 +119,47 @@ class CartAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "session_key", "updated_at"]
     search_fields = ["user__username"]
     inlines = [CartItemInline]
+
+
+@admin.register(ReconciliationIssue)
+class ReconciliationIssueAdmin(admin.ModelAdmin):
+    """What the nightly reconciliation found: open issues need a person."""
+
+    list_display = ["found_at", "kind", "status", "order", "payment", "message"]
+    list_filter = ["status", "kind"]
+    search_fields = ["order__number", "message"]
+    list_select_related = ["order", "payment"]
+    date_hierarchy = "found_at"
+    fields = ["found_at", "updated_at", "kind", "status", "order", "payment", "message", "details"]
+    readonly_fields = [f for f in fields if f != "status"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False  # only the reconciliation writes issues
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Mark selected issues resolved", permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        done = queryset.filter(status=ReconciliationIssue.Status.OPEN).update(
+            status=ReconciliationIssue.Status.RESOLVED
+        )
+        self.message_user(request, f"{done} issue(s) marked resolved.", messages.SUCCESS)
+
+
+@admin.register(OrderEmail)
+class OrderEmailAdmin(admin.ModelAdmin):
+    """The outbox of order mails: what is due, what was sent."""
+
+    list_display = ["order", "kind", "created_at", "sent_at", "attempts"]
+    list_filter = ["kind", "sent_at"]
+    search_fields = ["order__number"]
+    list_select_related = ["order"]
+    readonly_fields = ["order", "kind", "created_at", "claimed_at", "sent_at", "attempts"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -184,7 +184,8 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # The first answer holds the shipping address and e-mail: encrypted like the order's.
+    response_body = EncryptedJSONField(null=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -196,3 +197,72 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class OrderEmail(models.Model):
+    """The outbox: one row per mail an order owes its customer, written in the transaction that
+    makes the mail due. The unique key makes each mail due once; ``sent_at`` makes a repeated
+    or redelivered task send it once."""
+
+    class Kind(models.TextChoices):
+        PLACED = "placed", "Order received"
+        CONFIRMED = "confirmed", "Order confirmed"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A sender claims the mail before it talks to the mail server, so two never send it both.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="orders_email_once_per_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mail of order {self.order_id}"
+
+
+class ReconciliationIssue(models.Model):
+    """A difference between the shop's records and the gateway's that the reconciliation found:
+    repaired (``fixed``) where the right state was certain, or left open for staff."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        FIXED = "fixed", "Fixed automatically"
+        RESOLVED = "resolved", "Resolved by staff"
+
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.CASCADE, related_name="reconciliation"
+    )
+    payment = models.ForeignKey(
+        "payments.Payment", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    message = models.CharField(max_length=255)
+    details = models.JSONField(default=dict, blank=True)
+    found_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            # One open issue per kind and payment: a nightly run finding it again updates it.
+            models.UniqueConstraint(
+                fields=["payment", "kind"],
+                condition=Q(status="open"),
+                name="orders_reconciliation_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status}): {self.message}"

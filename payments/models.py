@@ -5,6 +5,10 @@ completed -> refunded once the whole captured amount is refunded (partial refund
 rows and the payment stays completed). An authorization given back without a capture (a void)
 ends in ``failed`` with failure_code "voided": every payment ends in completed, failed or
 refunded, the three end states clients know.
+
+A gateway call whose answer never came changes no state: the payment stays where it was (a
+sent authorization in ``processing``, a sent capture in ``authorized`` with
+``capture_requested_at`` set) until the gateway's own records say what happened.
 """
 
 import uuid
@@ -58,7 +62,16 @@ class Payment(FSMModelMixin, models.Model):
     failure_message = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0, help_text="Gateway calls made.")
     captured_amount = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
-    refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
+    refunded_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=ZERO, help_text="Refunds the gateway confirmed."
+    )
+    # Intents, recorded before the gateway is asked, so an unanswered call is looked up later.
+    capture_requested_at = models.DateTimeField(null=True, blank=True)
+    give_back_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The order will not take this money: void the authorization or refund it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
@@ -116,6 +129,10 @@ class Payment(FSMModelMixin, models.Model):
     def refund(self):
         pass
 
+    @transition(field=status, source=Status.FAILED, target=Status.COMPLETED)
+    def recover(self):
+        """The gateway holds a capture of a payment the shop had recorded as failed."""
+
 
 class PaymentEvent(models.Model):
     """Every transition and every gateway call of a payment."""
@@ -144,7 +161,18 @@ class PaymentEvent(models.Model):
 
 
 class Refund(models.Model):
+    """A refund is recorded (pending) before the gateway is asked, then settled by its answer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    failure_code = models.CharField(max_length=40, blank=True)
     amount = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
@@ -155,6 +183,7 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

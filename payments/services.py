@@ -1,20 +1,24 @@
-"""Payments: creating, processing (authorize, capture), refunding, voiding and settling.
+"""Payments: creating, authorizing, capturing, voiding, refunding, and settling the unknown.
 
-Every transition happens in one short transaction that locks the payment row, applies the
-FSM transition, saves and writes a PaymentEvent. Gateway calls are made outside those
-transactions and carry idempotency keys derived from the payment's own key, so a retry, a
-concurrent worker or a resume after a crash never charges twice.
+Money follows goods: the order authorizes the card, secures its goods, and only then asks for
+the capture; an order that will not take the money asks for it to be given back (void or
+refund). Every transition happens in one short transaction that locks the payment row, applies
+the FSM transition, saves and writes a PaymentEvent. Gateway calls are made outside any
+transaction, one attempt each, with idempotency keys derived from the payment's own key.
+
+A call whose answer never came (GatewayTransientError) changes no state and propagates: the
+caller (a Celery task) retries it with backoff, and ``lookup`` asks the gateway what really
+happened. Only a definite answer fails a payment.
 """
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -24,14 +28,17 @@ from payments.exceptions import (
     PaymentError,
     RefundExceedsCapture,
 )
-from payments.gateways import Result, get_gateway
+from payments.gateways import Lookup, Result, get_gateway
 from payments.models import Payment, PaymentEvent, Refund
+from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
 Status = Payment.Status
 Event = PaymentEvent.Kind
-TRANSITIONS = ("start", "authorize", "complete", "fail", "void", "refund")
+RefundStatus = Refund.Status
+TRANSITIONS = ("start", "authorize", "complete", "fail", "void", "refund", "recover")
+CENT = Decimal("0.01")
 
 
 # --- audit and transitions ------------------------------------------------------------------
@@ -74,15 +81,15 @@ def _locked(payment_id: int) -> Payment:
     return Payment.objects.select_for_update().get(pk=payment_id)
 
 
-@transaction.atomic
 def payment_transition(*, payment_id: int, transition: str, message: str = "", **fields) -> Payment:
     """Apply one transition to a payment; InvalidTransition if its state does not allow it."""
-    return _apply(_locked(payment_id), transition, message=message, **fields)
+    with atomic_bounded():
+        return _apply(_locked(payment_id), transition, message=message, **fields)
 
 
 def _step(payment_id: int, name: str, *, expected: str, message: str = "", **fields) -> Payment:
     """A transition that another worker may already have made: then just the current payment."""
-    with transaction.atomic():
+    with atomic_bounded():
         payment = _locked(payment_id)
         if payment.status != expected:
             return payment
@@ -131,93 +138,36 @@ def payment_create(
 
 
 # --- talking to the gateway -----------------------------------------------------------------
-def retry_delay(attempt: int) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1, 2, ...): exponential."""
-    base = float(settings.PAYMENT_RETRY_BACKOFF)
-    return min(base * 2 ** (attempt - 1), float(settings.PAYMENT_RETRY_BACKOFF_MAX))
-
-
-def _call(payment: Payment, operation: str, call: Callable[[], Result]) -> Result | None:
-    """Call the gateway, retrying transient errors; None if every attempt failed."""
-    attempts = max(int(settings.PAYMENT_MAX_ATTEMPTS), 1)
-    for attempt in range(1, attempts + 1):
-        Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1)
-        try:
-            result = call()
-        except GatewayTransientError as exc:
-            _event(
-                payment,
-                Event.GATEWAY,
-                operation,
-                result="error",
-                error_code=exc.code,
-                message=f"attempt {attempt}: {exc.message}",
-            )
-            delay = retry_delay(attempt)
-            if attempt < attempts and delay > 0:
-                time.sleep(delay)
-            continue
+def _attempt(payment: Payment, operation: str, call: Callable[[], Result]) -> Result:
+    """One gateway call, audited. GatewayTransientError propagates: the answer is unknown."""
+    Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1)
+    try:
+        result = call()
+    except GatewayTransientError as exc:
         _event(
             payment,
             Event.GATEWAY,
             operation,
-            result="approved" if result.approved else "declined",
-            gateway_reference=result.reference,
-            error_code=result.code,
-            message=result.message,
+            result="error",
+            error_code=exc.code,
+            message=f"no answer: {exc.message}",
         )
-        return result
-    return None
-
-
-def _capture_key(payment: Payment) -> str:
-    return f"{payment.idempotency_key}:capture"
-
-
-def _authorize(payment: Payment) -> Payment:
-    gateway = get_gateway()
-    result = _call(
+        raise
+    _event(
         payment,
-        "authorize",
-        lambda: gateway.authorize(
-            payment.amount, payment.currency, payment.token_reference, payment.idempotency_key
-        ),
+        Event.GATEWAY,
+        operation,
+        result="approved" if result.approved else "declined",
+        gateway_reference=result.reference,
+        error_code=result.code,
+        message=result.message,
     )
-    if result is None:
-        return _fail(payment, "processing_error", "The gateway kept failing; gave up.")
-    if not result.approved:
-        return _fail(payment, result.code or "declined", result.message or "declined")
-    return _step(
-        payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=result.reference
-    )
+    return result
 
 
-def _capture(payment: Payment) -> Payment:
-    gateway = get_gateway()
-    result = _call(
-        payment,
-        "capture",
-        lambda: gateway.capture(payment.gateway_reference, payment.amount, _capture_key(payment)),
-    )
-    if result is not None and result.approved:
-        return _step(
-            payment.pk, "complete", expected=Status.AUTHORIZED, captured_amount=result.amount
-        )
-    code = "processing_error" if result is None else (result.code or "capture_declined")
-    # The authorization would hold the customer's money until it lapses: give it back.
-    void = _call(payment, "void", lambda: gateway.void(payment.gateway_reference))
-    if void is not None and not void.approved and void.code == "already_captured":
-        return _resume(payment)  # the capture did go through after all
-    return _fail(payment, code, "The capture failed; the authorization was voided.")
-
-
-def _resume(payment: Payment) -> Payment:
-    """Bring the payment up to what the gateway knows (after a crash or a lost answer)."""
-    gateway = get_gateway()
-    try:
-        found = gateway.lookup(payment.idempotency_key)
-    except GatewayTransientError:
-        return payment  # the idempotent calls that follow are safe without knowing
+def _lookup(payment: Payment) -> Lookup | None:
+    """What the gateway holds for this payment (GatewayTransientError if it cannot say)."""
+    found = get_gateway().lookup(payment.idempotency_key)
     _event(
         payment,
         Event.GATEWAY,
@@ -226,68 +176,225 @@ def _resume(payment: Payment) -> Payment:
         gateway_reference=found.reference if found else "",
         error_code=found.code if found else "",
     )
+    return found
+
+
+def _capture_key(payment: Payment) -> str:
+    return f"{payment.idempotency_key}:capture"
+
+
+def _sync(payment: Payment, found: Lookup | None) -> Payment:
+    """Bring the payment to what the gateway's records say (never beyond them)."""
     if found is None:
         return payment
-    if found.status == "declined":
+    status = payment.status
+    if found.status == "declined" and status == Status.PROCESSING:
         return _fail(payment, found.code or "declined")
     if found.status == "voided":
-        return _fail(payment, "voided", "The authorization was voided at the gateway.")
-    if payment.status == Status.PROCESSING:
+        if status == Status.AUTHORIZED:
+            return _step(
+                payment.pk,
+                "void",
+                expected=status,
+                failure_code="voided",
+                failure_message="The authorization was voided at the gateway.",
+            )
+        if status == Status.PROCESSING:
+            return _fail(payment, "voided", "The authorization was voided at the gateway.")
+        return payment
+    if status == Status.PROCESSING and found.status in ("authorized", "captured"):
         payment = _step(
             payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=found.reference
         )
-    if found.status == "captured" and payment.status == Status.AUTHORIZED:
-        payment = _step(
-            payment.pk,
-            "complete",
-            expected=Status.AUTHORIZED,
-            captured_amount=found.captured_amount,
-            message="capture found at the gateway",
-        )
+    if found.status == "captured":
+        if payment.status == Status.AUTHORIZED:
+            payment = _step(
+                payment.pk,
+                "complete",
+                expected=Status.AUTHORIZED,
+                captured_amount=found.captured_amount,
+                gateway_reference=found.reference,
+                message="capture found at the gateway",
+            )
+        elif payment.status == Status.FAILED:
+            payment = _step(
+                payment.pk,
+                "recover",
+                expected=Status.FAILED,
+                gateway_reference=found.reference,
+                captured_amount=found.captured_amount,
+                message="the gateway holds a capture of this payment",
+            )
     return payment
 
 
-def payment_process(*, payment_id: int) -> Payment:
-    """Authorize and capture; returns the payment completed or failed.
-
-    Call it outside any transaction (it talks to the gateway). Idempotent: a finished payment
-    comes back unchanged, and one left in processing or authorized is first compared with the
-    gateway's records, then resumed with the same idempotency keys."""
+def payment_sync(*, payment_id: int) -> Payment:
+    """Ask the gateway where the payment stands and record it (GatewayTransientError if the
+    gateway cannot say). Never sends money anywhere."""
     payment = Payment.objects.get(pk=payment_id)
-    if payment.status in Payment.TERMINAL:
-        return payment
+    return _sync(payment, _lookup(payment))
+
+
+# --- authorize, capture, void ---------------------------------------------------------------
+def _authorize_errors(payment: Payment) -> int:
+    return PaymentEvent.objects.filter(
+        payment=payment, kind=Event.GATEWAY, name="authorize", result="error"
+    ).count()
+
+
+def payment_authorize(*, payment_id: int) -> Payment:
+    """Authorize the card: the payment ends authorized, or failed on a definite decline.
+
+    Call it outside any transaction (it talks to the gateway). An unanswered call raises
+    GatewayTransientError with the payment still processing; calling again repeats the same
+    idempotent request. After PAYMENT_MAX_ATTEMPTS unanswered calls the gateway is asked what
+    it holds: nothing at all is a definite failure; anything else is settled to the truth."""
+    payment = Payment.objects.get(pk=payment_id)
     if payment.status == Status.PENDING:
         payment = _step(payment_id, "start", expected=Status.PENDING)
-        # The order's stock stays reserved while its card is being charged.
+        # The order's stock stays reserved while its card is being authorized.
         reservation_extend(order=payment.order)
-    else:
-        payment = _resume(payment)
-    if payment.status == Status.PROCESSING:
-        payment = _authorize(payment)
-    if payment.status == Status.AUTHORIZED:
-        payment = _capture(payment)
+    if payment.status != Status.PROCESSING or payment.give_back_requested_at:
+        return payment  # already decided, or its order no longer wants it
+    gateway = get_gateway()
+    try:
+        result = _attempt(
+            payment,
+            "authorize",
+            lambda: gateway.authorize(
+                payment.amount, payment.currency, payment.token_reference, payment.idempotency_key
+            ),
+        )
+    except GatewayTransientError:
+        if _authorize_errors(payment) < max(int(settings.PAYMENT_MAX_ATTEMPTS), 1):
+            raise
+        found = _lookup(payment)
+        if found is None:
+            return _fail(payment, "processing_error", "The gateway kept failing; gave up.")
+        return _sync(payment, found)
+    if not result.approved:
+        return _fail(payment, result.code or "declined", result.message or "declined")
+    payment = _step(
+        payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=result.reference
+    )
+    if payment.status == Status.FAILED:
+        # Settled as failed while this call was under way: the hold must not stay on the card.
+        _void_at_gateway(payment, result.reference)
     return payment
 
 
-# --- refunds and voids ----------------------------------------------------------------------
+def _void_at_gateway(payment: Payment, reference: str) -> None:
+    try:
+        payment_release_hold(payment_id=payment.pk, reference=reference)
+    except (GatewayTransientError, PaymentError) as exc:
+        logger.warning("voiding a late authorization of payment %s: %s", payment.pk, exc)
+
+
+def payment_release_hold(*, payment_id: int, reference: str) -> None:
+    """Void an authorization the gateway holds for a payment the shop already failed.
+
+    GatewayTransientError when unanswered; PaymentError when the gateway refuses."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != Status.FAILED:
+        raise InvalidTransition(
+            "Only the hold of a failed payment is released this way.",
+            details={"status": payment.status, "action": "release_hold"},
+        )
+    result = _attempt(payment, "void", lambda: get_gateway().void(reference))
+    if not result.approved and result.code != "already_captured":
+        raise PaymentError(result.message or "The gateway refused the void.")
+
+
+def payment_capture(*, payment_id: int) -> Payment:
+    """Capture an authorized payment, once the goods are secured; completed, or failed when the
+    gateway definitely refuses (the authorization lapsed or was voided).
+
+    The intent is recorded first; an unanswered call raises GatewayTransientError with the
+    payment still authorized, and repeating the call (same key) or a lookup settles it."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status in (Status.COMPLETED, Status.REFUNDED):
+        return payment
+    if payment.status != Status.AUTHORIZED or payment.give_back_requested_at:
+        raise InvalidTransition(
+            f"A payment that is {payment.status} cannot be captured.",
+            details={"status": payment.status, "action": "capture"},
+        )
+    if payment.capture_requested_at is None:
+        Payment.objects.filter(pk=payment.pk, capture_requested_at__isnull=True).update(
+            capture_requested_at=timezone.now()
+        )
+    gateway = get_gateway()
+    result = _attempt(
+        payment,
+        "capture",
+        lambda: gateway.capture(payment.gateway_reference, payment.amount, _capture_key(payment)),
+    )
+    if result.approved:
+        return _step(
+            payment.pk, "complete", expected=Status.AUTHORIZED, captured_amount=result.amount
+        )
+    if result.code == "already_captured":
+        return _sync(payment, _lookup(payment))
+    return _step(
+        payment.pk,
+        "fail",
+        expected=Status.AUTHORIZED,
+        failure_code=(result.code or "capture_declined")[:40],
+        failure_message=(result.message or "The gateway refused the capture.")[:255],
+    )
+
+
+def payment_void(*, payment_id: int, reason: str = "") -> Payment:
+    """Give back an authorization that was not captured: the payment ends failed/"voided".
+
+    If the gateway says it was captured after all, the payment is settled to completed (the
+    caller then refunds it). GatewayTransientError when unanswered (nothing changes)."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != Status.AUTHORIZED:
+        raise InvalidTransition(
+            f"A payment that is {payment.status} cannot be voided.",
+            details={"status": payment.status, "action": "void"},
+        )
+    result = _attempt(payment, "void", lambda: get_gateway().void(payment.gateway_reference))
+    if not result.approved:
+        if result.code == "already_captured":
+            return _sync(payment, _lookup(payment))
+        raise PaymentError(result.message or "The gateway refused the void.")
+    return _step(
+        payment_id,
+        "void",
+        expected=Status.AUTHORIZED,
+        failure_code="voided",
+        failure_message=(reason or "authorization voided")[:255],
+        message=reason or "voided",
+    )
+
+
+# --- refunds --------------------------------------------------------------------------------
+def _pending_refunds(payment: Payment) -> Decimal:
+    total = payment.refunds.filter(status=RefundStatus.PENDING).aggregate(s=Sum("amount"))["s"]
+    return total or Decimal("0.00")
+
+
 def payment_refund(
     *, payment_id: int, amount: Decimal | None = None, reason: str = "", actor=None
 ) -> Refund:
     """Refund part or all (``amount=None``) of what was captured and not yet refunded.
 
-    The payment row stays locked while the gateway is asked, so two refunds can never both
-    pass the check; the refund's idempotency key is derived from the payment's key and the
-    refund's number, so a retry after a rollback does not refund twice at the gateway."""
-    with transaction.atomic():
+    The refund is recorded as pending under the payment's row lock (so two refunds can never
+    both pass the check), committed, and only then sent to the gateway with its own
+    idempotency key. An unanswered call leaves it pending: ``refund_settle`` (the sweeper)
+    finishes it, and the same key never refunds twice."""
+    with atomic_bounded():
         payment = _locked(payment_id)
         if payment.status != Status.COMPLETED:
             raise InvalidTransition(
                 f"A payment that is {payment.status} cannot be refunded.",
                 details={"status": payment.status, "action": "refund"},
             )
-        remaining = payment.refundable_amount
+        remaining = payment.refundable_amount - _pending_refunds(payment)
         try:
-            amount = remaining if amount is None else Decimal(amount).quantize(Decimal("0.01"))
+            amount = remaining if amount is None else Decimal(amount).quantize(CENT)
         except (InvalidOperation, TypeError, ValueError) as exc:
             raise PaymentError("The refund amount is not a number.") from exc
         if amount <= 0:
@@ -297,30 +404,63 @@ def payment_refund(
                 f"Only {remaining} {payment.currency} can still be refunded.",
                 details={"requested": str(amount), "refundable": str(remaining)},
             )
-        key = f"{payment.idempotency_key}:refund:{payment.refunds.count() + 1}"
-        gateway = get_gateway()
-        result = _call(
-            payment, "refund", lambda: gateway.refund(payment.gateway_reference, amount, key)
-        )
-        if result is None:
-            raise GatewayTransientError("The gateway did not answer the refund; try again.")
-        if not result.approved:
-            raise PaymentError(
-                result.message or "The gateway refused the refund.",
-                details={"gateway_code": result.code},
-            )
         refund = Refund(
             payment=payment,
             amount=amount,
             reason=reason[:255],
-            gateway_reference=result.reference,
-            idempotency_key=key,
+            idempotency_key=f"{payment.idempotency_key}:refund:{payment.refunds.count() + 1}",
             actor=actor if getattr(actor, "pk", None) else None,
         )
         refund.full_clean(validate_constraints=False, exclude=["payment", "actor"])
         refund.save()
-        payment.refunded_amount = payment.refunded_amount + amount
-        message = f"refunded {amount} {payment.currency}" + (f": {reason}" if reason else "")
+    try:
+        return refund_settle(refund_id=refund.pk)
+    except GatewayTransientError:
+        logger.warning("refund %s sent, no answer yet: it stays pending", refund.pk)
+        return refund
+
+
+def refund_settle(*, refund_id: int) -> Refund:
+    """Send a pending refund to the gateway (again: same key) and record its answer.
+
+    GatewayTransientError when the gateway does not answer; the refund stays pending."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund
+    payment = refund.payment
+    gateway = get_gateway()
+    result = _attempt(
+        payment,
+        "refund",
+        lambda: gateway.refund(payment.gateway_reference, refund.amount, refund.idempotency_key),
+    )
+    with atomic_bounded():
+        payment = _locked(payment.pk)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund
+        refund.gateway_reference = result.reference
+        refund.settled_at = timezone.now()
+        if not result.approved:
+            refund.status, refund.failure_code = RefundStatus.FAILED, (result.code or "")[:40]
+            refund.save()
+            _event(
+                payment,
+                Event.REFUND,
+                "refund",
+                from_status=payment.status,
+                to_status=payment.status,
+                result="declined",
+                error_code=result.code,
+                message=result.message or "the gateway refused the refund",
+            )
+            return refund
+        refund.status = RefundStatus.SUCCEEDED
+        refund.save()
+        payment.refunded_amount = payment.refunded_amount + refund.amount
+        message = f"refunded {refund.amount} {payment.currency}" + (
+            f": {refund.reason}" if refund.reason else ""
+        )
         if payment.is_fully_refunded():
             _apply(payment, "refund", message=message)
         else:
@@ -338,61 +478,104 @@ def payment_refund(
     return refund
 
 
-def payment_void(*, payment_id: int, reason: str = "") -> Payment:
-    """Give back an authorization that was not captured: the payment ends failed/"voided"."""
-    payment = Payment.objects.get(pk=payment_id)
-    if payment.status != Status.AUTHORIZED:
-        raise InvalidTransition(
-            f"A payment that is {payment.status} cannot be voided.",
-            details={"status": payment.status, "action": "void"},
-        )
-    gateway = get_gateway()
-    result = _call(payment, "void", lambda: gateway.void(payment.gateway_reference))
-    if result is None:
-        raise GatewayTransientError("The gateway did not answer the void; try again.")
-    if not result.approved:
-        if result.code == "already_captured":
-            return _resume(payment)
-        raise PaymentError(result.message or "The gateway refused the void.")
-    return _step(
-        payment_id,
-        "void",
-        expected=Status.AUTHORIZED,
-        failure_code="voided",
-        failure_message=(reason or "authorization voided")[:255],
-        message=reason or "voided",
-    )
+# --- giving the money back ------------------------------------------------------------------
+def payment_give_back_request(*, payment_id: int, reason: str = "") -> Payment:
+    """Record that the payment's order will not take the money (call it in the transaction
+    that cancels the order). A payment never sent to the gateway fails here and now; for the
+    rest, ``payment_give_back`` talks to the gateway after the commit."""
+    with atomic_bounded():
+        payment = _locked(payment_id)
+        if payment.give_back_requested_at is None:
+            payment.give_back_requested_at = timezone.now()
+            payment.save(update_fields=["give_back_requested_at", "updated_at"])
+            _event(
+                payment,
+                Event.TRANSITION,
+                "give_back",
+                from_status=payment.status,
+                to_status=payment.status,
+                message=reason or "the order no longer takes this payment",
+            )
+        if payment.status == Status.PENDING:
+            payment = _apply(
+                payment,
+                "fail",
+                message=reason or "order cancelled",
+                failure_code="order_cancelled",
+                failure_message="the order was cancelled",
+            )
+    return payment
 
 
-# --- the sweeper ----------------------------------------------------------------------------
-def _settle(payment_id: int) -> Payment:
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    if payment.status in Payment.TERMINAL:
-        return payment
-    if payment.status == Status.PENDING:
-        # Never sent to the gateway, so nothing to ask: nobody is going to process it.
-        return _fail(payment, "expired", "Not processed before its deadline.")
-    if payment.order.status != "cancelled":
-        return payment_process(payment_id=payment_id)
-    # The order is gone: finish the payment without charging, or give the money back.
-    payment = _resume(payment)
+def owes_money_back(payment: Payment) -> bool:
+    """Does the customer still have money held or taken that they must get back?"""
+    if payment.status in (Status.PROCESSING, Status.AUTHORIZED):
+        return True
+    pending = _pending_refunds(payment) if payment.status == Status.COMPLETED else 0
+    return payment.status == Status.COMPLETED and payment.refundable_amount - pending > 0
+
+
+def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
+    """Make sure the customer ends up holding all their money: void what is authorized, refund
+    what was captured, settle what is unknown. Idempotent; GatewayTransientError when the
+    gateway cannot be reached (the sweeper comes back to it)."""
+    payment = payment_give_back_request(payment_id=payment_id, reason=reason)
+    reason = reason or "order cancelled"
     if payment.status == Status.PROCESSING:
-        return _fail(payment, "abandoned", "The order was cancelled before authorization.")
+        payment = payment_sync(payment_id=payment_id)
+        if payment.status == Status.PROCESSING:
+            # The gateway never saw it. Only once no attempt can still be on its way is that
+            # final; until then the payment stays processing and the sweeper comes back.
+            quiet_since = timezone.now() - settings.PAYMENT_STUCK_AFTER
+            if payment.updated_at > quiet_since:
+                return payment
+            return _fail(payment, "abandoned", "The order was cancelled before authorization.")
+    if payment.status == Status.AUTHORIZED and payment.capture_requested_at:
+        payment = payment_sync(payment_id=payment_id)  # the capture may have gone through
     if payment.status == Status.AUTHORIZED:
-        return payment_void(payment_id=payment_id, reason="order cancelled")
-    if payment.status == Status.COMPLETED and payment.refundable_amount > 0:
-        payment_refund(payment_id=payment_id, reason="order cancelled")
+        payment = payment_void(payment_id=payment_id, reason=reason)
+    if owes_money_back(payment) and payment.status == Status.COMPLETED:
+        for refund in payment.refunds.filter(status=RefundStatus.PENDING):
+            refund_settle(refund_id=refund.pk)
+        payment.refresh_from_db()
+        if owes_money_back(payment):
+            refund = payment_refund(payment_id=payment_id, reason=reason)
+            if refund.status == RefundStatus.PENDING:
+                raise GatewayTransientError("The refund is sent but not yet answered.")
         payment.refresh_from_db()
     return payment
 
 
+# --- the sweeper ----------------------------------------------------------------------------
+def _settle(payment_id: int) -> Payment:
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.give_back_requested_at:
+        return payment_give_back(payment_id=payment_id)
+    if payment.status == Status.PENDING:
+        # Never sent to the gateway, so nothing to ask: nobody is going to process it.
+        return _fail(payment, "expired", "Not processed before its deadline.")
+    if payment.status == Status.PROCESSING:
+        payment = payment_sync(payment_id=payment_id)
+        if payment.status == Status.PROCESSING:  # the gateway never saw it, and never will
+            return _fail(payment, "processing_error", "Not authorized before its deadline.")
+        return payment
+    if payment.status == Status.AUTHORIZED and payment.capture_requested_at:
+        return payment_sync(payment_id=payment_id)
+    # Authorized, no capture asked for: the order decides (its own sweeper resumes it).
+    return payment
+
+
 def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Finish payments left unfinished past PAYMENT_STUCK_AFTER. Returns how many ended."""
+    """Settle what was left unfinished past PAYMENT_STUCK_AFTER: unknown answers are looked
+    up, money the order gave up is given back, pending refunds are sent again. Never captures:
+    that is the order's decision. Returns how many payments reached a terminal state."""
     cutoff = (now or timezone.now()) - settings.PAYMENT_STUCK_AFTER
+    stuck = Payment.objects.filter(status__in=Payment.UNFINISHED, updated_at__lte=cutoff)
+    owed = Payment.objects.filter(
+        status=Status.COMPLETED, give_back_requested_at__isnull=False, updated_at__lte=cutoff
+    ).filter(captured_amount__gt=F("refunded_amount"))
     ids = list(
-        Payment.objects.filter(status__in=Payment.UNFINISHED, updated_at__lte=cutoff)
-        .order_by("updated_at")
-        .values_list("id", flat=True)[:limit]
+        (stuck | owed).order_by("updated_at").values_list("id", flat=True).distinct()[:limit]
     )
     settled = 0
     for payment_id in ids:
@@ -402,4 +585,14 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
             logger.exception("settling payment %s failed", payment_id)
             continue
         settled += payment.status in Payment.TERMINAL
+    refunds = list(
+        Refund.objects.filter(status=RefundStatus.PENDING, at__lte=cutoff).values_list(
+            "id", flat=True
+        )[:limit]
+    )
+    for refund_id in refunds:
+        try:
+            refund_settle(refund_id=refund_id)
+        except Exception:
+            logger.exception("settling refund %s failed", refund_id)
     return settled

@@ -1,15 +1,18 @@
-"""Celery entry points of the payments: thin, take ids, safe to run twice."""
+"""Celery entry points of the payments: thin, take ids, each runs the service it is named after
+and is safe to run twice."""
 
 from celery import shared_task
 
 from payments import services
+from payments.exceptions import GatewayTransientError, PaymentError
+from shop.tasks import retrying
+
+
+@shared_task(ignore_result=True, **retrying(GatewayTransientError, PaymentError))
+def payment_give_back_task(*, payment_id: int, reason: str = "") -> str:
+    return services.payment_give_back(payment_id=payment_id, reason=reason).status
 
 
 @shared_task(ignore_result=True)
-def process_payment(*, payment_id: int) -> None:
-    services.payment_process(payment_id=payment_id)
-
-
-@shared_task(ignore_result=True)
-def settle_stuck_payments() -> int:
+def payments_settle_stuck_task() -> int:
     return services.payments_settle_stuck()

@@ -5,17 +5,16 @@ waits for it or fails with it.
 """
 
 import logging
-from functools import partial
 
-from django.db import transaction
+from shop.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
 
 def on_order_paid(sender, order, **kwargs) -> None:
-    from recommendations.tasks import record_order_purchases
+    from recommendations.tasks import interactions_record_order_task
 
-    transaction.on_commit(partial(record_order_purchases.delay, order_id=order.pk), robust=True)
+    enqueue_on_commit(interactions_record_order_task, order_id=order.pk)
 
 
 def connect() -> bool:

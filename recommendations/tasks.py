@@ -1,4 +1,5 @@
-"""Celery entry points for recommendations: thin, safe to run twice."""
+"""Celery entry points for recommendations: thin, each runs the service it is named after,
+safe to run twice."""
 
 import logging
 
@@ -6,6 +7,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from recommendations import services
+from shop.tasks import retrying
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +15,7 @@ TRAINING_LOCK = "recommendations:training-lock"
 
 
 @shared_task(time_limit=3600, soft_time_limit=3300)
-def train_nightly() -> list[int]:
+def training_run_task() -> list[int]:
     """Train every configured algorithm and switch serving; one run at a time."""
     if not cache.add(TRAINING_LOCK, 1, timeout=3600):
         logger.info("a recommendation training is already running; skipped")
@@ -25,10 +27,10 @@ def train_nightly() -> list[int]:
 
 
 @shared_task
-def refresh_popularity() -> int:
+def popularity_refresh_task() -> int:
     return services.popularity_refresh()
 
 
-@shared_task(acks_late=True, max_retries=5, default_retry_delay=30)
-def record_order_purchases(order_id: int) -> int:
+@shared_task(**retrying())
+def interactions_record_order_task(*, order_id: int) -> int:
     return services.interactions_record_order(order_id=order_id)

@@ -82,6 +82,13 @@ class ShopStateCollector:
             ("shop_orders", "orders", "Order", "Orders by status."),
             ("shop_payments", "payments", "Payment", "Payments by status."),
             ("shop_reorder_requests", "inventory", "ReorderRequest", "Reorder requests by status."),
+            (
+                "shop_reconciliation_issues",
+                "orders",
+                "ReconciliationIssue",
+                "Differences between the shop's payments and the gateway's, by status "
+                "(open ones need staff).",
+            ),
         ):
             family = GaugeMetricFamily(name, help_text, labels=["status"])
             try:

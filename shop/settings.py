@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -241,7 +242,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool(
     "CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL.startswith("memory://")
 )
-CELERY_TASK_EAGER_PROPAGATES = True
+# Eager tasks behave as a worker's would: their retries run (at once), and an error after the
+# last retry is logged, not raised into the request that enqueued them.
+CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -255,6 +258,15 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+# Tasks retry their transient errors (gateway, mail server, database) with exponential backoff
+# and jitter: TASK_RETRY_BACKOFF * 2**n seconds (at most TASK_RETRY_BACKOFF_MAX), n below
+# TASK_MAX_RETRIES.
+TASK_RETRY_BACKOFF = env_int("TASK_RETRY_BACKOFF", 2)
+TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", 300)
+TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 8)
+# A row lock is waited for at most this long (PostgreSQL's lock_timeout); then the transaction
+# fails and its task retries, instead of piling workers up behind a stuck one.
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
 # --- Encryption of personal data at rest (shop.crypto) --------------------------------------
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
@@ -293,12 +305,17 @@ ORDERS_AUTO_SHIP = env_bool("ORDERS_AUTO_SHIP", False)
 ORDERS_STUCK_AFTER = timedelta(seconds=env_int("ORDERS_STUCK_AFTER_SECONDS", 600))
 ORDERS_IDEMPOTENCY_RETENTION = timedelta(hours=env_int("ORDERS_IDEMPOTENCY_HOURS", 48))
 CELERY_BEAT_SCHEDULE["orders-resume-stuck"] = {
-    "task": "orders.tasks.resume_stuck_orders",
+    "task": "orders.tasks.orders_resume_stuck_task",
     "schedule": timedelta(minutes=5),
 }
 CELERY_BEAT_SCHEDULE["orders-purge-idempotency"] = {
-    "task": "orders.tasks.purge_idempotency_records",
+    "task": "orders.tasks.idempotency_records_purge_task",
     "schedule": timedelta(hours=6),
+}
+# Order mails whose task was lost are sent by this sweeper (the outbox keeps them due).
+CELERY_BEAT_SCHEDULE["orders-send-due-emails"] = {
+    "task": "orders.tasks.order_emails_send_due_task",
+    "schedule": timedelta(minutes=5),
 }
 
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
@@ -357,25 +374,28 @@ LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
 # A reservation holds stock for an order this long; the sweeper hands expired ones back.
 INVENTORY_RESERVATION_TTL = timedelta(seconds=env_int("INVENTORY_RESERVATION_TTL_SECONDS", 900))
 CELERY_BEAT_SCHEDULE["inventory-expire-reservations"] = {
-    "task": "inventory.tasks.expire_reservations",
+    "task": "inventory.tasks.reservations_expire_task",
     "schedule": timedelta(minutes=1),
 }
 # The card gateway (dotted path); the test gateway understands the tokens of docs/API.md.
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "payments.gateways.test.TestGateway")
-# Gateway calls that fail transiently are tried this many times, waiting
-# PAYMENT_RETRY_BACKOFF * 2**n seconds (at most PAYMENT_RETRY_BACKOFF_MAX) in between.
+# An authorization left unanswered this many times is looked up at the gateway: if it never
+# arrived there, the payment fails (a definite answer); otherwise it settles to the truth.
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
-PAYMENT_RETRY_BACKOFF = float(os.environ.get("PAYMENT_RETRY_BACKOFF", "0.5"))
-PAYMENT_RETRY_BACKOFF_MAX = float(os.environ.get("PAYMENT_RETRY_BACKOFF_MAX", "5"))
-# A payment not finished this long after its last change is settled by the sweeper.
+# A payment not finished this long after its last change is settled by the sweeper (longer
+# than CELERY_TASK_TIME_LIMIT, so no gateway call of a live task can still be under way).
 PAYMENT_STUCK_AFTER = timedelta(seconds=env_int("PAYMENT_STUCK_AFTER_SECONDS", 600))
 CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
-    "task": "payments.tasks.settle_stuck_payments",
+    "task": "payments.tasks.payments_settle_stuck_task",
     "schedule": timedelta(minutes=3),
+}
+# Every night the shop's payments, refunds and orders are compared with the gateway's records.
+CELERY_BEAT_SCHEDULE["orders-reconcile-payments"] = {
+    "task": "orders.tasks.payments_reconcile_task",
+    "schedule": crontab(hour=2, minute=30),
 }
 
 # --- Recommendations ------------------------------------------------------------------------
-from celery.schedules import crontab  # noqa: E402
 
 # Implicit feedback: each interaction adds its kind's weight to the user x product cell
 # (a rating adds weight x stars / 5).
@@ -391,10 +411,10 @@ RECOMMENDATIONS_POPULARITY_DAYS = env_int("RECOMMENDATIONS_POPULARITY_DAYS", 30)
 RECOMMENDATIONS_KEEP_VERSIONS = env_int("RECOMMENDATIONS_KEEP_VERSIONS", 3)
 RECOMMENDATIONS_CACHE_SECONDS = env_int("RECOMMENDATIONS_CACHE_SECONDS", 600)
 CELERY_BEAT_SCHEDULE["recommendations-train-nightly"] = {
-    "task": "recommendations.tasks.train_nightly",
+    "task": "recommendations.tasks.training_run_task",
     "schedule": crontab(hour=3, minute=0),
 }
 CELERY_BEAT_SCHEDULE["recommendations-popularity"] = {
-    "task": "recommendations.tasks.refresh_popularity",
+    "task": "recommendations.tasks.popularity_refresh_task",
     "schedule": timedelta(hours=1),
 }

@@ -16,6 +16,7 @@ from orders.services.checkout import (
     order_place,
     request_fingerprint,
 )
+from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
 from orders.services.lifecycle import (
     order_cancel,
     order_deliver,
@@ -24,6 +25,7 @@ from orders.services.lifecycle import (
     orders_resume_stuck,
 )
 from orders.services.maintenance import idempotency_records_purge
+from orders.services.reconciliation import money_differences, payments_reconcile
 
 __all__ = [
     "cart_add_item",
@@ -36,12 +38,17 @@ __all__ = [
     "cart_set_quantity",
     "idempotency_records_purge",
     "idempotent_call",
+    "money_differences",
     "order_cancel",
+    "order_email_due",
+    "order_email_send",
+    "order_emails_send_due",
     "order_deliver",
     "order_number_new",
     "order_place",
     "order_process",
     "order_ship",
     "orders_resume_stuck",
+    "payments_reconcile",
     "request_fingerprint",
 ]

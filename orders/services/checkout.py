@@ -6,7 +6,6 @@ import json
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
-from functools import partial
 
 from django.db import IntegrityError, transaction
 
@@ -18,9 +17,19 @@ from orders.exceptions import (
     InvalidIdempotencyKey,
     ProductUnavailable,
 )
-from orders.models import Cart, IdempotencyRecord, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import (
+    Cart,
+    IdempotencyRecord,
+    Order,
+    OrderEmail,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from orders.services.cart import MAX_LINE_QUANTITY, cart_clear
+from orders.services.emails import order_email_due
 from payments.services import payment_create
+from shop.tasks import enqueue_on_commit
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
 
@@ -126,10 +135,10 @@ def order_place(
     # Everything that does not need the lock is done before it is taken.
     stock_reserve(order=order, lines=lines)
 
-    from orders.tasks import process_order, send_order_email
+    order_email_due(order=order, kind=OrderEmail.Kind.PLACED)
+    from orders.tasks import order_process_task
 
-    transaction.on_commit(partial(process_order.delay, order_id=order.id))
-    transaction.on_commit(partial(send_order_email.delay, order_id=order.id, kind="placed"))
+    enqueue_on_commit(order_process_task, order_id=order.id)
     return order
 
 

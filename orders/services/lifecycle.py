@@ -1,8 +1,13 @@
 """The order state machine at work: processing after placement, shipping, cancelling.
 
-Each step is its own short transaction that locks the order row, so a crash between steps
-leaves a state from which ``order_process`` simply resumes. Payment and stock services are
-idempotent, so resuming never charges twice or moves stock twice.
+Money follows goods. Processing authorizes the card, then commits the order's stock, and only
+then captures; when the goods cannot be had, the authorization is voided (or a capture that
+already happened refunded) and the order is cancelled. Each step is its own short transaction
+that locks the order row, and every gateway call is made outside them, so a crash between
+steps leaves a state from which ``order_process`` simply resumes, whatever the step, with the
+same outcome. A gateway answer that never came raises GatewayTransientError out of
+``order_process`` with nothing changed: the task retries it, and the sweepers finish what a
+lost task left.
 """
 
 import logging
@@ -15,17 +20,33 @@ from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
 from inventory.exceptions import InsufficientStock
-from inventory.services import reservation_extend, stock_add, stock_commit, stock_release
+from inventory.services import (
+    reservation_extend,
+    stock_commit,
+    stock_release,
+    stock_return_sold,
+)
 from orders.exceptions import OrderNotCancellable
-from orders.models import CANCELLABLE, Order, OrderEvent, OrderStatus
+from orders.models import CANCELLABLE, Order, OrderEmail, OrderEvent, OrderStatus
 from orders.services.cart import cart_restore_from_order
+from orders.services.emails import order_email_due
 from orders.signals import order_cancelled, order_paid
+from payments.exceptions import GatewayTransientError, PaymentError
 from payments.models import Payment
-from payments.services import payment_process, payment_refund, payment_transition
+from payments.services import (
+    owes_money_back,
+    payment_authorize,
+    payment_capture,
+    payment_give_back,
+    payment_give_back_request,
+)
+from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
 Actor = OrderEvent.Actor
+PaymentStatus = Payment.Status
+Mail = OrderEmail.Kind
 TERMINAL = {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
 
 
@@ -67,23 +88,19 @@ def _note(order: Order, *, reason: str, actor: str = Actor.SYSTEM, user=None) ->
     )
 
 
-def _email(order: Order, kind: str) -> None:
-    from orders.tasks import send_order_email
-
-    transaction.on_commit(partial(send_order_email.delay, order_id=order.id, kind=kind))
-
-
 def _payment_of(order: Order) -> Payment | None:
     return Payment.objects.filter(order=order).order_by("-id").first()
 
 
 def order_process(*, order_id: int) -> Order:
-    """Walk a placed order through confirmation, payment and stock commitment. Idempotent."""
-    with transaction.atomic():
+    """Walk a placed order through confirmation, authorization, stock commitment and capture.
+
+    Idempotent, and safe to resume after a crash at any point."""
+    with atomic_bounded():
         order = _locked(order_id)
         if order.status == OrderStatus.CREATED:
             _apply(order, "confirm", actor=Actor.SYSTEM, reason="stock reserved")
-    with transaction.atomic():
+    with atomic_bounded():
         order = _locked(order_id)
         if order.status == OrderStatus.CONFIRMED:
             # The reservations must outlive the payment, however long the gateway takes.
@@ -96,41 +113,65 @@ def order_process(*, order_id: int) -> Order:
     payment = _payment_of(order)
     if payment is None:
         return order_cancel(order_id=order_id, actor=Actor.SYSTEM, reason="no payment")
-    payment = payment_process(payment_id=payment.id)  # outside any transaction: gateway I/O
-
-    if payment.status == Payment.Status.COMPLETED:
+    # 1. Hold the money (outside any transaction: gateway I/O).
+    payment = payment_authorize(payment_id=payment.id)
+    if payment.status == PaymentStatus.FAILED:
+        reason = f"payment failed: {payment.failure_message or payment.failure_code}"
+        return order_cancel(
+            order_id=order_id, actor=Actor.SYSTEM, reason=reason, payment_failed=True
+        )
+    if payment.status not in (PaymentStatus.AUTHORIZED, PaymentStatus.COMPLETED):
+        return Order.objects.get(pk=order_id)  # its order was cancelled meanwhile
+    # 2. Secure the goods.
+    order, secured = _order_secure_goods(order_id=order_id)
+    if not secured:
+        if order.status != OrderStatus.CANCELLED:  # cancelling gives the money back
+            return order_cancel(
+                order_id=order_id,
+                actor=Actor.SYSTEM,
+                reason="stock no longer available (reservation expired)",
+            )
+        # Cancelled while the card was being authorized: the hold goes back now.
+        _give_back_now(payment.id, "order cancelled during payment")
+        return order
+    # 3. Only now take the money.
+    payment = payment_capture(payment_id=payment.id)
+    if payment.status == PaymentStatus.COMPLETED:
         return _order_paid(order_id=order_id, payment=payment)
-    reason = f"payment failed: {payment.failure_message or payment.failure_code or 'declined'}"
-    order = order_cancel(order_id=order_id, actor=Actor.SYSTEM, reason=reason, payment_failed=True)
-    return order
+    reason = f"payment failed: {payment.failure_message or payment.failure_code}"
+    return order_cancel(order_id=order_id, actor=Actor.SYSTEM, reason=reason, payment_failed=True)
+
+
+def _order_secure_goods(*, order_id: int) -> tuple[Order, bool]:
+    """Commit the order's reserved stock (idempotent). False when it is gone, or the order was
+    cancelled meanwhile."""
+    with atomic_bounded():
+        order = _locked(order_id)
+        if order.status != OrderStatus.PROCESSING:
+            return order, False
+        try:
+            sold = stock_commit(order=order)
+        except InsufficientStock:
+            return order, False
+        if sold:
+            _note(order, reason="stock committed")
+    return order, True
 
 
 def _order_paid(*, order_id: int, payment: Payment) -> Order:
-    with transaction.atomic():
+    with atomic_bounded():
         order = _locked(order_id)
-        if order.status == OrderStatus.CANCELLED:
-            # Cancelled while the card was being charged: give the money back.
-            _refund_if_captured(order, reason="order cancelled during payment")
-            return order
-        if order.paid_at is not None:
-            return order
-        try:
-            stock_commit(order=order)
-        except InsufficientStock:
-            commit_failed = True
+        if order.status == OrderStatus.CANCELLED or order.paid_at is not None:
+            pass  # cancelled while the card was being charged: given back below
         else:
-            commit_failed = False
             order.paid_at = timezone.now()
             order.save(update_fields=["paid_at", "updated_at"])
             _note(order, reason=f"payment of {payment.amount} {payment.currency} captured")
-            _email(order, "confirmed")
+            order_email_due(order=order, kind=Mail.CONFIRMED)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
-    if commit_failed:
-        return order_cancel(
-            order_id=order_id,
-            actor=Actor.SYSTEM,
-            reason="stock no longer available (reservation expired)",
-        )
+    if order.status == OrderStatus.CANCELLED:
+        _give_back_now(payment.id, "order cancelled during payment")
+        return order
     if settings.ORDERS_AUTO_SHIP:
         order_ship(order_id=order_id, actor=Actor.SYSTEM, reason="shipped automatically")
         order = order_deliver(
@@ -139,86 +180,90 @@ def _order_paid(*, order_id: int, payment: Payment) -> Order:
     return order
 
 
-def _refund_if_captured(order: Order, *, reason: str, user=None) -> None:
-    payment = _payment_of(order)
-    if payment is not None and payment.status == Payment.Status.COMPLETED:
-        payment_refund(payment_id=payment.id, reason=reason, actor=user)
+def _give_back_now(payment_id: int, reason: str) -> None:
+    """Give a cancelled order's money back now if the gateway answers; else later, by task."""
+    try:
+        payment_give_back(payment_id=payment_id, reason=reason)
+    except (GatewayTransientError, PaymentError) as exc:
+        logger.warning("giving back payment %s: %s; retried by a task", payment_id, exc)
+        from payments.tasks import payment_give_back_task
+
+        payment_give_back_task.delay(payment_id=payment_id, reason=reason)
 
 
 def order_cancel(
     *, order_id: int, actor: str, user=None, reason: str = "", payment_failed: bool = False
 ) -> Order:
-    """Cancel before shipping: release reservations, or return stock and refund if paid.
+    """Cancel before shipping: reserved stock is released, sold stock put back, and whatever
+    the customer paid or has held is given back (after the commit: gateway I/O).
 
-    Cancelling a cancelled order does nothing."""
-    with transaction.atomic():
+    Cancelling a cancelled order changes nothing but still makes sure the money went back."""
+    with atomic_bounded():
         order = _locked(order_id)
-        if order.status == OrderStatus.CANCELLED:
-            return order
-        if order.status not in CANCELLABLE:
-            raise OrderNotCancellable(
-                f"Order {order.number} is {order.status} and can no longer be cancelled.",
-                details={"status": order.status},
-            )
-        stock_release(order=order, reason=reason or "order cancelled")
-        payment = _payment_of(order)
-        if payment is not None and payment.status == Payment.Status.PENDING:
-            # Never sent to the gateway: it ends here, so no payment is left unfinished.
-            payment_transition(
-                payment_id=payment.id,
-                transition="fail",
-                message="order cancelled",
-                failure_code="order_cancelled",
-                failure_message="the order was cancelled",
-            )
-        if order.paid_at is not None:
-            for line in order.lines.all():
-                stock_add(
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    kind="restock",
-                    reason=f"order {order.number} cancelled after payment",
-                    reference=order.number,
-                    actor=user,
+        if order.status != OrderStatus.CANCELLED:
+            if order.status not in CANCELLABLE:
+                raise OrderNotCancellable(
+                    f"Order {order.number} is {order.status} and can no longer be cancelled.",
+                    details={"status": order.status},
                 )
-            _refund_if_captured(order, reason=reason or "order cancelled", user=user)
-        order.cancel_reason = reason[:255]
-        _apply(order, "cancel", actor=actor, user=user, reason=reason)
-        if payment_failed:
-            cart_restore_from_order(order=order)
-            _email(order, "payment_failed")
-        else:
-            _email(order, "cancelled")
-        transaction.on_commit(
-            partial(order_cancelled.send, sender=Order, order=order, reason=reason)
-        )
+            reason = reason or "order cancelled"
+            stock_release(order=order, reason=reason)
+            stock_return_sold(order=order, reason=f"order {order.number} cancelled", actor=user)
+            payment = _payment_of(order)
+            if payment is not None:
+                payment_give_back_request(payment_id=payment.id, reason=reason)
+            order.cancel_reason = reason[:255]
+            _apply(order, "cancel", actor=actor, user=user, reason=reason)
+            if payment_failed:
+                cart_restore_from_order(order=order)
+                order_email_due(order=order, kind=Mail.PAYMENT_FAILED)
+            else:
+                order_email_due(order=order, kind=Mail.CANCELLED)
+            transaction.on_commit(
+                partial(order_cancelled.send, sender=Order, order=order, reason=reason)
+            )
+    payment = _payment_of(order)
+    if payment is not None and owes_money_back(payment):
+        transaction.on_commit(partial(_give_back_now, payment.id, order.cancel_reason))
     return order
 
 
-@transaction.atomic
 def order_ship(*, order_id: int, actor: str, user=None, reason: str = "") -> Order:
-    order = _locked(order_id)
-    if order.status == OrderStatus.PROCESSING and order.paid_at is None:
-        raise InvalidTransition(
-            "The order cannot ship before its payment is captured.",
-            details={"status": order.status, "action": "ship"},
-        )
-    _apply(order, "ship", actor=actor, user=user, reason=reason or "handed to the carrier")
-    _email(order, "shipped")
+    """Hand a paid order to the carrier; never one whose money went back."""
+    with atomic_bounded():
+        order = _locked(order_id)
+        if order.status == OrderStatus.PROCESSING and order.paid_at is None:
+            raise InvalidTransition(
+                "The order cannot ship before its payment is captured.",
+                details={"status": order.status, "action": "ship"},
+            )
+        payment = _payment_of(order)
+        if order.status == OrderStatus.PROCESSING and (
+            payment is None
+            or payment.status != PaymentStatus.COMPLETED
+            or payment.refundable_amount <= 0
+            or payment.give_back_requested_at is not None
+        ):
+            raise InvalidTransition(
+                "The order's money was given back: it cannot ship.",
+                details={"status": order.status, "action": "ship"},
+            )
+        _apply(order, "ship", actor=actor, user=user, reason=reason or "handed to the carrier")
+        order_email_due(order=order, kind=Mail.SHIPPED)
     return order
 
 
-@transaction.atomic
 def order_deliver(*, order_id: int, actor: str, user=None, reason: str = "") -> Order:
-    order = _locked(order_id)
-    return _apply(order, "deliver", actor=actor, user=user, reason=reason or "delivered")
+    with atomic_bounded():
+        order = _locked(order_id)
+        return _apply(order, "deliver", actor=actor, user=user, reason=reason or "delivered")
 
 
 def orders_resume_stuck(*, older_than: timedelta | None = None) -> list[int]:
     """Orders left in created/confirmed/unpaid processing: enqueue their processing again.
 
     ``order_process`` is idempotent, so an order that was only slow is not harmed."""
-    from orders.tasks import process_order
+    from orders.tasks import order_process_task
 
     older_than = settings.ORDERS_STUCK_AFTER if older_than is None else older_than
     cutoff = timezone.now() - older_than
@@ -230,7 +275,7 @@ def orders_resume_stuck(*, older_than: timedelta | None = None) -> list[int]:
         ).values_list("id", flat=True)
     )
     for order_id in ids:
-        process_order.delay(order_id=order_id)
+        order_process_task.delay(order_id=order_id)
     if ids:
         logger.warning("resumed %d stuck orders", len(ids))
     return ids

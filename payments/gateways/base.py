@@ -2,7 +2,9 @@
 
 Every operation that moves money takes an idempotency key: the gateway answers a repeated key
 with the first result and never charges twice, which is what lets the shop retry after a
-timeout or a crash. Transient failures raise GatewayTransientError; declines are results."""
+timeout or a crash. Transient failures raise GatewayTransientError; declines are results.
+A transient failure says nothing about whether the gateway did the work: the answer may have
+been lost on the way back. ``lookup`` is how the shop finds out."""
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -26,12 +28,14 @@ class CardInfo:
 
 @dataclass(frozen=True)
 class Lookup:
-    """Where the gateway's side of a payment stands: authorized, captured, declined, voided."""
+    """Where the gateway's side of a payment stands: authorized, captured, declined, voided;
+    with the amounts it captured and refunded (the reconciliation compares them)."""
 
     status: str
     reference: str = ""
     code: str = ""
     captured_amount: Decimal = Decimal("0.00")
+    refunded_amount: Decimal = Decimal("0.00")
 
 
 class Gateway(ABC):

@@ -2,7 +2,10 @@
 
 ``tok_visa`` and ``tok_mastercard`` are approved, ``tok_chargeDeclined`` and
 ``tok_insufficientFunds`` are declined, ``tok_processingError`` fails transiently on every call,
-any other token is declined as ``invalid_token``.
+any other token is declined as ``invalid_token``. Two tokens lose an answer: with
+``tok_authorizeLost`` the authorization is made but its first answer never reaches the shop;
+with ``tok_captureLost`` the same happens to the capture. Asking again with the same key, or
+``lookup``, tells the truth.
 
 Its records live in their own table, written over a separate autocommit connection: like a
 remote gateway's, they survive the shop's rollbacks and crashes and are seen by every process.
@@ -32,8 +35,13 @@ TOKENS = {
     "tok_chargeDeclined": ("visa", "0002", "card_declined"),
     "tok_insufficientFunds": ("visa", "9995", "insufficient_funds"),
     "tok_processingError": ("visa", "0119", None),
+    "tok_authorizeLost": ("visa", "0036", None),
+    "tok_captureLost": ("visa", "0028", None),
 }
 TRANSIENT_TOKENS = {"tok_processingError"}
+# The first answer to this card's authorization, or to the capture of it, is lost.
+AUTHORIZE_LOST = TOKENS["tok_authorizeLost"][1]
+CAPTURE_LOST = TOKENS["tok_captureLost"][1]
 MESSAGES = {
     "card_declined": "The card was declined.",
     "insufficient_funds": "The card has insufficient funds.",
@@ -127,14 +135,15 @@ def _answer_once(idempotency_key: str, decide) -> Result:
     """The gateway's answer to one request, decided once per idempotency key.
 
     A key seen before gets the stored answer; otherwise ``decide(conn)`` returns the new
-    record's fields (``code`` empty when approved) and the record is stored under a fresh
-    reference.
+    record's fields (``code`` empty when approved; ``lose_answer`` true to do the work and then
+    drop the answer, as a network would) and the record is stored under a fresh reference.
     """
     with _connection() as conn:
         existing = _select(conn, "idempotency_key = %s", [idempotency_key])
         if existing:
             return _result(existing[0])
         fields = decide(conn)
+        lose_answer = fields.pop("lose_answer", False)
         record = _store(
             conn,
             idempotency_key=idempotency_key,
@@ -142,6 +151,8 @@ def _answer_once(idempotency_key: str, decide) -> Result:
             approved=not fields["code"],
             **fields,
         )
+        if lose_answer:
+            raise GatewayTransientError("The gateway's answer was lost on the way back.")
         return _result(record)
 
 
@@ -166,6 +177,7 @@ class TestGateway(Gateway):
                 "code": decline or "",
                 "card_brand": brand,
                 "card_last4": last4,
+                "lose_answer": last4 == AUTHORIZE_LOST,
             }
 
         return _answer_once(idempotency_key, decide)
@@ -191,6 +203,7 @@ class TestGateway(Gateway):
                 "parent_reference": reference,
                 "amount": amount,
                 "code": code,
+                "lose_answer": not code and auths[0].card_last4 == CAPTURE_LOST,
             }
 
         return _answer_once(idempotency_key, decide)
@@ -234,8 +247,14 @@ class TestGateway(Gateway):
                 return Lookup(status="declined", reference=auth.reference, code=auth.code)
             children = [c for c in self._children(conn, auth.reference) if c.approved]
             captured = sum((c.amount for c in children if c.operation == Op.CAPTURE), Decimal(0))
+            refunded = sum((c.amount for c in children if c.operation == Op.REFUND), Decimal(0))
             if captured:
-                return Lookup(status="captured", reference=auth.reference, captured_amount=captured)
+                return Lookup(
+                    status="captured",
+                    reference=auth.reference,
+                    captured_amount=captured,
+                    refunded_amount=refunded,
+                )
             if any(c.operation == Op.VOID for c in children):
                 return Lookup(status="voided", reference=auth.reference)
             return Lookup(status="authorized", reference=auth.reference)

@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from inventory.models import ReorderRequest, StockItem
 from inventory.services import stock_remove, stock_reserve
-from inventory.tasks import expire_reservations, notify_reorder
+from inventory.tasks import reorder_notify_task, reservations_expire_task
 from payments.models import Payment
 from payments.services import payment_create
-from payments.tasks import settle_stuck_payments
+from payments.tasks import payments_settle_stuck_task
 from shop.celery import app
 from tests.factories import OrderFactory
 
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     "entry, task",
     [
-        ("inventory-expire-reservations", "inventory.tasks.expire_reservations"),
-        ("payments-settle-stuck", "payments.tasks.settle_stuck_payments"),
+        ("inventory-expire-reservations", "inventory.tasks.reservations_expire_task"),
+        ("payments-settle-stuck", "payments.tasks.payments_settle_stuck_task"),
     ],
 )
 def test_beat_schedule_entries_name_registered_tasks(entry, task):
@@ -36,8 +36,8 @@ def test_the_expiry_task_releases_expired_reservations_once(stocked, order_for):
     product = stocked(5)
     stock_reserve(order=order_for((product, 2)), lines=[(product.pk, 2)], ttl=timedelta(0))
 
-    assert expire_reservations.delay().get() == 1
-    assert expire_reservations.delay().get() == 0
+    assert reservations_expire_task.delay().get() == 1
+    assert reservations_expire_task.delay().get() == 0
     assert StockItem.objects.get(pk=product.pk).reserved == 0
 
 
@@ -46,9 +46,9 @@ def test_the_reorder_mail_is_sent_only_while_the_request_is_open(stocked):
     stock_remove(product_id=product.pk, quantity=1, reason="count")
     request = ReorderRequest.objects.get()
 
-    notify_reorder(reorder_id=request.pk)
+    reorder_notify_task(reorder_id=request.pk)
     ReorderRequest.objects.filter(pk=request.pk).update(status="received")
-    notify_reorder(reorder_id=request.pk)
+    reorder_notify_task(reorder_id=request.pk)
 
     assert len(mail.outbox) == 1
 
@@ -59,5 +59,5 @@ def test_the_settle_task_settles_a_payment_stuck_past_its_deadline():
         updated_at=timezone.now() - settings.PAYMENT_STUCK_AFTER - timedelta(seconds=1)
     )
 
-    assert settle_stuck_payments.delay().get() == 1
+    assert payments_settle_stuck_task.delay().get() == 1
     assert Payment.objects.get(pk=payment.pk).status == "failed"

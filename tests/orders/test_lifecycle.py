@@ -101,11 +101,14 @@ def test_customer_cancels_before_payment_and_stock_is_released(user_client, stoc
     assert Order.objects.get(pk=order_id).events.filter(to_status="cancelled").count() == 1
 
 
-def test_cancelling_after_payment_refunds_and_returns_the_stock(place, stocked, user_client):
+def test_cancelling_after_payment_refunds_and_returns_the_stock(
+    place, stocked, user_client, django_capture_on_commit_callbacks
+):
     product = stocked(quantity=5, price=Decimal("20.00"))
     order = place((product, 2))
 
-    response = user_client.post(f"/api/orders/{order.id}/cancel/")
+    with django_capture_on_commit_callbacks(execute=True):  # the refund follows the commit
+        response = user_client.post(f"/api/orders/{order.id}/cancel/")
 
     assert response.status_code == 200
     assert Payment.objects.get(order=order).status == "refunded"

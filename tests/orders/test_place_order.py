@@ -41,11 +41,11 @@ def test_placing_an_order_snapshots_prices_reserves_stock_and_creates_a_payment(
     assert StockItem.objects.get(product=phone).reserved == 2
     assert Payment.objects.get(order_id=body["id"]).amount == Decimal("414.98")
     queued = sorted(
-        c.func.__self__.name
+        c.task.name
         for c in callbacks
-        if getattr(c, "func", None) and c.func.__self__.name.startswith("orders.")
+        if getattr(c, "task", None) and c.task.name.startswith("orders.")
     )
-    assert queued == ["orders.tasks.process_order", "orders.tasks.send_order_email"]
+    assert queued == ["orders.tasks.order_email_send_task", "orders.tasks.order_process_task"]
 
 
 def test_the_order_total_and_lines_never_change_after_placement(user_client, stocked):

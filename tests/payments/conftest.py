@@ -3,16 +3,28 @@ from decimal import Decimal
 import pytest
 
 from payments.gateways import get_gateway
-from payments.services import payment_create
+from payments.services import payment_authorize, payment_capture, payment_create
 from tests.factories import OrderFactory
 
 
 @pytest.fixture(autouse=True)
-def _no_backoff(settings):
-    """Retries without waiting, a fixed number of attempts, the test gateway."""
-    settings.PAYMENT_RETRY_BACKOFF = 0
+def _test_gateway(settings):
+    """A fixed number of unanswered attempts before a lookup, the test gateway."""
     settings.PAYMENT_MAX_ATTEMPTS = 3
     settings.PAYMENT_GATEWAY = "payments.gateways.test.TestGateway"
+
+
+@pytest.fixture
+def pay():
+    """Authorize, then capture (what an order does once its goods are secured)."""
+
+    def run(payment_id: int):
+        payment = payment_authorize(payment_id=payment_id)
+        if payment.status == "authorized":
+            payment = payment_capture(payment_id=payment_id)
+        return payment
+
+    return run
 
 
 @pytest.fixture

@@ -5,13 +5,12 @@ from decimal import Decimal
 import pytest
 
 from payments.models import Payment
-from payments.services import payment_process
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_payment_screens_render_without_the_token(admin_client, new_payment):
-    payment = payment_process(payment_id=new_payment().pk)
+def test_the_payment_screens_render_without_the_token(admin_client, new_payment, pay):
+    payment = pay(new_payment().pk)
 
     listing = admin_client.get("/admin/payments/payment/")
     detail = admin_client.get(f"/admin/payments/payment/{payment.pk}/change/")
@@ -21,8 +20,10 @@ def test_the_payment_screens_render_without_the_token(admin_client, new_payment)
     assert b"authorize" in detail.content  # the events inline
 
 
-def test_staff_refund_the_remaining_amount_from_the_list(admin_client, admin_user, new_payment):
-    payment = payment_process(payment_id=new_payment(amount="30.00").pk)
+def test_staff_refund_the_remaining_amount_from_the_list(
+    admin_client, admin_user, new_payment, pay
+):
+    payment = pay(new_payment(amount="30.00").pk)
 
     admin_client.post(
         "/admin/payments/payment/",

@@ -3,15 +3,15 @@
 import pytest
 from rest_framework.test import APIClient
 
-from payments.services import payment_process, payment_refund
+from payments.services import payment_refund
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def mine_and_theirs(new_payment, user):
-    mine = payment_process(payment_id=new_payment(user=user).pk)
+def mine_and_theirs(new_payment, user, pay):
+    mine = pay(new_payment(user=user).pk)
     payment_refund(payment_id=mine.pk, amount="5.00", reason="late delivery")
     theirs = new_payment(user=UserFactory())
     return mine, theirs

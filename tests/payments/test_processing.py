@@ -14,12 +14,15 @@ from payments.exceptions import GatewayTransientError, PaymentError, RefundExcee
 from payments.gateways.test import TestGateway
 from payments.models import Payment, PaymentEvent, TestGatewayCharge
 from payments.services import (
+    payment_authorize,
+    payment_capture,
     payment_create,
-    payment_process,
+    payment_give_back,
     payment_refund,
+    payment_sync,
     payment_void,
     payments_settle_stuck,
-    retry_delay,
+    refund_settle,
 )
 from shop.exceptions import InvalidTransition
 from tests.factories import OrderFactory, ProductFactory
@@ -72,11 +75,13 @@ def test_create_refuses_a_currency_that_is_not_iso():
         payment_create(order=OrderFactory(), amount=Decimal("5"), currency="EURO", token="tok_visa")
 
 
-# --- processing -----------------------------------------------------------------------------
-def test_a_good_card_is_authorized_then_captured(new_payment):
+# --- authorizing and capturing -------------------------------------------------------------
+def test_a_good_card_is_authorized_then_captured(new_payment, pay):
     payment = new_payment("tok_visa", "49.90")
 
-    payment = payment_process(payment_id=payment.pk)
+    authorized = payment_authorize(payment_id=payment.pk)
+    assert authorized.status == "authorized" and charges(payment) == 0  # money held, not taken
+    payment = payment_capture(payment_id=payment.pk)
 
     assert payment.status == "completed"
     assert payment.captured_amount == Decimal("49.90") and payment.attempts == 2
@@ -93,67 +98,123 @@ def test_a_good_card_is_authorized_then_captured(new_payment):
     ],
 )
 def test_a_decline_fails_the_payment_with_its_code(new_payment, token, code):
-    payment = payment_process(payment_id=new_payment(token).pk)
+    payment = payment_authorize(payment_id=new_payment(token).pk)
 
     assert (payment.status, payment.failure_code, payment.attempts) == ("failed", code, 1)
     assert transitions(payment) == ["processing", "failed"]
     assert charges(payment) == 0
 
 
-def test_transient_errors_are_retried_a_bounded_number_of_times_then_fail(new_payment):
-    payment = payment_process(payment_id=new_payment("tok_processingError").pk)
+def test_an_unanswered_authorization_leaves_the_payment_processing(new_payment):
+    payment = new_payment("tok_processingError")
+
+    with pytest.raises(GatewayTransientError):
+        payment_authorize(payment_id=payment.pk)
+
+    payment.refresh_from_db()
+    assert payment.status == "processing" and payment.failure_code == ""
+
+
+def test_after_the_last_unanswered_attempt_a_payment_the_gateway_never_saw_fails(new_payment):
+    payment = new_payment("tok_processingError")
+    for _ in range(2):
+        with pytest.raises(GatewayTransientError):
+            payment_authorize(payment_id=payment.pk)
+
+    payment = payment_authorize(payment_id=payment.pk)
 
     assert payment.status == "failed" and payment.failure_code == "processing_error"
-    assert payment.attempts == 3
     errors = PaymentEvent.objects.filter(payment=payment, kind="gateway", result="error")
     assert errors.count() == 3
+    assert PaymentEvent.objects.filter(payment=payment, name="lookup").count() == 1
 
 
-class FlakyGateway(TestGateway):
-    """Answers the first authorization attempt of every key with a timeout."""
+def test_a_lost_authorization_answer_is_settled_to_the_truth_not_failed(new_payment, pay):
+    payment = new_payment("tok_authorizeLost")
 
-    seen: set = set()
+    with pytest.raises(GatewayTransientError):  # the gateway authorized; the answer was lost
+        payment_authorize(payment_id=payment.pk)
+    assert Payment.objects.get(pk=payment.pk).status == "processing"
 
-    def authorize(self, amount, currency, token, idempotency_key):
-        if idempotency_key not in self.seen:
-            self.seen.add(idempotency_key)
-            raise GatewayTransientError("timeout")
-        return super().authorize(amount, currency, token, idempotency_key)
+    payment = pay(payment.pk)  # asked again with the same key: the first answer
+
+    assert payment.status == "completed" and charges(payment) == 1
+    assert TestGatewayCharge.objects.filter(idempotency_key=payment.idempotency_key).count() == 1
 
 
-def test_a_transient_error_then_success_completes_with_one_charge(new_payment, settings):
-    settings.PAYMENT_GATEWAY = "tests.payments.test_processing.FlakyGateway"
+def test_a_lost_capture_answer_is_settled_by_asking_the_gateway(new_payment):
+    payment = new_payment("tok_captureLost")
+    payment_authorize(payment_id=payment.pk)
 
-    payment = payment_process(payment_id=new_payment().pk)
+    with pytest.raises(GatewayTransientError):  # the capture happened; the answer was lost
+        payment_capture(payment_id=payment.pk)
+    payment.refresh_from_db()
+    assert payment.status == "authorized" and payment.capture_requested_at is not None
+
+    payment = payment_sync(payment_id=payment.pk)
+
+    assert payment.status == "completed" and payment.captured_amount == payment.amount
+    assert charges(payment) == 1
+
+
+def test_a_lost_capture_answer_is_never_recorded_as_failed_by_a_repeat(new_payment):
+    payment = new_payment("tok_captureLost")
+    payment_authorize(payment_id=payment.pk)
+    with pytest.raises(GatewayTransientError):
+        payment_capture(payment_id=payment.pk)
+
+    payment = payment_capture(payment_id=payment.pk)  # the same key: the stored answer
+
+    assert payment.status == "completed" and charges(payment) == 1
+
+
+def test_a_capture_the_gateway_refuses_fails_the_payment(new_payment, gateway):
+    payment = payment_authorize(payment_id=new_payment().pk)
+    gateway.void(payment.gateway_reference)  # e.g. the authorization lapsed at the gateway
+
+    payment = payment_capture(payment_id=payment.pk)
+
+    assert payment.status == "failed" and payment.failure_code == "authorization_voided"
+    assert charges(payment) == 0
+
+
+def test_only_an_authorized_payment_can_be_captured(new_payment):
+    payment = new_payment()
+    with pytest.raises(InvalidTransition):
+        payment_capture(payment_id=payment.pk)
+    assert charges(payment) == 0
+
+
+def test_a_transient_error_then_success_completes_with_one_charge(new_payment, pay):
+    payment = new_payment("tok_authorizeLost")
+    with pytest.raises(GatewayTransientError):
+        payment_authorize(payment_id=payment.pk)
+
+    payment = pay(payment.pk)
 
     assert payment.status == "completed" and payment.attempts == 3  # 2 authorize + 1 capture
     assert charges(payment) == 1
 
 
-def test_the_backoff_grows_exponentially_up_to_its_cap(settings):
-    settings.PAYMENT_RETRY_BACKOFF, settings.PAYMENT_RETRY_BACKOFF_MAX = 0.5, 3
-    assert [retry_delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
-
-
-def test_processing_a_finished_payment_changes_nothing(new_payment):
-    payment = payment_process(payment_id=new_payment().pk)
+def test_processing_a_finished_payment_changes_nothing(new_payment, pay):
+    payment = pay(new_payment().pk)
     events = PaymentEvent.objects.filter(payment=payment).count()
 
-    again = payment_process(payment_id=payment.pk)
+    again = pay(payment.pk)
 
     assert again.status == "completed" and again.attempts == payment.attempts
     assert PaymentEvent.objects.filter(payment=payment).count() == events
     assert charges(payment) == 1
 
 
-def test_resuming_after_a_crash_after_the_capture_does_not_charge_twice(new_payment, gateway):
+def test_resuming_after_a_crash_after_the_capture_does_not_charge_twice(new_payment, gateway, pay):
     payment = new_payment()
     # The worker authorized and captured at the gateway, then died before saving anything.
     auth = gateway.authorize(payment.amount, "EUR", "tok_visa", payment.idempotency_key)
     gateway.capture(auth.reference, payment.amount, f"{payment.idempotency_key}:capture")
     Payment.objects.filter(pk=payment.pk).update(status="processing")
 
-    payment = payment_process(payment_id=payment.pk)
+    payment = pay(payment.pk)
 
     assert payment.status == "completed" and payment.gateway_reference == auth.reference
     assert payment.captured_amount == payment.amount
@@ -168,22 +229,22 @@ def test_resuming_an_authorized_payment_captures_it_once(new_payment, gateway):
         status="authorized", gateway_reference=auth.reference
     )
 
-    assert payment_process(payment_id=payment.pk).status == "completed"
-    assert payment_process(payment_id=payment.pk).status == "completed"
+    assert payment_capture(payment_id=payment.pk).status == "completed"
+    assert payment_capture(payment_id=payment.pk).status == "completed"
     assert charges(payment) == 1
 
 
-def test_resuming_a_payment_the_gateway_never_saw_authorizes_it(new_payment):
+def test_resuming_a_payment_the_gateway_never_saw_authorizes_it(new_payment, pay):
     payment = new_payment()
     Payment.objects.filter(pk=payment.pk).update(status="processing")
 
-    assert payment_process(payment_id=payment.pk).status == "completed"
+    assert pay(payment.pk).status == "completed"
     assert charges(payment) == 1
 
 
 # --- refunds and voids ----------------------------------------------------------------------
-def test_partial_refunds_keep_the_payment_completed_until_all_is_refunded(new_payment, staff):
-    payment = payment_process(payment_id=new_payment(amount="100.00").pk)
+def test_partial_refunds_keep_the_payment_completed_until_all_is_refunded(new_payment, staff, pay):
+    payment = pay(new_payment(amount="100.00").pk)
 
     first = payment_refund(payment_id=payment.pk, amount=Decimal("30.00"), reason="one broken")
     assert Payment.objects.get(pk=payment.pk).status == "completed"
@@ -195,8 +256,8 @@ def test_partial_refunds_keep_the_payment_completed_until_all_is_refunded(new_pa
     assert rest.actor == staff and rest.gateway_reference
 
 
-def test_a_refund_cannot_exceed_what_was_captured(new_payment):
-    payment = payment_process(payment_id=new_payment(amount="20.00").pk)
+def test_a_refund_cannot_exceed_what_was_captured(new_payment, pay):
+    payment = pay(new_payment(amount="20.00").pk)
     payment_refund(payment_id=payment.pk, amount=Decimal("15.00"))
 
     with pytest.raises(RefundExceedsCapture) as caught:
@@ -207,17 +268,17 @@ def test_a_refund_cannot_exceed_what_was_captured(new_payment):
     assert payment.refunded_amount == Decimal("15.00") and payment.refunds.count() == 1
 
 
-def test_the_database_refuses_refunding_more_than_captured(new_payment):
-    payment = payment_process(payment_id=new_payment(amount="20.00").pk)
+def test_the_database_refuses_refunding_more_than_captured(new_payment, pay):
+    payment = pay(new_payment(amount="20.00").pk)
     with pytest.raises(IntegrityError), transaction.atomic():
         Payment.objects.filter(pk=payment.pk).update(refunded_amount=F("captured_amount") + 1)
 
 
 @pytest.mark.parametrize("token", ["tok_chargeDeclined", None])
-def test_only_a_completed_payment_can_be_refunded(new_payment, token):
+def test_only_a_completed_payment_can_be_refunded(new_payment, token, pay):
     payment = new_payment(token or "tok_visa")
     if token:
-        payment_process(payment_id=payment.pk)
+        pay(payment.pk)
     with pytest.raises(InvalidTransition):
         payment_refund(payment_id=payment.pk)
 
@@ -238,6 +299,70 @@ def test_voiding_an_authorization_fails_the_payment_as_voided(new_payment, gatew
         payment_void(payment_id=payment.pk)
 
 
+class UnreachableRefunds(TestGateway):
+    """A gateway whose refund answers never arrive (it does not do them either)."""
+
+    def refund(self, reference, amount, idempotency_key):
+        raise GatewayTransientError("timeout")
+
+
+def test_an_unanswered_refund_stays_pending_and_is_settled_later(new_payment, pay, settings):
+    payment = pay(new_payment(amount="40.00").pk)
+    settings.PAYMENT_GATEWAY = "tests.payments.test_processing.UnreachableRefunds"
+
+    refund = payment_refund(payment_id=payment.pk, amount=Decimal("15.00"))
+
+    assert refund.status == "pending"
+    payment.refresh_from_db()
+    assert payment.refunded_amount == 0 and payment.refundable_amount == Decimal("40.00")
+    with pytest.raises(RefundExceedsCapture):  # the pending refund counts against the rest
+        payment_refund(payment_id=payment.pk, amount=Decimal("25.01"))
+
+    settings.PAYMENT_GATEWAY = "payments.gateways.test.TestGateway"
+    refund = refund_settle(refund_id=refund.pk)
+
+    assert refund.status == "succeeded" and refund.gateway_reference
+    payment.refresh_from_db()
+    assert payment.refunded_amount == Decimal("15.00")
+
+
+def test_refunding_holds_no_row_lock_while_the_gateway_is_asked(new_payment, pay):
+    payment = pay(new_payment(amount="40.00").pk)
+    seen = {}
+
+    class Probe(TestGateway):
+        def refund(self, reference, amount, idempotency_key):
+            seen["in_atomic"] = connection.in_atomic_block
+            return super().refund(reference, amount, idempotency_key)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("payments.services.get_gateway", lambda: Probe())
+        payment_refund(payment_id=payment.pk, amount=Decimal("1.00"))
+
+    # The test itself runs in a transaction (pytest-django), so the refund may only be one
+    # level deep: the service's own atomic block must be closed when the gateway is asked.
+    assert seen["in_atomic"] == connection.in_atomic_block
+
+
+def test_giving_back_voids_an_authorization_and_refunds_a_capture(new_payment, pay):
+    held = payment_authorize(payment_id=new_payment().pk)
+    taken = pay(new_payment(amount="12.00").pk)
+
+    held = payment_give_back(payment_id=held.pk, reason="order cancelled")
+    taken = payment_give_back(payment_id=taken.pk, reason="order cancelled")
+
+    assert held.status == "failed" and held.failure_code == "voided" and charges(held) == 0
+    assert taken.status == "refunded" and taken.refunded_amount == Decimal("12.00")
+    assert payment_give_back(payment_id=taken.pk).refunds.count() == 1  # idempotent
+
+
+def test_a_pending_payment_given_back_fails_without_asking_the_gateway(new_payment):
+    payment = payment_give_back(payment_id=new_payment().pk)
+
+    assert payment.status == "failed" and payment.failure_code == "order_cancelled"
+    assert not TestGatewayCharge.objects.filter(idempotency_key=payment.idempotency_key).exists()
+
+
 # --- the sweeper ----------------------------------------------------------------------------
 def later() -> timezone.datetime:
     return timezone.now() + timedelta(hours=1)
@@ -248,7 +373,7 @@ def stuck(payment: Payment, status: str, **fields) -> Payment:
     return payment
 
 
-def test_the_sweeper_settles_every_kind_of_stuck_payment(new_payment, gateway):
+def test_the_sweeper_settles_every_kind_of_stuck_payment(new_payment, gateway, pay):
     never_sent = stuck(new_payment(), "pending")
     crashed_after_capture = new_payment()
     auth = gateway.authorize(
@@ -259,12 +384,20 @@ def test_the_sweeper_settles_every_kind_of_stuck_payment(new_payment, gateway):
         crashed_after_capture.amount,
         f"{crashed_after_capture.idempotency_key}:capture",
     )
-    stuck(crashed_after_capture, "processing")
-    declined = stuck(new_payment("tok_chargeDeclined"), "processing")
-    cancelled = new_payment(status="cancelled")
-    auth2 = gateway.authorize(cancelled.amount, "EUR", "tok_visa", cancelled.idempotency_key)
-    stuck(cancelled, "authorized", gateway_reference=auth2.reference)
-    done = payment_process(payment_id=new_payment().pk)
+    stuck(crashed_after_capture, "authorized", capture_requested_at=timezone.now())
+    declined = new_payment("tok_chargeDeclined")
+    gateway.authorize(declined.amount, "EUR", "tok_chargeDeclined", declined.idempotency_key)
+    stuck(declined, "processing")
+    given_up = new_payment()
+    auth2 = gateway.authorize(given_up.amount, "EUR", "tok_visa", given_up.idempotency_key)
+    stuck(
+        given_up,
+        "authorized",
+        gateway_reference=auth2.reference,
+        give_back_requested_at=timezone.now(),
+    )
+    waiting_for_its_order = stuck(new_payment(), "authorized")
+    done = pay(new_payment().pk)
 
     assert payments_settle_stuck(now=timezone.now()) == 0  # nothing is old enough yet
     assert payments_settle_stuck(now=later()) == 4
@@ -274,10 +407,22 @@ def test_the_sweeper_settles_every_kind_of_stuck_payment(new_payment, gateway):
     assert status[crashed_after_capture.pk] == "completed"
     assert charges(crashed_after_capture) == 1
     assert status[declined.pk] == "failed"
-    assert status[cancelled.pk] == "failed"
-    assert Payment.objects.get(pk=cancelled.pk).failure_code == "voided"
+    assert status[given_up.pk] == "failed"
+    assert Payment.objects.get(pk=given_up.pk).failure_code == "voided"
+    assert status[waiting_for_its_order.pk] == "authorized"  # never captured by the sweeper
+    assert charges(waiting_for_its_order) == 0
     assert status[done.pk] == "completed"
     assert payments_settle_stuck(now=later()) == 0
+
+
+def test_the_sweeper_refunds_a_capture_whose_order_gave_it_up(new_payment, pay):
+    payment = pay(new_payment(amount="25.00").pk)
+    stuck(payment, "completed", give_back_requested_at=timezone.now())
+
+    assert payments_settle_stuck(now=later()) == 1
+
+    payment.refresh_from_db()
+    assert payment.status == "refunded" and payment.refunded_amount == Decimal("25.00")
 
 
 def test_the_sweeper_leaves_recent_payments_alone(new_payment):
@@ -297,7 +442,7 @@ def test_gateway_records_survive_a_rollback_of_the_shop(new_payment, gateway):
     assert gateway.lookup(payment.idempotency_key).status == "authorized"
 
 
-def test_processing_extends_the_orders_reservations(new_payment, settings):
+def test_processing_extends_the_orders_reservations(new_payment, settings, pay):
     product = ProductFactory()
     stock_add(product_id=product.pk, quantity=5)
     payment = new_payment()
@@ -305,7 +450,7 @@ def test_processing_extends_the_orders_reservations(new_payment, settings):
         order=payment.order, lines=[(product.pk, 1)], ttl=timedelta(seconds=30)
     )
 
-    payment_process(payment_id=payment.pk)
+    pay(payment.pk)
 
     reservation.refresh_from_db()
     assert reservation.expires_at >= timezone.now() + settings.INVENTORY_RESERVATION_TTL - (

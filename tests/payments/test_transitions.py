@@ -20,6 +20,7 @@ ALLOWED = {
     ("authorized", "fail"): "failed",
     ("authorized", "void"): "failed",
     ("completed", "refund"): "refunded",  # once everything captured was refunded
+    ("failed", "recover"): "completed",  # the gateway holds a capture after all
 }
 REFUSED = [(s, t) for s in STATES for t in TRANSITIONS if (s, t) not in ALLOWED]
 

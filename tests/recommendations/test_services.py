@@ -163,7 +163,7 @@ def test_training_without_interactions_fails_cleanly(db):
 def test_the_nightly_task_trains_and_switches(shoppers, settings):
     settings.RECOMMENDATIONS_ALGORITHMS = ["popular", "user_knn"]
 
-    ids = tasks.train_nightly.delay().get()
+    ids = tasks.training_run_task.delay().get()
 
     assert len(ids) == 2
     assert set(ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True)) == set(ids)
@@ -175,7 +175,7 @@ def test_the_nightly_task_skips_while_another_training_runs(shoppers):
 
     cache.add(tasks.TRAINING_LOCK, 1)
 
-    assert tasks.train_nightly.delay().get() == []
+    assert tasks.training_run_task.delay().get() == []
     assert not ModelVersion.objects.exists()
 
 

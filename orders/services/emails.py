@@ -1,0 +1,96 @@
+"""The mails an order owes its customer, through an outbox: due once, sent once.
+
+``order_email_due`` is called inside the transaction that makes a mail due (placing, paying,
+cancelling, shipping): it writes the outbox row and enqueues the sender on commit, so a mail is
+never due for something that rolled back, and never lost when the broker hiccups (the sweeper
+sends what is still unsent). ``order_email_send`` claims the row before talking to the mail
+server, so a repeated or redelivered task does not mail the customer twice."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from orders.models import Order, OrderEmail
+from shop.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+Kind = OrderEmail.Kind
+SUBJECTS = {
+    Kind.PLACED: "We received your order {number}",
+    Kind.CONFIRMED: "Your order {number} is confirmed",
+    Kind.PAYMENT_FAILED: "Payment for order {number} failed",
+    Kind.SHIPPED: "Your order {number} is on its way",
+    Kind.CANCELLED: "Your order {number} was cancelled",
+}
+# A claim older than this belongs to a sender that died: the mail may be sent again.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def order_email_due(*, order: Order, kind: str) -> OrderEmail | None:
+    """Make mail ``kind`` due for ``order`` (once: a second call changes nothing)."""
+    email, created = OrderEmail.objects.get_or_create(order=order, kind=Kind(kind))
+    if not created:
+        return None
+    from orders.tasks import order_email_send_task
+
+    enqueue_on_commit(order_email_send_task, email_id=email.pk)
+    return email
+
+
+def _claim(email_id: int, now) -> bool:
+    stale = now - CLAIM_TIMEOUT
+    return bool(
+        OrderEmail.objects.filter(pk=email_id, sent_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+
+
+def order_email_send(*, email_id: int) -> bool:
+    """Send one due mail if nobody sent it yet. Returns True if this call sent it.
+
+    A failure of the mail server leaves the row unsent and unclaimed and propagates, so the
+    task retries it."""
+    now = timezone.now()
+    if not _claim(email_id, now):
+        return False
+    email = OrderEmail.objects.select_related("order", "order__user").get(pk=email_id)
+    order = email.order
+    recipient = order.email or order.user.email
+    if recipient:
+        context = {"order": order, "lines": order.lines.all(), "shop_name": settings.SHOP_NAME}
+        try:
+            send_mail(
+                SUBJECTS[Kind(email.kind)].format(number=order.number),
+                render_to_string(f"emails/order_{email.kind}.txt", context),
+                settings.DEFAULT_FROM_EMAIL,
+                [recipient],
+            )
+        except Exception:
+            OrderEmail.objects.filter(pk=email_id, claimed_at=now).update(claimed_at=None)
+            raise
+    OrderEmail.objects.filter(pk=email_id).update(sent_at=timezone.now())
+    return bool(recipient)
+
+
+def order_emails_send_due(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Enqueue every mail still unsent after ``older_than`` (its task was lost). Returns how
+    many."""
+    from orders.tasks import order_email_send_task
+
+    cutoff = timezone.now() - older_than
+    ids = list(
+        OrderEmail.objects.filter(sent_at__isnull=True, created_at__lte=cutoff)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=timezone.now() - CLAIM_TIMEOUT))
+        .values_list("id", flat=True)[:500]
+    )
+    for email_id in ids:
+        order_email_send_task.delay(email_id=email_id)
+    if ids:
+        logger.warning("re-enqueued %d unsent order mails", len(ids))
+    return len(ids)
