@@ -21,8 +21,8 @@ from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from shop.cache import invalidate
+from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
-from shop.tasks import enqueue_on_commit
 
 Kind = StockMovement.Kind
 State = Reservation.State

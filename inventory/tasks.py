@@ -4,7 +4,7 @@ after and is safe to run twice."""
 from celery import shared_task
 
 from inventory import services
-from shop.tasks import MAIL_TRANSIENT, retrying
+from shop.dispatch import MAIL_TRANSIENT, retrying
 
 
 @shared_task(ignore_result=True)

@@ -5,7 +5,7 @@ from celery import shared_task
 
 from orders import services
 from payments.exceptions import GatewayTransientError
-from shop.tasks import MAIL_TRANSIENT, retrying
+from shop.dispatch import MAIL_TRANSIENT, retrying
 
 
 @shared_task(**retrying(GatewayTransientError))

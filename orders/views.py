@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from orders import selectors, services
 from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm
-from orders.models import CANCELLABLE, OrderEvent
+from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
 from shop.exceptions import ShopError
 
@@ -186,8 +186,8 @@ def order_detail(request, number):
             "order": order,
             "payment": selectors.order_latest_payment(order),
             "can_cancel": order.status in CANCELLABLE,
-            "in_progress": order.status in ("created", "confirmed")
-            or (order.status == "processing" and order.paid_at is None),
+            "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
+            or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
         },
     )
 

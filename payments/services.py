@@ -28,7 +28,7 @@ from payments.exceptions import (
     PaymentError,
     RefundExceedsCapture,
 )
-from payments.gateways import Lookup, Result, get_gateway
+from payments.gateways import GatewayStatus, Lookup, Result, get_gateway
 from payments.models import Payment, PaymentEvent, Refund
 from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
@@ -188,9 +188,9 @@ def _sync(payment: Payment, found: Lookup | None) -> Payment:
     if found is None:
         return payment
     status = payment.status
-    if found.status == "declined" and status == Status.PROCESSING:
+    if found.status == GatewayStatus.DECLINED and status == Status.PROCESSING:
         return _fail(payment, found.code or "declined")
-    if found.status == "voided":
+    if found.status == GatewayStatus.VOIDED:
         if status == Status.AUTHORIZED:
             return _step(
                 payment.pk,
@@ -202,11 +202,14 @@ def _sync(payment: Payment, found: Lookup | None) -> Payment:
         if status == Status.PROCESSING:
             return _fail(payment, "voided", "The authorization was voided at the gateway.")
         return payment
-    if status == Status.PROCESSING and found.status in ("authorized", "captured"):
+    if status == Status.PROCESSING and found.status in (
+        GatewayStatus.AUTHORIZED,
+        GatewayStatus.CAPTURED,
+    ):
         payment = _step(
             payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=found.reference
         )
-    if found.status == "captured":
+    if found.status == GatewayStatus.CAPTURED:
         if payment.status == Status.AUTHORIZED:
             payment = _step(
                 payment.pk,

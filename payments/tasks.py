@@ -5,7 +5,7 @@ from celery import shared_task
 
 from payments import services
 from payments.exceptions import GatewayTransientError, PaymentError
-from shop.tasks import retrying
+from shop.dispatch import retrying
 
 
 @shared_task(ignore_result=True, **retrying(GatewayTransientError, PaymentError))

@@ -6,7 +6,7 @@ waits for it or fails with it.
 
 import logging
 
-from shop.tasks import enqueue_on_commit
+from shop.dispatch import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from recommendations import services
-from shop.tasks import retrying
+from shop.dispatch import retrying
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from orders.models import (
 from orders.services.cart import MAX_LINE_QUANTITY, cart_clear
 from orders.services.emails import order_email_due
 from payments.services import payment_create
-from shop.tasks import enqueue_on_commit
+from shop.dispatch import enqueue_on_commit
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
 

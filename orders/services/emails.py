@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from orders.models import Order, OrderEmail
-from shop.tasks import enqueue_on_commit
+from shop.dispatch import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 Kind = OrderEmail.Kind

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus, ReconciliationIssue
 from payments.exceptions import GatewayTransientError, PaymentError
-from payments.gateways import Lookup, get_gateway
-from payments.models import Payment
+from payments.gateways import GatewayStatus, Lookup, get_gateway
+from payments.models import Payment, Refund
 from payments.services import (
     payment_give_back,
     payment_release_hold,
@@ -60,7 +60,7 @@ class Report:
 
 def gateway_net(found: Lookup | None) -> Decimal:
     """What the gateway holds as taken from the customer: captured less refunded."""
-    if found is None or found.status != "captured":
+    if found is None or found.status != GatewayStatus.CAPTURED:
         return ZERO
     return found.captured_amount - found.refunded_amount
 
@@ -152,9 +152,9 @@ class _Run:
         status = payment.status
         gw = found.status if found else "none"
         settles = {
-            PaymentStatus.PROCESSING: {"authorized", "captured", "declined", "voided"},
-            PaymentStatus.AUTHORIZED: {"captured", "voided"},
-            PaymentStatus.FAILED: {"captured"},
+            PaymentStatus.PROCESSING: set(GatewayStatus),
+            PaymentStatus.AUTHORIZED: {GatewayStatus.CAPTURED, GatewayStatus.VOIDED},
+            PaymentStatus.FAILED: {GatewayStatus.CAPTURED},
         }
         if gw in settles.get(status, ()):
             self.repair(
@@ -165,7 +165,7 @@ class _Run:
                 shop=status,
                 gateway=gw,
             )
-        elif status == PaymentStatus.FAILED and gw == "authorized":
+        elif status == PaymentStatus.FAILED and gw == GatewayStatus.AUTHORIZED:
             self.repair(
                 payment,
                 "hold_on_failed_payment",
@@ -173,7 +173,10 @@ class _Run:
                 lambda: payment_release_hold(payment_id=payment.pk, reference=found.reference),
                 gateway=gw,
             )
-        elif status in (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED) and gw != "captured":
+        elif (
+            status in (PaymentStatus.COMPLETED, PaymentStatus.REFUNDED)
+            and gw != GatewayStatus.CAPTURED
+        ):
             self.issue(
                 payment,
                 "capture_missing",
@@ -184,7 +187,7 @@ class _Run:
             )
 
     def check_refunds(self, payment: Payment) -> None:
-        for refund in payment.refunds.filter(status="pending"):
+        for refund in payment.refunds.filter(status=Refund.Status.PENDING):
             self.repair(
                 payment,
                 "refund_pending",
@@ -196,7 +199,7 @@ class _Run:
     def check_amounts(self, payment: Payment, found: Lookup | None) -> None:
         order = payment.order
         net = gateway_net(found)
-        if found is not None and found.status == "captured":
+        if found is not None and found.status == GatewayStatus.CAPTURED:
             shop = (payment.captured_amount, payment.refunded_amount)
             gateway = (found.captured_amount, found.refunded_amount)
             if shop != gateway:

@@ -5,9 +5,9 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from payments.gateways.base import CardInfo, Gateway, Lookup, Result
+from payments.gateways.base import CardInfo, Gateway, GatewayStatus, Lookup, Result
 
-__all__ = ["CardInfo", "Gateway", "Lookup", "Result", "get_gateway"]
+__all__ = ["CardInfo", "Gateway", "GatewayStatus", "Lookup", "Result", "get_gateway"]
 
 
 @cache

@@ -9,6 +9,7 @@ been lost on the way back. ``lookup`` is how the shop finds out."""
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,21 @@ class CardInfo:
     last4: str
 
 
+class GatewayStatus(StrEnum):
+    """Where a payment stands at the gateway, as ``lookup`` reports it."""
+
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    DECLINED = "declined"
+    VOIDED = "voided"
+
+
 @dataclass(frozen=True)
 class Lookup:
     """Where the gateway's side of a payment stands: authorized, captured, declined, voided;
     with the amounts it captured and refunded (the reconciliation compares them)."""
 
-    status: str
+    status: GatewayStatus
     reference: str = ""
     code: str = ""
     captured_amount: Decimal = Decimal("0.00")

@@ -22,7 +22,7 @@ from django.db.utils import load_backend
 from django.utils import timezone
 
 from payments.exceptions import GatewayTransientError
-from payments.gateways.base import CardInfo, Gateway, Lookup, Result
+from payments.gateways.base import CardInfo, Gateway, GatewayStatus, Lookup, Result
 from payments.models import TestGatewayCharge
 
 Op = TestGatewayCharge.Operation
@@ -244,20 +244,22 @@ class TestGateway(Gateway):
                 return None
             auth = found[0]
             if not auth.approved:
-                return Lookup(status="declined", reference=auth.reference, code=auth.code)
+                return Lookup(
+                    status=GatewayStatus.DECLINED, reference=auth.reference, code=auth.code
+                )
             children = [c for c in self._children(conn, auth.reference) if c.approved]
             captured = sum((c.amount for c in children if c.operation == Op.CAPTURE), Decimal(0))
             refunded = sum((c.amount for c in children if c.operation == Op.REFUND), Decimal(0))
             if captured:
                 return Lookup(
-                    status="captured",
+                    status=GatewayStatus.CAPTURED,
                     reference=auth.reference,
                     captured_amount=captured,
                     refunded_amount=refunded,
                 )
             if any(c.operation == Op.VOID for c in children):
-                return Lookup(status="voided", reference=auth.reference)
-            return Lookup(status="authorized", reference=auth.reference)
+                return Lookup(status=GatewayStatus.VOIDED, reference=auth.reference)
+            return Lookup(status=GatewayStatus.AUTHORIZED, reference=auth.reference)
 
     # --- for tests and the benchmark: what the "remote side" holds -------------------------
     @staticmethod

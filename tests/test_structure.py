@@ -1,0 +1,87 @@
+"""The shape of the code that keeps it easy to change: services and tasks import one way only,
+and every task is named after the service it runs and retries what is transient."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError
+
+from payments.exceptions import GatewayTransientError
+from shop.celery import app
+from shop.dispatch import MAIL_TRANSIENT
+
+ROOT = Path(__file__).resolve().parent.parent
+APPS = ["catalog", "inventory", "payments", "orders", "recommendations"]
+
+
+def service_modules() -> list[Path]:
+    found = []
+    for name in APPS:
+        found += [ROOT / name / "services.py"] if (ROOT / name / "services.py").exists() else []
+        found += sorted((ROOT / name / "services").glob("*.py"))
+    return found
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """Modules imported at module level (not inside functions)."""
+    names = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("path", service_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_services_never_import_tasks_at_module_level(path):
+    """A service enqueues by importing its task at call time: no services <-> tasks cycle."""
+    assert not [name for name in top_level_imports(path) if ".tasks" in name or name == "tasks"]
+
+
+@pytest.mark.parametrize("app_name", APPS)
+def test_tasks_import_their_services_at_module_level(app_name):
+    path = ROOT / app_name / "tasks.py"
+    if not path.exists():
+        pytest.skip(f"{app_name} has no tasks")
+    assert any(
+        name.startswith(f"{app_name}.services")
+        or name == app_name + ".services"
+        or name == app_name
+        for name in top_level_imports(path)
+    )
+
+
+def our_tasks() -> dict:
+    app.loader.import_default_modules()
+    return {name: task for name, task in app.tasks.items() if name.split(".")[0] in APPS}
+
+
+def test_every_task_is_named_after_the_service_it_runs():
+    import importlib
+
+    for name in our_tasks():
+        app_name, _, function = name.split(".")
+        assert function.endswith("_task"), name
+        service = function.removesuffix("_task")
+        services = importlib.import_module(f"{app_name}.services")
+        assert hasattr(services, service), f"{name} runs no service {app_name}.{service}"
+
+
+@pytest.mark.parametrize(
+    ("task_name", "transient"),
+    [
+        ("orders.tasks.order_process_task", GatewayTransientError),
+        ("payments.tasks.payment_give_back_task", GatewayTransientError),
+        ("orders.tasks.order_email_send_task", MAIL_TRANSIENT[0]),
+        ("inventory.tasks.reorder_notify_task", MAIL_TRANSIENT[0]),
+        ("recommendations.tasks.interactions_record_order_task", OperationalError),
+    ],
+)
+def test_tasks_that_talk_to_the_outside_retry_its_transient_errors(task_name, transient):
+    task = our_tasks()[task_name]
+    assert issubclass(transient, tuple(task.autoretry_for))
+    assert task.retry_backoff and task.retry_jitter and task.max_retries >= 3
+    assert task.acks_late
