@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
 
 from inventory.models import StockItem
 from orders.models import Cart, IdempotencyRecord, Order
@@ -177,3 +178,18 @@ def test_confirmation_email_is_sent_after_commit(
     subjects = [m.subject for m in mail.outbox]
     assert f"We received your order {number}" in subjects
     assert all(m.to == [user.email] for m in mail.outbox)
+
+
+def test_the_stored_first_answer_keeps_no_personal_data_in_plaintext(user_client, stocked):
+    product = stocked(quantity=2)
+    first = place(user_client, order_payload((product, 1)), **{"Idempotency-Key": "k-pii"})
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT response_body FROM orders_idempotencyrecord WHERE key = %s", ["k-pii"]
+        )
+        (raw,) = cursor.fetchone()
+    assert ADDRESS["line1"] not in raw and ADDRESS["phone"] not in raw
+    assert first.json()["number"] not in raw  # the whole answer is one encrypted token
+    again = place(user_client, order_payload((product, 1)), **{"Idempotency-Key": "k-pii"})
+    assert again.json() == first.json()
