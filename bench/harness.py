@@ -70,6 +70,8 @@ def bench_env(**extra: str) -> dict[str, str]:
         LOGIN_LOCKOUT_IP_ATTEMPTS="1000000",
         CACHE_KEY_PREFIX="shop-bench",
         PAYMENT_RETRY_BACKOFF="0.05",
+        # The bench pays with the test gateway's tokens, on purpose (system check shop.E002).
+        PAYMENT_ALLOW_TEST_GATEWAY="1",
         PROMETHEUS_MULTIPROC_DIR=str(_TMP / "prometheus"),
         PYTHONPATH=str(ROOT),
     )
