@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate demo worker beat lint format check bench clean
+.PHONY: run test smoke install install-dev migrate demo worker beat lint format check bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: install-dev
 	$(PY) manage.py makemigrations --check --dry-run --settings=shop.settings_test
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## smoke: production from requirements.txt alone (.venv-runtime/): gunicorn, Celery worker and
+## beat on PostgreSQL shop_smoke and Redis db 11; one order paid over HTTP (deploy/smoke.sh)
+smoke:
+	PYTHON=$(PYTHON) deploy/smoke.sh
+
 migrate: install
 	$(PY) manage.py migrate --no-input
 
@@ -75,4 +80,4 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-runtime db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,9 +1,12 @@
 """How much the catalog cache saves: product list and detail API, cold versus warm.
 
 Run against a migrated database with demo data (any DATABASE_URL / REDIS_URL, or the embedded
-SQLite and local-memory cache):
+SQLite and local-memory cache). The setup commands run in debug mode: with debug off, the system
+checks refuse the development secret key and the test gateway (shop.E002, shop.E003).
 
+    export DJANGO_DEBUG=1
     .venv/bin/python manage.py migrate && .venv/bin/python manage.py load_demo --products 2000
+    unset DJANGO_DEBUG
     .venv/bin/python bench/cache_catalog.py [--rounds 200]
 
 Requests go through the whole Django stack in-process (test client), so the figures are the

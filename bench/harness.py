@@ -69,7 +69,9 @@ def bench_env(**extra: str) -> dict[str, str]:
         LOGIN_LOCKOUT_ATTEMPTS="1000000",
         LOGIN_LOCKOUT_IP_ATTEMPTS="1000000",
         CACHE_KEY_PREFIX="shop-bench",
-        PAYMENT_RETRY_BACKOFF="0.05",
+        TASK_RETRY_BACKOFF="1",
+        # The bench pays with the test gateway's tokens, on purpose (system check shop.E002).
+        PAYMENT_ALLOW_TEST_GATEWAY="1",
         PROMETHEUS_MULTIPROC_DIR=str(_TMP / "prometheus"),
         PYTHONPATH=str(ROOT),
     )

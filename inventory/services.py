@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -129,6 +130,68 @@ def stock_add(
     item = StockItem.objects.get(pk=product_id)
     _back_in_stock(item, quantity)
     return item
+
+
+class OpeningStock(NamedTuple):
+    """One product's stock record as :func:`stock_open` creates it."""
+
+    product_id: int
+    quantity: int
+    reorder_point: int = 5
+    reorder_quantity: int = 20
+
+
+@transaction.atomic
+def stock_open(
+    *, lines: Iterable[OpeningStock], reason: str, reference: str = "", actor=None
+) -> list[StockItem]:
+    """Open the stock records of many products at once (the demo shop, a catalog import).
+
+    Each product that has no stock record yet gets one with its opening quantity, and the
+    ledger a restock row of that quantity, so the sums equal the levels from the start.
+    Products that already have a record are left as they are (their stock changes through
+    ``stock_add`` and ``stock_adjust``), so opening the same products twice adds nothing. An
+    opening count is not a fall in stock: it raises no reorder request. Written in bulk, a
+    few statements per thousand products; a concurrent call opening the same product fails
+    with IntegrityError and writes nothing. Returns the records created."""
+    wanted = list(lines)
+    ids = [line.product_id for line in wanted]
+    if len(set(ids)) != len(ids):
+        raise ValueError("Each product can be opened once per call.")
+    existing = set(StockItem.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    items = [
+        StockItem(
+            product_id=line.product_id,
+            quantity=line.quantity,
+            reorder_point=line.reorder_point,
+            reorder_quantity=line.reorder_quantity,
+        )
+        for line in sorted(wanted)
+        if line.product_id not in existing
+    ]
+    for item in items:
+        # Field checks only: the product is the caller's, and the database enforces the rest.
+        item.clean_fields(exclude=["product"])
+    StockItem.objects.bulk_create(items, batch_size=1000)
+    actor = actor if getattr(actor, "pk", None) else None
+    StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                product_id=item.product_id,
+                delta=item.quantity,
+                kind=Kind.RESTOCK,
+                reason=reason[:255],
+                reference=str(reference)[:64],
+                actor=actor,
+            )
+            for item in items
+            if item.quantity > 0
+        ],
+        batch_size=1000,
+    )
+    if any(item.quantity > 0 for item in items):
+        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    return items
 
 
 @transaction.atomic

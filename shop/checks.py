@@ -1,7 +1,18 @@
-"""System checks of the shop's own production settings (``manage.py check --deploy``)."""
+"""System checks of the shop's own production settings.
+
+``shop.E001`` runs under ``manage.py check --deploy``. ``shop.E002`` and ``shop.E003`` run on
+every ``check``, so also before ``migrate``, ``runserver`` and every other management command:
+a shop with debug off must not quietly approve test cards or sign with a public key.
+"""
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+
+# The card gateway that approves the test tokens of docs/API.md: never real money.
+TEST_GATEWAY = "payments.gateways.test.TestGateway"
+# Django's generated development keys and the shop's embedded default start with this; the
+# key is public, so anything signed with it (sessions, password resets) can be forged.
+INSECURE_KEY_PREFIX = "django-insecure-"
 
 
 @register(Tags.security, deploy=True)
@@ -19,3 +30,41 @@ def check_field_encryption_keys(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register(Tags.security)
+def check_test_gateway(app_configs=None, **kwargs):
+    """With debug off, the test gateway is an error unless it was chosen on purpose (a smoke
+    test or a benchmark of the production stack sets PAYMENT_ALLOW_TEST_GATEWAY)."""
+    if settings.DEBUG or getattr(settings, "PAYMENT_ALLOW_TEST_GATEWAY", False):
+        return []
+    if settings.PAYMENT_GATEWAY != TEST_GATEWAY:
+        return []
+    return [
+        Error(
+            f"PAYMENT_GATEWAY is the test gateway ({TEST_GATEWAY}) and DEBUG is off: it "
+            "approves the public test cards (tok_visa, 4242 4242 4242 4242), so anyone "
+            "could order without paying.",
+            hint="Set PAYMENT_GATEWAY to a real card gateway. To run the production stack "
+            "against the test gateway on purpose (a smoke test, a benchmark), set "
+            "PAYMENT_ALLOW_TEST_GATEWAY=1.",
+            id="shop.E002",
+        )
+    ]
+
+
+@register(Tags.security)
+def check_development_secret_key(app_configs=None, **kwargs):
+    """With debug off, the public development key is an error, on SQLite too."""
+    if settings.DEBUG or not settings.SECRET_KEY.startswith(INSECURE_KEY_PREFIX):
+        return []
+    return [
+        Error(
+            "SECRET_KEY is a public development key and DEBUG is off: anyone can forge "
+            "sessions and password-reset links signed with it.",
+            hint="Set DJANGO_SECRET_KEY to 50 or more random characters, e.g. "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(64))'`; for local "
+            "development set DJANGO_DEBUG=1 instead (`make run` does).",
+            id="shop.E003",
+        )
+    ]

@@ -379,6 +379,9 @@ CELERY_BEAT_SCHEDULE["inventory-expire-reservations"] = {
 }
 # The card gateway (dotted path); the test gateway understands the tokens of docs/API.md.
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "payments.gateways.test.TestGateway")
+# With debug off the test gateway is a system check error (shop.E002) unless this is set: for a
+# smoke test or a benchmark of the production stack, never for a shop that takes real orders.
+PAYMENT_ALLOW_TEST_GATEWAY = env_bool("PAYMENT_ALLOW_TEST_GATEWAY", False)
 # An authorization left unanswered this many times is looked up at the gateway: if it never
 # arrived there, the payment fails (a definite answer); otherwise it settles to the truth.
 PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)

@@ -1,8 +1,10 @@
 """Build the demo shop: categories, products with attributes and stock, graph edges, users.
 
-Idempotent: it only adds what is missing, so running it twice changes nothing.
+Idempotent: it only adds what is missing, so running it twice changes nothing. With debug off
+(production) it does not create the demo superuser, whose password is published.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -12,7 +14,7 @@ from tqdm import tqdm
 from catalog import demo_data
 from catalog.models import Category, Product, ProductRelation
 from catalog.selectors import CATALOG_CACHE_AREA
-from inventory.models import StockItem, StockMovement
+from inventory.services import OpeningStock, stock_open
 from shop.cache import invalidate
 
 BATCH = 2000
@@ -26,7 +28,13 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Load the demo catalog, stock and users (idempotent)."
+    help = (
+        "Load the demo catalog, stock and users (idempotent: it only adds what is missing). "
+        "The demo users' passwords are published (README), so with DEBUG off (production) "
+        "the staff superuser 'admin' is not created: the catalog, stock and the customer "
+        "accounts are loaded, and a notice says to create staff with `manage.py "
+        "createsuperuser`."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -43,7 +51,7 @@ class Command(BaseCommand):
         categories = self._categories()
         created = self._products(products, categories, progress=not no_progress)
         users = self._users()
-        invalidate(CATALOG_CACHE_AREA)  # rows were bulk-created, past the services
+        invalidate(CATALOG_CACHE_AREA)  # products were bulk-created, past the services
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo shop ready: {len(categories)} categories, {products} products "
@@ -106,32 +114,18 @@ class Command(BaseCommand):
         ids = dict(
             Product.objects.filter(sku__in=[s["sku"] for s in specs]).values_list("sku", "id")
         )
-        StockItem.objects.bulk_create(
-            [
-                StockItem(
+        # Every demo product without a stock record gets one, and the ledger its opening stock.
+        stock_open(
+            lines=[
+                OpeningStock(
                     product_id=ids[s["sku"]],
                     quantity=s["stock"],
                     reorder_point=s["reorder_point"],
                     reorder_quantity=s["reorder_quantity"],
                 )
-                for s in new
+                for s in specs
             ],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
-        # The stock ledger starts with the demo stock, so its sums equal the levels.
-        StockMovement.objects.bulk_create(
-            [
-                StockMovement(
-                    product_id=ids[s["sku"]],
-                    delta=s["stock"],
-                    kind=StockMovement.Kind.RESTOCK,
-                    reason="demo data",
-                )
-                for s in new
-                if s["stock"] > 0
-            ],
-            batch_size=1000,
+            reason="demo data",
         )
         ProductRelation.objects.bulk_create(
             self._relations(indices, [s["sku"] for s in new]),
@@ -176,6 +170,14 @@ class Command(BaseCommand):
         created = 0
         for username, email, password, is_staff in DEMO_USERS:
             if User.objects.filter(username=username).exists():
+                continue
+            if is_staff and not settings.DEBUG:
+                self.stderr.write(
+                    self.style.WARNING(
+                        f"Not creating the demo superuser '{username}': DEBUG is off and its "
+                        "password is published. Create staff with `manage.py createsuperuser`."
+                    )
+                )
                 continue
             if is_staff:
                 User.objects.create_superuser(username=username, email=email, password=password)
