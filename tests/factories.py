@@ -25,6 +25,20 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
+def staff_with_permissions(*permissions: str):
+    """A staff member (not a superuser) holding only ``permissions``, each "app_label.codename"
+    (``"orders.view_order"``)."""
+    from django.contrib.auth.models import Permission
+
+    staff = StaffFactory()
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        staff.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return staff
+
+
 # --- catalog --------------------------------------------------------------------------------
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
