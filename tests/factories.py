@@ -119,6 +119,24 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     card_last4 = "4242"
 
 
+def bought_line(*, user=None, product=None, order_status=None, payment_status=None, paid=True):
+    """An order line of ``product`` for ``user``: by default a purchase that counts (the order
+    paid and delivered, its payment completed); change one of them to make it not count."""
+    from django.utils import timezone
+
+    from orders.models import OrderStatus
+    from payments.models import Payment
+
+    order = OrderFactory(
+        user=user or UserFactory(),
+        status=order_status or OrderStatus.DELIVERED,
+        paid_at=timezone.now() if paid else None,
+    )
+    line = OrderLineFactory(order=order, product=product or ProductFactory())
+    PaymentFactory(order=order, status=payment_status or Payment.Status.COMPLETED)
+    return line
+
+
 # --- recommendations ------------------------------------------------------------------------
 class InteractionFactory(factory.django.DjangoModelFactory):
     class Meta:
