@@ -1,17 +1,33 @@
 """Staff screens of the catalog. Every save and delete goes through ``catalog.services``, so the
 admin validates like the API does and the cached catalog is invalidated."""
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count
 
 from catalog import services
 from catalog.models import Category, Product, ProductRelation
+from catalog.selectors import category_descendant_ids
 from shop.admin import adopt, changed_fields, given_fields
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "description", "is_featured", "position"]
+
+    def clean(self):
+        data = super().clean()
+        parent = data.get("parent")
+        if self.instance.pk and parent and parent.pk in category_descendant_ids(self.instance.pk):
+            self.add_error("parent", "A category cannot be placed below itself.")
+        return data
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
     list_display = ["name", "slug", "parent", "is_featured", "position", "products"]
     list_filter = ["is_featured", "parent"]
     list_editable = ["is_featured", "position"]

@@ -122,3 +122,18 @@ def test_a_category_renamed_in_the_admin_is_served_at_once(admin_client):
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert [c["name"] for c in selectors.category_tree()] == ["Fine teas"]
+
+
+def test_a_category_cannot_be_moved_below_itself_in_the_admin(admin_client):
+    parent = CategoryFactory(name="Kitchen")
+    child = CategoryFactory(name="Kettles", parent=parent)
+
+    response = admin_client.post(
+        f"/admin/catalog/category/{parent.pk}/change/",
+        {"name": "Kitchen", "slug": parent.slug, "parent": child.pk, "position": 0},
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "cannot be placed below itself" in response.content.decode()
+    parent.refresh_from_db()
+    assert parent.parent is None
