@@ -66,8 +66,7 @@ def bench_env(**extra: str) -> dict[str, str]:
         THROTTLE_USER_RATE="100000000/s",
         THROTTLE_ORDERS_RATE="100000000/s",
         THROTTLE_LOGIN_RATE="100000/s",
-        LOGIN_LOCKOUT_ATTEMPTS="1000000",
-        LOGIN_LOCKOUT_IP_ATTEMPTS="1000000",
+        AXES_FAILURE_LIMIT="1000000",
         CACHE_KEY_PREFIX="shop-bench",
         TASK_RETRY_BACKOFF="1",
         # The bench pays with the test gateway's tokens, on purpose (system check shop.E002).

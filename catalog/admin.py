@@ -1,11 +1,33 @@
+"""Staff screens of the catalog. Every save and delete goes through ``catalog.services``, so the
+admin validates like the API does and the cached catalog is invalidated."""
+
+from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 
+from catalog import services
 from catalog.models import Category, Product, ProductRelation
+from catalog.selectors import category_descendant_ids
+from shop.admin import adopt, changed_fields, given_fields
+
+
+class CategoryForm(forms.ModelForm):
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "description", "is_featured", "position"]
+
+    def clean(self):
+        data = super().clean()
+        parent = data.get("parent")
+        if self.instance.pk and parent and parent.pk in category_descendant_ids(self.instance.pk):
+            self.add_error("parent", "A category cannot be placed below itself.")
+        return data
 
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
+    form = CategoryForm
     list_display = ["name", "slug", "parent", "is_featured", "position", "products"]
     list_filter = ["is_featured", "parent"]
     list_editable = ["is_featured", "position"]
@@ -24,6 +46,20 @@ class CategoryAdmin(admin.ModelAdmin):
     @admin.display(ordering="n_products", description="products")
     def products(self, obj):
         return obj.n_products
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.category_update(category=obj, **changed_fields(form, services.CATEGORY_FIELDS))
+        else:
+            adopt(obj, services.category_create(**given_fields(form, services.CATEGORY_FIELDS)))
+
+    def delete_model(self, request, obj):
+        services.category_delete(category=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for category in queryset:
+            services.category_delete(category=category)
 
 
 class PriceRangeFilter(admin.SimpleListFilter):
@@ -64,13 +100,60 @@ class ProductAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ["activate", "deactivate"]
 
-    @admin.action(description="Show selected products in the shop")
-    def activate(self, request, queryset):
-        self.message_user(request, f"{queryset.update(is_active=True)} products activated.")
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.product_update(product=obj, **changed_fields(form, services.PRODUCT_FIELDS))
+        else:
+            adopt(obj, services.product_create(**given_fields(form, services.PRODUCT_FIELDS)))
 
-    @admin.action(description="Hide selected products from the shop")
+    def delete_model(self, request, obj):
+        services.product_delete(product=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for product in queryset:
+            services.product_delete(product=product)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductRelation:
+            return super().save_formset(request, form, formset, change)
+        save_relations(formset)
+
+    @admin.action(description="Show selected products in the shop", permissions=["change"])
+    def activate(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        count = services.product_set_active(product_ids=ids, is_active=True)
+        self.message_user(request, f"{count} products activated.")
+
+    @admin.action(description="Hide selected products from the shop", permissions=["change"])
     def deactivate(self, request, queryset):
-        self.message_user(request, f"{queryset.update(is_active=False)} products hidden.")
+        ids = list(queryset.values_list("pk", flat=True))
+        count = services.product_set_active(product_ids=ids, is_active=False)
+        self.message_user(request, f"{count} products hidden.")
+
+
+def save_relations(formset) -> None:
+    """An inline formset of relations, saved edge by edge through the services."""
+    formset.save(commit=False)  # fills new_objects, changed_objects and deleted_objects
+    for relation in formset.deleted_objects:
+        services.relation_delete(relation=relation)
+    for relation, fields in formset.changed_objects:
+        services.relation_update(
+            relation=relation,
+            **{
+                name: getattr(relation, name) for name in fields if name in services.RELATION_FIELDS
+            },
+        )
+    for relation in formset.new_objects:
+        adopt(
+            relation,
+            services.relation_set(
+                from_product=relation.from_product,
+                to_product=relation.to_product,
+                kind=relation.kind,
+                weight=relation.weight,
+            ),
+        )
 
 
 @admin.register(ProductRelation)
@@ -79,3 +162,17 @@ class ProductRelationAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     autocomplete_fields = ["from_product", "to_product"]
     search_fields = ["from_product__name", "to_product__name"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.relation_update(relation=obj, **changed_fields(form, services.RELATION_FIELDS))
+        else:
+            adopt(obj, services.relation_set(**given_fields(form, services.RELATION_FIELDS)))
+
+    def delete_model(self, request, obj):
+        services.relation_delete(relation=obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for relation in queryset:
+            services.relation_delete(relation=relation)

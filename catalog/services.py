@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import Category, Product, ProductRelation
@@ -23,6 +24,7 @@ PRODUCT_FIELDS = {
     "is_active",
 }
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
+RELATION_FIELDS = {"from_product", "to_product", "kind", "weight"}
 
 
 def _invalidate_catalog() -> None:
@@ -137,6 +139,16 @@ def product_update(*, product: Product, **changes) -> Product:
 
 
 @transaction.atomic
+def product_set_active(*, product_ids: list[int], is_active: bool) -> int:
+    """Show (``is_active``) or hide several products at once; returns how many there were."""
+    updated = Product.objects.filter(pk__in=list(product_ids)).update(
+        is_active=is_active, updated_at=timezone.now()
+    )
+    _invalidate_catalog()
+    return updated
+
+
+@transaction.atomic
 def product_delete(*, product: Product) -> None:
     product.delete()  # PROTECT on order lines refuses a product that was sold
     _invalidate_catalog()
@@ -159,3 +171,22 @@ def relation_set(
     relation.save()
     _invalidate_catalog()
     return relation
+
+
+@transaction.atomic
+def relation_update(*, relation: ProductRelation, **changes) -> ProductRelation:
+    unknown = set(changes) - RELATION_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown relation fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(relation, field, value)
+    relation.full_clean()
+    relation.save()
+    _invalidate_catalog()
+    return relation
+
+
+@transaction.atomic
+def relation_delete(*, relation: ProductRelation) -> None:
+    relation.delete()
+    _invalidate_catalog()

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 
 from inventory import services
 from inventory.exceptions import InsufficientStock
@@ -55,6 +56,9 @@ class StockItemAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # stock records appear with the first stock added
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # stock only changes through the inventory services (and their ledger)
+
     def save_model(self, request, obj, form, change):
         # Never write quantity/reserved from the form's (possibly stale) copy of the row.
         obj.save(update_fields=["reorder_point", "reorder_quantity", "updated_at"])
@@ -109,6 +113,12 @@ class ReorderRequestAdmin(ReadOnlyAdmin):
     search_fields = ["product__sku", "product__name"]
     actions = ["mark_ordered", "receive"]
 
+    def has_process_permission(self, request) -> bool:
+        """The actions move a request on (and receiving adds stock): for staff who may change
+        reorder requests, although the screen itself edits nothing."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
     def _run(self, request, queryset, service, done: str):
         count = 0
         for reorder_id in list(queryset.values_list("pk", flat=True)):
@@ -119,10 +129,10 @@ class ReorderRequestAdmin(ReadOnlyAdmin):
                 self.message_user(request, f"#{reorder_id}: {exc.message}", messages.WARNING)
         self.message_user(request, f"{count} reorder request(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Mark as ordered from the supplier", permissions=["view"])
+    @admin.action(description="Mark as ordered from the supplier", permissions=["process"])
     def mark_ordered(self, request, queryset):
         self._run(request, queryset, services.reorder_mark_ordered, "marked as ordered")
 
-    @admin.action(description="Receive (adds the units to stock)", permissions=["view"])
+    @admin.action(description="Receive (adds the units to stock)", permissions=["process"])
     def receive(self, request, queryset):
         self._run(request, queryset, services.reorder_receive, "received")

@@ -95,29 +95,37 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # an order is never lost: cancel it instead
 
-    @admin.action(description="Ship selected orders")
+    @admin.action(description="Ship selected orders", permissions=["change"])
     def ship(self, request, queryset):
         _run(self, request, queryset, services.order_ship, "shipped")
 
-    @admin.action(description="Mark selected orders delivered")
+    @admin.action(description="Mark selected orders delivered", permissions=["change"])
     def deliver(self, request, queryset):
         _run(self, request, queryset, services.order_deliver, "delivered")
 
-    @admin.action(description="Cancel selected orders (release stock, refund payment)")
+    @admin.action(
+        description="Cancel selected orders (release stock, refund payment)", permissions=["change"]
+    )
     def cancel(self, request, queryset):
         _run(self, request, queryset, services.order_cancel, "cancelled")
 
 
-class CartItemInline(admin.TabularInline):
+class CartItemInline(ReadOnlyInline):
     model = CartItem
-    extra = 0
-    autocomplete_fields = ["product"]
+    fields = ["product", "quantity", "added_at"]
+    readonly_fields = fields
 
 
 @admin.register(Cart)
 class CartAdmin(admin.ModelAdmin):
+    """Customers' carts, to look at: only the cart services change them (stock, the quantity
+    cap, one currency per cart)."""
+
     list_display = ["id", "user", "session_key", "updated_at"]
+    list_select_related = ["user"]
     search_fields = ["user__username"]
+    fields = ["user", "session_key", "created_at", "updated_at"]
+    readonly_fields = fields
     inlines = [CartItemInline]
 
 

@@ -22,6 +22,11 @@ Actor = OrderEvent.Actor
 NOT_IN_STOCK = error_response(
     "product_unavailable (not for sale) or insufficient_stock (more than is in stock)."
 )
+CART_ADD_REFUSED = error_response(
+    "product_unavailable (not for sale), insufficient_stock (more than is in stock, or past the "
+    "per-line maximum) or currency_mismatch (priced in another currency than the cart; details "
+    "currency, cart_currency)."
+)
 INVALID_TRANSITION = error_response("invalid_transition: not allowed in the order's state.")
 
 
@@ -186,7 +191,7 @@ class CartItemsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        request=CartItemWriteSerializer, responses={201: CartSerializer, 409: NOT_IN_STOCK}
+        request=CartItemWriteSerializer, responses={201: CartSerializer, 409: CART_ADD_REFUSED}
     )
     def post(self, request):
         """Add units of a product to the cart."""

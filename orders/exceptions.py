@@ -21,6 +21,23 @@ class QuantityExceedsStock(ShopError):
     default_message = "Not enough stock for this quantity."
 
 
+class CurrencyMismatch(ShopError):
+    """A product priced in another currency than what the cart already holds: one cart, one
+    currency, so its total is a sum of like amounts (and one order can be placed from it)."""
+
+    code = "currency_mismatch"
+    status_code = 409
+    default_message = "This product is priced in another currency than the cart."
+
+
+class LineQuantityOutOfRange(ShopError):
+    """An order line's quantity, once lines of the same product are added up, out of range."""
+
+    code = "validation_error"
+    status_code = 400
+    default_message = "Each quantity must be between 1 and the per-line maximum."
+
+
 class InvalidIdempotencyKey(ShopError):
     code = "validation_error"
     status_code = 400

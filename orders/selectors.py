@@ -2,10 +2,11 @@
 
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from catalog.selectors import product_available_quantity
-from orders.models import Cart, Order, OrderEvent
+from orders.models import Cart, Order, OrderEvent, OrderLine, OrderStatus
+from payments.models import Payment
 
 
 def cart_lines(cart: Cart | None) -> list[dict]:
@@ -36,6 +37,24 @@ def cart_count(cart: Cart | None) -> int:
     if cart is None:
         return 0
     return sum(cart.items.values_list("quantity", flat=True))
+
+
+def customer_has_bought(*, user, product) -> bool:
+    """Whether ``user`` bought ``product`` and kept it: a line of an order that was paid
+    (``paid_at``), is not cancelled, and whose latest payment is completed (so not refunded,
+    failed or still open). Reviews and ratings are for such customers only."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    latest_payment_status = (
+        Payment.objects.filter(order=OuterRef("order")).order_by("-id").values("status")[:1]
+    )
+    return (
+        OrderLine.objects.filter(order__user=user, product=product, order__paid_at__isnull=False)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .annotate(latest_payment_status=Subquery(latest_payment_status))
+        .filter(latest_payment_status=Payment.Status.COMPLETED)
+        .exists()
+    )
 
 
 def order_list(*, user=None, status: str | None = None) -> QuerySet[Order]:

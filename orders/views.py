@@ -15,6 +15,7 @@ from orders import selectors, services
 from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm
 from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
+from payments.models import Payment
 from shop.exceptions import ShopError
 
 
@@ -179,13 +180,16 @@ def order_detail(request, number):
     order = selectors.order_for_customer(user=request.user, number=number)
     if order is None:
         raise Http404("No such order.")
+    payment = selectors.order_latest_payment(order)
     return render(
         request,
         "orders/order_detail.html",
         {
             "order": order,
-            "payment": selectors.order_latest_payment(order),
+            "payment": payment,
             "can_cancel": order.status in CANCELLABLE,
+            "cancelled": order.status == OrderStatus.CANCELLED,
+            "payment_failed": payment is not None and payment.status == Payment.Status.FAILED,
             "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
             or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
         },

@@ -72,6 +72,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # versions_prune keeps the serving ones and drops the rest
+
     def get_urls(self):
         return [
             path(
@@ -101,18 +104,34 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(Interaction)
 class InteractionAdmin(admin.ModelAdmin):
+    """Recorded by the shop and by customers through the services (a rating only by a buyer):
+    shown here, never written."""
+
     list_display = ["at", "user", "product", "kind", "value", "source"]
     list_filter = ["kind"]
     search_fields = ["user__username", "product__name", "product__sku"]
-    raw_id_fields = ["user", "product"]
     list_select_related = ["user", "product"]
     date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
+    """A customer's words: staff moderate by deleting a review, never by writing one or
+    rewording it (``review_create`` is the only way in: buyers only, once each)."""
+
     list_display = ["created_at", "product", "user", "rating", "title"]
     list_filter = ["rating"]
     search_fields = ["product__name", "user__username", "title", "text"]
-    raw_id_fields = ["user", "product"]
     list_select_related = ["user", "product"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

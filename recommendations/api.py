@@ -110,9 +110,19 @@ class InteractionSerializer(serializers.ModelSerializer):
 class InteractionCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(request=InteractionSerializer, responses={201: InteractionSerializer})
+    @extend_schema(
+        request=InteractionSerializer,
+        responses={
+            201: InteractionSerializer,
+            403: error_response(
+                "not_purchased: a rating of a product the customer has not bought (and kept); "
+                "permission_denied: a purchase, someone else's interaction, or no CSRF token."
+            ),
+        },
+    )
     def post(self, request):
-        """Record a view, a cart addition or a rating (purchases are recorded by the shop)."""
+        """Record a view, a cart addition, or a rating of a product you bought (purchases are
+        recorded by the shop)."""
         serializer = InteractionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

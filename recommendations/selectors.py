@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, QuerySet, Window
 
 from catalog.models import Product
 from catalog.selectors import product_base_queryset, product_popular
+from orders.selectors import customer_has_bought
 from recommendations import engine
 from recommendations.exceptions import UnknownAlgorithm
 from recommendations.models import ModelVersion, Review, SimilarProduct, UserRecommendation
@@ -142,13 +143,11 @@ def review_summary(product: Product) -> dict:
 
 
 def user_can_review(user, product: Product) -> bool:
-    from recommendations.services import has_purchased
-
     if not getattr(user, "is_authenticated", False):
         return False
     if Review.objects.filter(user=user, product=product).exists():
         return False
-    return has_purchased(user=user, product=product)
+    return customer_has_bought(user=user, product=product)
 
 
 def model_versions() -> QuerySet[ModelVersion]:

@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from catalog.models import Product
+from orders.selectors import customer_has_bought
 from recommendations import engine
 from recommendations.engine.evaluation import Interactions, holdout_mask, ranking_metrics
 from recommendations.exceptions import AlreadyReviewed, InteractionNotAllowed, NotPurchased
@@ -78,11 +79,14 @@ def product_view_record(*, user, product: Product) -> Interaction | None:
 
 
 def interaction_record_for(*, actor, user, product: Product, kind: str, value: float = 1.0):
-    """An interaction posted by a client: customers for themselves only, never a purchase."""
+    """An interaction posted by a client: customers for themselves only, never a purchase, and
+    a rating only of a product the customer bought and kept (as for reviews)."""
     if kind == Interaction.Kind.PURCHASE:
         raise InteractionNotAllowed("Purchases are recorded by the shop when an order is paid.")
     if user.pk != actor.pk and not actor.is_staff:
         raise InteractionNotAllowed("You may record interactions only for yourself.")
+    if kind == Interaction.Kind.RATING and not customer_has_bought(user=user, product=product):
+        raise NotPurchased("Only customers who bought this product can rate it.")
     return interaction_record(user=user, product=product, kind=kind, value=value)
 
 
@@ -113,20 +117,12 @@ def interactions_record_order(*, order_id: int) -> int:
     return Interaction.objects.filter(source=source).count() - before
 
 
-def has_purchased(*, user, product: Product) -> bool:
-    from orders.models import OrderLine
-
-    return OrderLine.objects.filter(
-        order__user=user, order__paid_at__isnull=False, product=product
-    ).exists()
-
-
 @transaction.atomic
 def review_create(
     *, user, product: Product, rating: int, title: str = "", text: str = ""
 ) -> Review:
     """A buyer's review of a product; it also counts as a ``rating`` interaction."""
-    if not has_purchased(user=user, product=product):
+    if not customer_has_bought(user=user, product=product):
         raise NotPurchased()
     if Review.objects.filter(user=user, product=product).exists():
         raise AlreadyReviewed()

@@ -1,4 +1,5 @@
-"""The staff dashboard in the admin, and brute-force protection of the admin login."""
+"""The staff dashboard in the admin, brute-force protection of the admin login, and what
+every app's admin shares."""
 
 from django.contrib import admin
 from django.template.response import TemplateResponse
@@ -7,6 +8,27 @@ from shop import dashboard
 from shop.security import LockoutAdminAuthenticationForm
 
 admin.site.login_form = LockoutAdminAuthenticationForm
+
+
+def adopt(obj, saved) -> None:
+    """Make the admin's unsaved ``obj`` the row a service has just created.
+
+    ``ModelAdmin.save_model`` must leave its ``obj`` saved: the inlines, the log entry and the
+    redirect that follow use it. A create service makes its own instance, so the admin's one
+    takes over its primary key and reads the row back."""
+    obj.pk = saved.pk
+    obj.refresh_from_db()
+    obj._state.adding = False
+
+
+def changed_fields(form, allowed: set[str]) -> dict:
+    """The form's changed values among ``allowed``: the ``**changes`` of an update service."""
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in allowed}
+
+
+def given_fields(form, allowed: set[str]) -> dict:
+    """The form's values among ``allowed``: the arguments of a create service."""
+    return {name: form.cleaned_data[name] for name in allowed if name in form.cleaned_data}
 
 
 class ReadOnlyInline(admin.TabularInline):

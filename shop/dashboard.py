@@ -4,6 +4,7 @@ Everything is read-only. Models of apps still being built (payments, reorder req
 recommendation model versions) are optional: their panels say so when the model is missing.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -15,44 +16,66 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from orders.models import OrderStatus
 from shop import cache as shop_cache
 from shop.metrics import _model, count_by
-
-PAYMENT_FINISHED = ("completed", "failed", "refunded")
 
 
 @dataclass
 class Day:
     day: date
     orders: int
-    revenue: Decimal
+    revenue: dict[str, Decimal]  # by currency: amounts in different currencies never add up
 
 
 def orders_per_day(*, days: int = 30, today: date | None = None) -> list[Day]:
-    """Orders placed and revenue (orders not cancelled) for each of the last ``days`` days."""
+    """Orders placed and revenue by currency (orders not cancelled) for each of the last
+    ``days`` days."""
     Order = _model("orders", "Order")
     today = today or timezone.localdate()
     first = today - timedelta(days=days - 1)
-    rows = {}
+    orders: dict[date, int] = defaultdict(int)
+    revenue: dict[date, dict[str, Decimal]] = defaultdict(dict)
     if Order is not None:
         start = timezone.make_aware(datetime.combine(first, time.min))
-        rows = {
-            row["day"]: row
-            for row in Order.objects.filter(created_at__gte=start)
+        for row in (
+            Order.objects.filter(created_at__gte=start)
             .annotate(day=TruncDate("created_at"))
-            .values("day")
+            .values("day", "currency")
             .annotate(
                 n=Count("pk"),
-                revenue=Sum("total", filter=~Q(status="cancelled"), default=Decimal("0")),
+                revenue=Sum("total", filter=~Q(status=OrderStatus.CANCELLED), default=Decimal("0")),
             )
-            .order_by("day")
-        }
+            .order_by("day", "currency")
+        ):
+            orders[row["day"]] += row["n"]
+            revenue[row["day"]][row["currency"]] = row["revenue"]
     result = []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        row = rows.get(day, {})
-        result.append(Day(day, row.get("n", 0), row.get("revenue") or Decimal("0")))
+        result.append(Day(day, orders.get(day, 0), revenue.get(day, {})))
     return result
+
+
+def revenue_by_currency(days: list[Day], labels: list[str]) -> list[dict]:
+    """One total and one chart per currency that earned something (the shop's own currency
+    when none did)."""
+    currencies = sorted({c for d in days for c, amount in d.revenue.items() if amount}) or [
+        settings.SHOP_CURRENCY
+    ]
+    panels = []
+    for currency in currencies:
+        amounts = [d.revenue.get(currency, Decimal("0")) for d in days]
+        panels.append(
+            {
+                "currency": currency,
+                "total": sum(amounts, Decimal("0")),
+                "chart": bar_chart(
+                    amounts, labels, title=f"Revenue per day in {currency}, last 30 days"
+                ),
+            }
+        )
+    return panels
 
 
 def payment_failure_rate() -> dict | None:
@@ -60,9 +83,10 @@ def payment_failure_rate() -> dict | None:
     Payment = _model("payments", "Payment")
     if Payment is None:
         return None
+    Status = Payment.Status
     counts = count_by(Payment)
-    finished = sum(counts.get(s, 0) for s in PAYMENT_FINISHED)
-    failed = counts.get("failed", 0)
+    finished = sum(counts.get(s, 0) for s in (Status.COMPLETED, Status.FAILED, Status.REFUNDED))
+    failed = counts.get(Status.FAILED, 0)
     return {
         "failed": failed,
         "finished": finished,
@@ -198,12 +222,8 @@ def context() -> dict:
         "orders_chart": bar_chart(
             [d.orders for d in days], labels, title="Orders per day, last 30 days"
         ),
-        "revenue_chart": bar_chart(
-            [d.revenue for d in days], labels, title="Revenue per day, last 30 days"
-        ),
+        "revenue": revenue_by_currency(days, labels),
         "orders_total": sum(d.orders for d in days),
-        "revenue_total": sum((d.revenue for d in days), Decimal("0")),
-        "currency": settings.SHOP_CURRENCY,
         "orders_by_status": sorted(count_by(Order).items()),
         "payments": payment_failure_rate(),
         "low_stock": low_stock(),

@@ -1,36 +1,42 @@
 """Brute-force protection of every login: the API token endpoint, the storefront and the admin.
 
-Failed attempts are counted in the cache per username and per client address, within a window
-(``LOGIN_LOCKOUT_WINDOW_SECONDS``). Past ``LOGIN_LOCKOUT_ATTEMPTS`` failures for a username, or
-``LOGIN_LOCKOUT_IP_ATTEMPTS`` from one address, that username or address is locked out of every
-login for ``LOGIN_LOCKOUT_SECONDS``, even with the right password. A lock-out is logged as a
-warning with the username and address, never the password.
+django-axes counts failed sign-ins per *username and client address together*
+(``AXES_LOCKOUT_PARAMETERS``): after ``AXES_FAILURE_LIMIT`` failures within
+``AXES_COOLOFF_TIME`` that username cannot sign in *from that address* for the cool-off, even
+with the right password. Someone guessing a customer's (or a staff member's) password from their
+own machine locks only themselves out; the real owner signs in from anywhere else as usual. An
+address trying many usernames is held back by the ``login`` throttle (``THROTTLE_LOGIN_RATE``)
+instead. A successful sign-in clears its own pair's failures.
 
-Failures are counted from Django's ``user_login_failed`` signal, so any login that goes through
-``authenticate()`` counts; a successful login clears its username's count (not the address's:
-one valid account must not let an address guess at others).
+Axes hooks into ``authenticate()`` (its backend refuses a locked-out pair, its receivers of
+Django's login signals record failures), so every login that goes through ``authenticate()`` with
+the request counts. This module gives it the shop's view of a client (the address as DRF's
+throttles see it, the username without case), answers a lock-out in the shop's words (the login
+page again with a message, or the API's error format), and logs each lock-out as a warning with
+the username and address, never the password.
 """
 
-import hashlib
+import ipaddress
 import logging
-import time
 
+from axes.helpers import get_cool_off
+from axes.signals import user_locked_out
+from axes.utils import reset as axes_reset
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.template import loader
+from rest_framework import exceptions
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle, UserRateThrottle
 
 logger = logging.getLogger("shop.security")
 
 LOCKED_MESSAGE = (
-    "Too many failed sign-in attempts. For your security, signing in is paused for "
-    "{minutes} minutes."
+    "Too many failed sign-in attempts. For your security, signing in to this account from "
+    "your network is paused for {minutes} minutes."
 )
 
 
@@ -39,95 +45,107 @@ def client_ip(request) -> str:
     return BaseThrottle().get_ident(request) or "unknown"
 
 
-def _normalise(username: str | None) -> str:
-    return (username or "").strip().lower()
+def lockout_ip(request) -> str | None:
+    """``AXES_CLIENT_IP_CALLABLE``: the address the throttles see, if it is an IP address.
+
+    Behind proxies the address comes from X-Forwarded-For, which a client can fill with
+    anything: what is not an address is recorded as unknown rather than stored."""
+    try:
+        return str(ipaddress.ip_address(BaseThrottle().get_ident(request)))
+    except (TypeError, ValueError):
+        return None
 
 
-def _key(kind: str, value: str, what: str) -> str:
-    digest = hashlib.sha256(value.encode()).hexdigest()[:32]
-    return f"login-lockout:{what}:{kind}:{digest}"
+def _normalise(username) -> str | None:
+    return username.strip().lower()[:255] if isinstance(username, str) else None
 
 
-def _subjects(username: str | None, ip: str | None) -> list[tuple[str, str, int]]:
-    subjects = []
-    if _normalise(username):
-        subjects.append(("user", _normalise(username), settings.LOGIN_LOCKOUT_ATTEMPTS))
-    if ip:
-        subjects.append(("ip", ip, settings.LOGIN_LOCKOUT_IP_ATTEMPTS))
-    return subjects
+def lockout_username(request, credentials: dict | None) -> str | None:
+    """``AXES_USERNAME_CALLABLE``: the username tried, without case (``Alice`` is ``alice``)."""
+    if credentials:
+        return _normalise(credentials.get("username"))
+    data = getattr(request, "data", None)
+    if not hasattr(data, "get"):
+        data = getattr(request, "POST", {})
+    return _normalise(data.get("username"))
 
 
-def lockout_remaining(*, username: str | None, ip: str | None) -> int:
-    """Seconds until the username or address may log in again; 0 if not locked out."""
-    keys = [_key(kind, value, "locked") for kind, value, _ in _subjects(username, ip)]
-    until = [float(v) for v in cache.get_many(keys).values()]
-    remaining = max(until, default=0) - time.time()
-    return max(int(remaining + 0.999), 0)
-
-
-def login_failed(*, username: str | None, ip: str | None) -> None:
-    """Count one failed login; lock out what passed its limit."""
-    window = settings.LOGIN_LOCKOUT_WINDOW_SECONDS
-    for kind, value, limit in _subjects(username, ip):
-        key = _key(kind, value, "failures")
-        if cache.add(key, 1, timeout=window):
-            failures = 1
-        else:
-            try:
-                failures = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=window)
-                failures = 1
-        if failures >= limit:
-            until = time.time() + settings.LOGIN_LOCKOUT_SECONDS
-            cache.set(_key(kind, value, "locked"), until, timeout=settings.LOGIN_LOCKOUT_SECONDS)
-            cache.delete(key)
-            logger.warning(
-                "login locked out after %s failed attempts for %s: username=%r ip=%s",
-                failures,
-                kind,
-                _normalise(username),
-                ip,
-                extra={"username": _normalise(username), "client_ip": ip},
-            )
-
-
-def login_succeeded(*, username: str | None) -> None:
-    if _normalise(username):
-        cache.delete(_key("user", _normalise(username), "failures"))
-
-
-@receiver(user_login_failed, dispatch_uid="shop-login-failed")
-def _count_failure(sender, credentials=None, request=None, **kwargs):
-    username = (credentials or {}).get("username")
-    ip = client_ip(request) if request is not None else None
-    logger.info("failed login: username=%r ip=%s", _normalise(username), ip)
-    login_failed(username=username, ip=ip)
-
-
-@receiver(user_logged_in, dispatch_uid="shop-login-succeeded")
-def _clear_failures(sender, request=None, user=None, **kwargs):
-    login_succeeded(username=getattr(user, "username", None))
+def lockout_seconds(request=None) -> int:
+    cool_off = get_cool_off(request)
+    return int(cool_off.total_seconds()) if cool_off else 0
 
 
 def locked_message(seconds: int) -> str:
     return LOCKED_MESSAGE.format(minutes=max((seconds + 59) // 60, 1))
 
 
-class LockoutFormMixin:
-    """For Django's authentication forms: refuse a locked-out username or address before
-    checking the password, with a message that says why."""
+def is_locked_out(request) -> bool:
+    """Whether axes refused (or just locked) the sign-in this request attempted."""
+    return bool(getattr(request, "axes_locked_out", False))
 
-    def clean(self):
-        username = self.cleaned_data.get("username")
-        ip = client_ip(self.request) if self.request is not None else None
-        remaining = lockout_remaining(username=username, ip=ip)
-        if remaining:
-            logger.warning(
-                "login refused while locked out: username=%r ip=%s", _normalise(username), ip
+
+def login_succeeded(request, *, username: str) -> None:
+    """A sign-in that does not go through ``login()`` (the API token): clear the failures of its
+    username and address, as axes does for ``login()`` (``AXES_RESET_ON_SUCCESS``).
+
+    Without a known address nothing is cleared: clearing by username alone would also lift an
+    attacker's lock-out elsewhere."""
+    ip = lockout_ip(request)
+    if ip is not None:
+        axes_reset(ip=ip, username=lockout_username(request, {"username": username}))
+
+
+class LoginLockedOut(exceptions.Throttled):
+    """The API's answer to a locked-out sign-in: 429 ``locked_out`` with Retry-After."""
+
+    default_code = "locked_out"
+
+    def __init__(self, request=None):
+        seconds = lockout_seconds(request)
+        super().__init__(wait=seconds or None, detail=locked_message(seconds))
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """``AXES_LOCKOUT_CALLABLE``, for the login pages (the API answers for itself).
+
+    The page the login view rendered already says why (``LockoutFormMixin``), so it is kept,
+    with the status and the Retry-After of a lock-out; anything else gets the 429 page."""
+    seconds = lockout_seconds(request)
+    if original_response is not None and original_response.status_code == 200:
+        response = original_response
+    else:
+        html = loader.render_to_string(
+            "429.html",
+            {"message": locked_message(seconds), "SHOP_NAME": settings.SHOP_NAME},
+            request=None,
+        )
+        response = HttpResponse(html)
+    response.status_code = settings.AXES_HTTP_RESPONSE_CODE
+    if seconds:
+        response["Retry-After"] = str(seconds)
+    return response
+
+
+@receiver(user_locked_out, dispatch_uid="shop-login-locked-out")
+def _log_lockout(sender, request=None, username=None, ip_address=None, **kwargs):
+    logger.warning(
+        "login locked out: username=%r ip=%s",
+        username,
+        ip_address,
+        extra={"username": username, "client_ip": ip_address},
+    )
+
+
+class LockoutFormMixin:
+    """For Django's authentication forms: when axes refuses the sign-in, say so instead of
+    "wrong password"."""
+
+    def get_invalid_login_error(self):
+        if is_locked_out(self.request):
+            return forms.ValidationError(
+                locked_message(lockout_seconds(self.request)), code="locked_out"
             )
-            raise forms.ValidationError(locked_message(remaining), code="locked_out")
-        return super().clean()
+        return super().get_invalid_login_error()
 
 
 class LockoutAuthenticationForm(LockoutFormMixin, AuthenticationForm):

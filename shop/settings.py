@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_fsm",
+    "axes",
     "shop",
     "catalog",
     "inventory",
@@ -91,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in on a login page into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "shop.urls"
@@ -321,7 +324,7 @@ CELERY_BEAT_SCHEDULE["orders-send-due-emails"] = {
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
 CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
 # A Redis outage degrades the shop instead of failing every request: cache reads miss and
-# writes are dropped (logged), throttles and login lock-outs fail open, /health/ reports it.
+# writes are dropped (logged), throttles fail open, /health/ reports it.
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Product lists and details of the API; stock changes that do not cross zero show this late.
@@ -363,12 +366,26 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
 }
 # Behind N proxies that append to X-Forwarded-For, the client address is the Nth from the end.
 REST_FRAMEWORK["NUM_PROXIES"] = env_int("NUM_PROXIES", 0)
-# Failed sign-ins per username, or per client address, within the window lock that username or
-# address out of every login (API token, storefront, admin) for LOGIN_LOCKOUT_SECONDS.
-LOGIN_LOCKOUT_ATTEMPTS = env_int("LOGIN_LOCKOUT_ATTEMPTS", 5)
-LOGIN_LOCKOUT_IP_ATTEMPTS = env_int("LOGIN_LOCKOUT_IP_ATTEMPTS", 20)
-LOGIN_LOCKOUT_WINDOW_SECONDS = env_int("LOGIN_LOCKOUT_WINDOW_SECONDS", 900)
-LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900)
+# Login lock-out (django-axes; shop/security.py, docs/operations.md). AXES_FAILURE_LIMIT failed
+# sign-ins of one username from one client address lock that pair (not the username everywhere)
+# out of every login (API token, storefront, admin) until AXES_COOLOFF_SECONDS pass without a
+# failure. Attempts are kept in the database (the access attempts in the admin, where staff can
+# also lift a lock-out).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("AXES_COOLOFF_SECONDS", 900))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "shop.security.lockout_ip"  # the address the throttles see
+AXES_USERNAME_CALLABLE = "shop.security.lockout_username"  # without case
+AXES_LOCKOUT_CALLABLE = "shop.security.lockout_response"
+# Only failures are recorded, not every successful sign-in; shop.security logs each lock-out
+# (axes itself logs each failure, with the username and address masked).
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # --- Inventory and payments -----------------------------------------------------------------
 # A reservation holds stock for an order this long; the sweeper hands expired ones back.

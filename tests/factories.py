@@ -25,6 +25,20 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
+def staff_with_permissions(*permissions: str):
+    """A staff member (not a superuser) holding only ``permissions``, each "app_label.codename"
+    (``"orders.view_order"``)."""
+    from django.contrib.auth.models import Permission
+
+    staff = StaffFactory()
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        staff.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return staff
+
+
 # --- catalog --------------------------------------------------------------------------------
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -103,6 +117,24 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     token_reference = "tok_visa"
     card_brand = "visa"
     card_last4 = "4242"
+
+
+def bought_line(*, user=None, product=None, order_status=None, payment_status=None, paid=True):
+    """An order line of ``product`` for ``user``: by default a purchase that counts (the order
+    paid and delivered, its payment completed); change one of them to make it not count."""
+    from django.utils import timezone
+
+    from orders.models import OrderStatus
+    from payments.models import Payment
+
+    order = OrderFactory(
+        user=user or UserFactory(),
+        status=order_status or OrderStatus.DELIVERED,
+        paid_at=timezone.now() if paid else None,
+    )
+    line = OrderLineFactory(order=order, product=product or ProductFactory())
+    PaymentFactory(order=order, status=payment_status or Payment.Status.COMPLETED)
+    return line
 
 
 # --- recommendations ------------------------------------------------------------------------

@@ -79,6 +79,18 @@ def test_register_refuses_a_taken_username_whatever_its_case(client):
     assert get_user_model().objects.filter(username__iexact="dana").count() == 1
 
 
+def test_register_answers_the_same_whether_or_not_the_email_has_an_account(client):
+    UserFactory(username="someone", email="dana@example.com")
+
+    response = client.post(REGISTER, register_data(email="Dana@Example.com"))
+
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    dana = get_user_model().objects.get(username="dana")
+    assert int(client.session["_auth_user_id"]) == dana.id
+    assert "already" not in client.get("/").content.decode()
+
+
 def test_login_with_next_then_logout(client):
     user = UserFactory()
 

@@ -52,6 +52,22 @@ def test_register_rejects_a_weak_password_and_a_taken_name(api_client, user):
     assert {"username", "password"} <= details.keys()
 
 
+def test_register_does_not_tell_whether_an_email_already_has_an_account(api_client, user):
+    def register(username, email):
+        return api_client.post(
+            "/api/auth/register/",
+            {"username": username, "email": email, "password": "a-long-passphrase-1"},
+            format="json",
+        )
+
+    fresh = register("dana", "dana@example.com")
+    taken = register("erin", user.email.upper())
+
+    assert (fresh.status_code, taken.status_code) == (201, 201)
+    assert fresh.json().keys() == taken.json().keys()
+    assert taken.json()["username"] == "erin"
+
+
 def test_wrong_password_gets_no_token(api_client, user):
     response = api_client.post(
         "/api/auth/token/", {"username": user.username, "password": "no"}, format="json"

@@ -122,7 +122,7 @@ def wsgi_app(monkeypatch, settings):
         "THROTTLE_RATES",
         dict.fromkeys(SimpleRateThrottle.THROTTLE_RATES, "1000000/min"),
     )
-    settings.LOGIN_LOCKOUT_ATTEMPTS = settings.LOGIN_LOCKOUT_IP_ATTEMPTS = 1_000_000
+    settings.AXES_FAILURE_LIMIT = 1_000_000
     # Django closes the connection when a request starts and ends (Django's own test client
     # avoids that the same way); that would end the transaction pytest-django wraps the test in.
     request_started.disconnect(close_old_connections)

@@ -1,11 +1,14 @@
-"""The cart: what a customer means to buy, at current prices, checked against stock."""
+"""The cart: what a customer means to buy, at current prices, checked against stock.
+
+A cart holds products of one currency only (the first product added sets it), so its total
+adds like amounts and one order can be placed from it."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import product_available_quantity
-from orders.exceptions import ProductUnavailable, QuantityExceedsStock
+from orders.exceptions import CurrencyMismatch, ProductUnavailable, QuantityExceedsStock
 from orders.models import Cart, CartItem
 
 MAX_LINE_QUANTITY = 99
@@ -63,10 +66,37 @@ def _check_quantity(product: Product, quantity: int) -> None:
         )
 
 
+def _cart_currency(cart: Cart) -> str | None:
+    """The currency of what the cart holds; None for an empty cart."""
+    return (
+        CartItem.objects.filter(cart=cart)
+        .order_by("pk")
+        .values_list("product__currency", flat=True)
+        .first()
+    )
+
+
+def _check_currency(cart: Cart, product: Product) -> None:
+    currency = _cart_currency(cart)
+    if currency is not None and product.currency != currency:
+        raise CurrencyMismatch(
+            f"{product.name} is priced in {product.currency} and your cart in {currency}: "
+            "one order takes one currency. Check out or empty your cart first.",
+            details={
+                "product_id": product.id,
+                "currency": product.currency,
+                "cart_currency": currency,
+            },
+        )
+
+
 @transaction.atomic
 def cart_add_item(*, cart: Cart, product_id: int, quantity: int = 1) -> CartItem:
     """Add units of a product (on top of what the cart already has)."""
     product = _sellable_product(product_id)
+    # One add at a time per cart, so two of them cannot bring in two currencies.
+    list(Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk", flat=True))
+    _check_currency(cart, product)
     item = CartItem.objects.select_for_update().filter(cart=cart, product=product).first()
     new_quantity = (item.quantity if item else 0) + quantity
     if quantity < 1:
@@ -120,18 +150,23 @@ def cart_clear(*, cart: Cart, product_ids: list[int] | None = None) -> None:
 def cart_merge(*, user, session_key: str) -> Cart | None:
     """At login: move an anonymous session's cart into the customer's cart.
 
-    Quantities add up, capped by what is in stock; lines that can no longer be bought are
-    dropped."""
+    Quantities add up, capped by what is in stock; lines that can no longer be bought, or that
+    are priced in another currency than the customer's cart, are dropped."""
     anonymous = Cart.objects.filter(session_key=session_key).first()
     if anonymous is None:
         return None
     cart = cart_get_or_create(user=user)
-    for item in anonymous.items.select_related("product", "product__stock"):
+    currency = _cart_currency(cart)
+    for item in anonymous.items.select_related("product", "product__stock").order_by("pk"):
         existing = CartItem.objects.filter(cart=cart, product=item.product).first()
         wanted = item.quantity + (existing.quantity if existing else 0)
         available = min(product_available_quantity(item.product), MAX_LINE_QUANTITY)
         quantity = min(wanted, available)
         if not item.product.is_active or quantity < 1:
+            continue
+        if currency is None:
+            currency = item.product.currency
+        elif item.product.currency != currency:
             continue
         if existing:
             existing.quantity = quantity
@@ -144,8 +179,12 @@ def cart_merge(*, user, session_key: str) -> Cart | None:
 
 @transaction.atomic
 def cart_restore_from_order(*, order) -> Cart:
-    """Put a failed order's lines back into its customer's cart, so nothing is lost."""
+    """Put a failed order's lines back into its customer's cart, so nothing is lost (unless the
+    cart has meanwhile filled with products of another currency)."""
     cart = cart_get_or_create(user=order.user)
+    currency = _cart_currency(cart)
+    if currency is not None and currency != order.currency:
+        return cart
     for line in order.lines.all():
         item, created = CartItem.objects.get_or_create(
             cart=cart, product_id=line.product_id, defaults={"quantity": line.quantity}

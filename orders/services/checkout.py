@@ -40,14 +40,24 @@ def order_number_new() -> str:
 
 
 def _merge_lines(lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One (product_id, quantity) per product, sorted; each quantity, summed, within the cap."""
+    from orders.exceptions import LineQuantityOutOfRange
+
     merged: dict[int, int] = {}
     for product_id, quantity in lines:
-        if quantity < 1 or quantity > MAX_LINE_QUANTITY:
-            raise EmptyOrder(
+        if quantity < 1:
+            raise LineQuantityOutOfRange(
                 f"Each quantity must be between 1 and {MAX_LINE_QUANTITY}.",
                 details={"product_id": product_id, "quantity": quantity},
             )
         merged[product_id] = merged.get(product_id, 0) + quantity
+    for product_id, quantity in merged.items():
+        if quantity > MAX_LINE_QUANTITY:
+            raise LineQuantityOutOfRange(
+                f"Each quantity must be between 1 and {MAX_LINE_QUANTITY}"
+                " (a product listed twice counts once, with both quantities).",
+                details={"product_id": product_id, "quantity": quantity},
+            )
     return sorted(merged.items())
 
 

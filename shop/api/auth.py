@@ -1,12 +1,13 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, permissions, serializers, status
+from rest_framework import permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shop import security
 from shop.accounts.services import user_register
+from shop.api.schema import error_response
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -31,20 +32,29 @@ class TokenView(APIView):
     authentication_classes: list = []
     throttle_scope = "login"
 
-    @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer})
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses={
+            200: TokenSerializer,
+            429: error_response(
+                "throttled: too many sign-in attempts from this address; or locked_out: too "
+                "many failed sign-ins of this username from this address. "
+                "details.retry_after_seconds."
+            ),
+        },
+    )
     def post(self, request):
         data = CredentialsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        username = data.validated_data["username"]
-        remaining = security.lockout_remaining(username=username, ip=security.client_ip(request))
-        if remaining:
-            raise exceptions.Throttled(wait=remaining, detail=security.locked_message(remaining))
-        user = authenticate(request, **data.validated_data)  # a failure is counted by a signal
+        # django-axes refuses a locked-out (username, address) pair and counts a failure here.
+        user = authenticate(request, **data.validated_data)
+        if user is None and security.is_locked_out(request):
+            raise security.LoginLockedOut(request)
         if user is None or not user.is_active:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Unable to log in with the given username and password."]}
             )
-        security.login_succeeded(username=username)
+        security.login_succeeded(request, username=user.get_username())
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

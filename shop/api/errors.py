@@ -12,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from shop.exceptions import ShopError
 from shop.logging import current_request_id
+from shop.security import LoginLockedOut
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ _CODES = {
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
+    LoginLockedOut: "locked_out",  # before Throttled, its base
     exceptions.Throttled: "throttled",
 }
 

@@ -4,6 +4,7 @@ import pytest
 
 from inventory.models import ReorderRequest, StockItem, StockMovement
 from inventory.services import stock_remove, stock_reserve
+from tests.factories import staff_with_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -67,3 +68,52 @@ def test_reorder_actions_mark_ordered_and_receive(admin_client, stocked):
 
     assert ReorderRequest.objects.get().status == "received"
     assert StockItem.objects.get(pk=product.pk).quantity == 35
+
+
+@pytest.mark.parametrize("action", ["mark_ordered", "receive"])
+def test_a_view_only_staff_member_is_not_offered_the_reorder_actions(client, stocked, action):
+    product = stocked(6, reorder_point=5)
+    stock_remove(product_id=product.pk, quantity=1, reason="count")
+    client.force_login(staff_with_permissions("inventory.view_reorderrequest"))
+
+    response = client.get("/admin/inventory/reorderrequest/")
+
+    assert response.status_code == 200
+    assert f'value="{action}"' not in response.content.decode()
+
+
+def test_a_view_only_staff_member_cannot_receive_a_reorder(client, stocked):
+    product = stocked(6, reorder_point=5, reorder_quantity=30)
+    stock_remove(product_id=product.pk, quantity=1, reason="count")
+    request = ReorderRequest.objects.get()
+    client.force_login(staff_with_permissions("inventory.view_reorderrequest"))
+
+    client.post(
+        "/admin/inventory/reorderrequest/", {"action": "receive", "_selected_action": [request.pk]}
+    )
+
+    assert ReorderRequest.objects.get().status == ReorderRequest.Status.OPEN
+    assert StockItem.objects.get(pk=product.pk).quantity == 5
+
+
+def test_staff_who_may_change_reorders_run_the_actions(client, stocked):
+    product = stocked(6, reorder_point=5, reorder_quantity=30)
+    stock_remove(product_id=product.pk, quantity=1, reason="count")
+    request = ReorderRequest.objects.get()
+    client.force_login(
+        staff_with_permissions("inventory.view_reorderrequest", "inventory.change_reorderrequest")
+    )
+
+    client.post(
+        "/admin/inventory/reorderrequest/", {"action": "receive", "_selected_action": [request.pk]}
+    )
+
+    assert StockItem.objects.get(pk=product.pk).quantity == 35
+
+
+def test_stock_records_cannot_be_deleted_in_the_admin(admin_client, stocked):
+    product = stocked(6)
+
+    admin_client.post(f"/admin/inventory/stockitem/{product.pk}/delete/", {"post": "yes"})
+
+    assert StockItem.objects.filter(pk=product.pk).exists()

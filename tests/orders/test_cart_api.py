@@ -95,3 +95,58 @@ def test_each_customer_sees_only_their_own_cart(user_client, api_client, stocked
 def test_unknown_product_never_crashes(user_client):
     response = user_client.post("/api/cart/items/", {"product": 10**12}, format="json")
     assert response.status_code in (400, 409)
+
+
+def test_a_product_in_another_currency_is_refused_and_the_cart_keeps_one_currency(
+    user_client, stocked
+):
+    kettle = stocked(price=Decimal("30.00"), currency="EUR")
+    toaster = stocked(price=Decimal("40.00"), currency="USD")
+    user_client.post("/api/cart/items/", {"product": kettle.id, "quantity": 1}, format="json")
+
+    response = user_client.post(
+        "/api/cart/items/", {"product": toaster.id, "quantity": 1}, format="json"
+    )
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "currency_mismatch"
+    assert error["details"] == {"product_id": toaster.id, "currency": "USD", "cart_currency": "EUR"}
+    cart = user_client.get("/api/cart/").json()
+    assert [i["product"] for i in cart["items"]] == [kettle.id]
+    assert (cart["total"], cart["currency"]) == ("30.00", "EUR")
+
+
+def test_a_cart_emptied_of_one_currency_takes_another(user_client, stocked):
+    kettle = stocked(currency="EUR")
+    toaster = stocked(currency="USD")
+    user_client.post("/api/cart/items/", {"product": kettle.id, "quantity": 1}, format="json")
+    user_client.delete(f"/api/cart/items/{kettle.id}/")
+
+    response = user_client.post(
+        "/api/cart/items/", {"product": toaster.id, "quantity": 1}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["currency"] == "USD"
+
+
+def test_adding_to_a_line_past_the_cap_is_refused_and_keeps_the_line(user_client, stocked):
+    product = stocked(quantity=500)
+    user_client.post("/api/cart/items/", {"product": product.id, "quantity": 60}, format="json")
+
+    response = user_client.post(
+        "/api/cart/items/", {"product": product.id, "quantity": 60}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert "between 1 and 99" in response.json()["error"]["message"]
+    assert user_client.get("/api/cart/").json()["items"][0]["quantity"] == 60
+
+
+def test_the_cart_documents_its_currency_error(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    answer = schema["paths"]["/api/cart/items/"]["post"]["responses"]["409"]
+
+    assert "currency_mismatch" in answer["description"]

@@ -76,6 +76,19 @@ def test_insufficient_stock_is_a_409_and_creates_nothing(user_client, stocked):
     assert StockItem.objects.get(product=plenty).reserved == 0
 
 
+def test_one_product_listed_twice_is_held_to_the_line_cap_once_merged(user_client, stocked):
+    product = stocked(quantity=500)
+
+    response = place(user_client, order_payload((product, 60), (product, 60)))
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"] == {"product_id": product.id, "quantity": 120}
+    assert not Order.objects.exists()
+    assert StockItem.objects.get(product=product).reserved == 0
+
+
 def test_order_from_the_cart_empties_the_cart(user_client, user, stocked):
     product = stocked()
     user_client.post("/api/cart/items/", {"product": product.id, "quantity": 2}, format="json")

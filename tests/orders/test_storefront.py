@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from orders.models import Cart, Order
+from orders.services import cart_add_item, cart_get_or_create
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +51,16 @@ def test_asking_for_more_than_the_stock_shows_a_message_and_adds_nothing(client,
     assert response.context["cart_count"] == 0
 
 
+def test_a_product_in_another_currency_shows_a_message_and_adds_nothing(client, stocked):
+    client.post("/cart/add/", {"product": stocked(currency="EUR").id, "quantity": 1})
+    dollars = stocked(currency="USD", name="Diner mug")
+
+    response = client.post("/cart/add/", {"product": dollars.id, "quantity": 1}, follow=True)
+
+    assert "Diner mug is priced in USD" in response.content.decode()
+    assert response.context["cart_count"] == 1
+
+
 def test_the_anonymous_cart_joins_the_customer_cart_at_login(client, stocked):
     product = stocked(quantity=5)
     client.post("/cart/add/", {"product": product.id, "quantity": 2})
@@ -61,6 +72,19 @@ def test_the_anonymous_cart_joins_the_customer_cart_at_login(client, stocked):
 
     assert Cart.objects.get(user=user).items.get().quantity == 2
     assert not Cart.objects.filter(user__isnull=True).exists()
+
+
+def test_at_login_lines_in_another_currency_than_the_customers_cart_are_left_out(client, stocked):
+    euros, dollars = stocked(currency="EUR"), stocked(currency="USD")
+    user = UserFactory()
+    cart_add_item(cart=cart_get_or_create(user=user), product_id=euros.id, quantity=1)
+    client.post("/cart/add/", {"product": dollars.id, "quantity": 2})
+
+    client.post(
+        "/accounts/login/", {"username": user.username, "password": "correct-horse-battery"}
+    )
+
+    assert [i.product_id for i in Cart.objects.get(user=user).items.all()] == [euros.id]
 
 
 def test_update_and_remove_lines(client, shopper, stocked):

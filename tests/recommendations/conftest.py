@@ -1,14 +1,12 @@
 import pytest
-from django.utils import timezone
 
 from tests.factories import (
     CategoryFactory,
     InteractionFactory,
-    OrderFactory,
-    OrderLineFactory,
     ProductFactory,
     StockItemFactory,
     UserFactory,
+    bought_line,
 )
 
 
@@ -47,6 +45,5 @@ def shoppers(db, products):
 
 @pytest.fixture
 def paid_line(db):
-    """A product and a customer who bought and paid for it."""
-    line = OrderLineFactory(order=OrderFactory(paid_at=timezone.now()))
-    return line
+    """A product and a customer who bought and paid for it (and kept it)."""
+    return bought_line()

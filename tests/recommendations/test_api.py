@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from recommendations import services
 from recommendations.models import Interaction, Review
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, UserFactory, bought_line
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_similar_products_of_an_unknown_product_is_a_404(api_client):
 
 
 def test_a_customer_records_an_interaction_for_themselves(user_client, user):
-    product = ProductFactory()
+    product = bought_line(user=user).product  # a rating is of something bought
 
     response = user_client.post(
         "/api/interactions/", {"product": product.pk, "kind": "rating", "value": 4}, format="json"
@@ -141,6 +141,18 @@ def test_anonymous_visitors_cannot_post_interactions(api_client):
     )
 
     assert response.status_code in (401, 403)
+    assert not Interaction.objects.exists()
+
+
+def test_a_rating_of_a_product_not_bought_is_a_403_not_purchased(user_client):
+    product = ProductFactory()
+
+    response = user_client.post(
+        "/api/interactions/", {"product": product.pk, "kind": "rating", "value": 5}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "not_purchased"
     assert not Interaction.objects.exists()
 
 

@@ -6,14 +6,14 @@ from django.utils import timezone
 from recommendations import services
 from recommendations.exceptions import AlreadyReviewed
 from recommendations.models import Interaction, Review
-from tests.factories import OrderFactory, OrderLineFactory
+from tests.factories import OrderFactory, OrderLineFactory, bought_line
 from tests.utils import requires_postgres, run_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_simultaneous_reviews_by_one_buyer_store_exactly_one():
-    line = OrderLineFactory(order=OrderFactory(paid_at=timezone.now()))
+    line = bought_line()
     user, product = line.order.user, line.product
 
     outcomes = run_together(

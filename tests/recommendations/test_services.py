@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from orders.models import OrderStatus
+from payments.models import Payment
 from recommendations import engine, receivers, selectors, services, tasks
 from recommendations.exceptions import AlreadyReviewed, NotPurchased
 from recommendations.models import (
@@ -16,8 +18,10 @@ from tests.factories import (
     InteractionFactory,
     OrderFactory,
     OrderLineFactory,
+    PaymentFactory,
     ProductFactory,
     UserFactory,
+    bought_line,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +45,52 @@ def test_a_review_needs_a_paid_order_line_of_that_product(user):
         services.review_create(user=user, product=product, rating=5)
     assert refused.value.status_code == 403
     assert refused.value.code == "not_purchased"
+
+
+@pytest.mark.parametrize(
+    "purchase",
+    [
+        {"paid": False},
+        {"order_status": OrderStatus.CANCELLED},
+        {"payment_status": Payment.Status.REFUNDED},
+        {"payment_status": Payment.Status.FAILED},
+    ],
+    ids=["unpaid", "cancelled", "refunded", "payment-failed"],
+)
+def test_a_purchase_that_was_not_kept_does_not_allow_a_review(user, purchase):
+    line = bought_line(user=user, **purchase)
+
+    with pytest.raises(NotPurchased):
+        services.review_create(user=user, product=line.product, rating=5)
+    assert not selectors.user_can_review(user, line.product)
+
+
+def test_the_latest_payment_of_the_order_decides(user):
+    line = bought_line(user=user)
+    PaymentFactory(order=line.order, status=Payment.Status.REFUNDED)
+
+    with pytest.raises(NotPurchased):
+        services.review_create(user=user, product=line.product, rating=5)
+
+
+def test_a_customer_who_kept_the_product_may_review_it(user):
+    line = bought_line(user=user)
+
+    assert selectors.user_can_review(user, line.product)
+    assert services.review_create(user=user, product=line.product, rating=5).pk
+
+
+def test_a_rating_needs_a_purchase_but_a_view_does_not(user):
+    product = ProductFactory()
+
+    with pytest.raises(NotPurchased) as refused:
+        services.interaction_record_for(
+            actor=user, user=user, product=product, kind=Interaction.Kind.RATING, value=4
+        )
+    assert refused.value.code == "not_purchased"
+    services.interaction_record_for(actor=user, user=user, product=product, kind="view")
+
+    assert list(Interaction.objects.values_list("kind", flat=True)) == ["view"]
 
 
 def test_a_buyers_review_is_stored_once_and_counts_as_a_rating(paid_line):

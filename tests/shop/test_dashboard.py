@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from orders.models import Order
+from orders.models import Order, OrderStatus
+from payments.models import Payment
 from shop import cache as shop_cache
 from shop import dashboard
 from tests.factories import OrderFactory, PaymentFactory, ProductFactory, StockItemFactory
@@ -61,7 +62,7 @@ def test_orders_per_day_cover_30_days_and_leave_cancelled_orders_out_of_revenue(
     today = timezone.localdate()
     OrderFactory(total=Decimal("10.00"))
     cancelled = OrderFactory(total=Decimal("99.00"))
-    Order.objects.filter(pk=cancelled.pk).update(status="cancelled")
+    Order.objects.filter(pk=cancelled.pk).update(status=OrderStatus.CANCELLED)
     old = OrderFactory(total=Decimal("5.00"))
     Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
 
@@ -69,8 +70,24 @@ def test_orders_per_day_cover_30_days_and_leave_cancelled_orders_out_of_revenue(
 
     assert len(days) == 30 and days[-1].day == today
     assert days[-1].orders == 2
-    assert days[-1].revenue == Decimal("10.00")
+    assert days[-1].revenue == {"EUR": Decimal("10.00")}
     assert sum(d.orders for d in days) == 2
+
+
+def test_revenue_is_summed_per_currency_never_across_currencies(client, staff):
+    OrderFactory(total=Decimal("30.00"), currency="EUR")
+    OrderFactory(total=Decimal("12.50"), currency="EUR")
+    OrderFactory(total=Decimal("100.00"), currency="USD")
+    client.force_login(staff)
+
+    days = dashboard.orders_per_day()
+    html = client.get(URL).content.decode()
+
+    assert days[-1].orders == 3
+    assert days[-1].revenue == {"EUR": Decimal("42.50"), "USD": Decimal("100.00")}
+    assert "42.50 EUR" in html and "100.00 USD" in html
+    assert "142.50" not in html
+    assert html.count('aria-label="Revenue per day') == 2  # one chart per currency
 
 
 def test_chart_labels_are_escaped():
@@ -90,7 +107,14 @@ def test_missing_optional_models_leave_their_panels_empty(monkeypatch):
 
 
 def test_the_payment_failure_rate_counts_failures_among_finished_payments(client, staff):
-    for status in ["completed", "completed", "refunded", "failed", "pending"]:
+    Status = Payment.Status
+    for status in [
+        Status.COMPLETED,
+        Status.COMPLETED,
+        Status.REFUNDED,
+        Status.FAILED,
+        Status.PENDING,
+    ]:
         PaymentFactory(status=status)
     client.force_login(staff)
 
