@@ -534,7 +534,9 @@ def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
         payment = payment_sync(payment_id=payment_id)  # the capture may have gone through
     if payment.status == Status.AUTHORIZED:
         payment = payment_void(payment_id=payment_id, reason=reason)
-    if owes_money_back(payment) and payment.status == Status.COMPLETED:
+    if payment.status == Status.COMPLETED:
+        # A refund sent before whose answer never came is asked for again (same key) first:
+        # owes_money_back already counts it as given back, so it cannot be the gate here.
         for refund in payment.refunds.filter(status=RefundStatus.PENDING):
             refund_settle(refund_id=refund.pk)
         payment.refresh_from_db()
