@@ -449,6 +449,19 @@ def test_the_sweeper_refunds_a_capture_whose_order_gave_it_up(new_payment, pay):
     assert payment.status == "refunded" and payment.refunded_amount == Decimal("25.00")
 
 
+def test_the_sweeper_fails_a_given_up_payment_the_gateway_never_saw_by_its_own_clock(
+    new_payment,
+):
+    """Its order was cancelled while the payment was processing and no authorization ever
+    reached the gateway: past the deadline (the sweeper's ``now``) nothing can still arrive."""
+    payment = stuck(new_payment(), "processing", give_back_requested_at=timezone.now())
+
+    assert payments_settle_stuck(now=later()) == 1
+
+    payment.refresh_from_db()
+    assert payment.status == "failed" and payment.failure_code == "abandoned"
+
+
 def test_the_sweeper_leaves_recent_payments_alone(new_payment):
     payment = stuck(new_payment(), "processing")
     assert payments_settle_stuck() == 0
