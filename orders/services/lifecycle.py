@@ -142,7 +142,15 @@ def order_process(*, order_id: int) -> Order:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
     # 3. Only now take the money.
-    payment = payment_capture(payment_id=payment.id)
+    try:
+        payment = payment_capture(payment_id=payment.id)
+    except InvalidTransition:
+        order = Order.objects.get(pk=order_id)
+        if order.status != OrderStatus.CANCELLED:
+            raise
+        # Cancelled once its goods were secured: nothing is captured, the hold goes back.
+        _give_back_now(payment.id, "order cancelled during payment")
+        return order
     if payment.status == PaymentStatus.COMPLETED:
         return _order_paid(order_id=order_id, payment=payment)
     reason = f"payment failed: {payment.failure_message or payment.failure_code}"

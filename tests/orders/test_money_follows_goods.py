@@ -201,6 +201,30 @@ def test_a_cancel_racing_processing_gives_the_authorization_back(placed, process
     assert not gateway_records(order, "capture").exists()
 
 
+def test_a_cancel_after_the_goods_were_secured_ends_processing_without_a_capture(
+    placed, process, monkeypatch
+):
+    """The customer cancels between the stock commit and the capture: processing stops there
+    (no error for the task to fail on) and the authorization goes back."""
+    order, product = placed()
+    real_capture = lifecycle.payment_capture
+
+    def capture_while_the_customer_cancels(*, payment_id):
+        services.order_cancel(order_id=order.pk, actor=SYSTEM, reason="changed their mind")
+        return real_capture(payment_id=payment_id)
+
+    monkeypatch.setattr(lifecycle, "payment_capture", capture_while_the_customer_cancels)
+
+    order = process(order.pk)
+
+    payment = payment_of(order)
+    assert order.status == "cancelled"
+    assert payment.status == "failed" and payment.failure_code == "voided"
+    assert not gateway_records(order, "capture").exists()
+    item = StockItem.objects.get(product=product)
+    assert (item.quantity, item.reserved) == (5, 0)  # sold, then put back
+
+
 @pytest.mark.django_db(transaction=True)  # each commit's follow-up runs at once, as live
 def test_a_cancel_during_an_authorization_whose_answer_is_lost_voids_it_on_the_retry(
     placed, monkeypatch
