@@ -518,10 +518,10 @@ def owes_money_back(payment: Payment) -> bool:
     return payment.status == Status.COMPLETED and payment.refundable_amount - pending > 0
 
 
-def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
+def payment_give_back(*, payment_id: int, reason: str = "", now: datetime | None = None) -> Payment:
     """Make sure the customer ends up holding all their money: void what is authorized, refund
     what was captured, settle what is unknown. Idempotent; GatewayTransientError when the
-    gateway cannot be reached (the sweeper comes back to it)."""
+    gateway cannot be reached (the sweeper comes back to it). ``now`` is the sweeper's clock."""
     payment = payment_give_back_request(payment_id=payment_id, reason=reason)
     reason = reason or "order cancelled"
     if payment.status == Status.PROCESSING:
@@ -529,7 +529,7 @@ def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
         if payment.status == Status.PROCESSING:
             # The gateway never saw it. Only once no attempt can still be on its way is that
             # final; until then the payment stays processing and the sweeper comes back.
-            quiet_since = timezone.now() - settings.PAYMENT_STUCK_AFTER
+            quiet_since = (now or timezone.now()) - settings.PAYMENT_STUCK_AFTER
             if payment.updated_at > quiet_since:
                 return payment
             return _fail(payment, "abandoned", "The order was cancelled before authorization.")
@@ -537,7 +537,9 @@ def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
         payment = payment_sync(payment_id=payment_id)  # the capture may have gone through
     if payment.status == Status.AUTHORIZED:
         payment = payment_void(payment_id=payment_id, reason=reason)
-    if owes_money_back(payment) and payment.status == Status.COMPLETED:
+    if payment.status == Status.COMPLETED:
+        # A refund sent before whose answer never came is asked for again (same key) first:
+        # owes_money_back already counts it as given back, so it cannot be the gate here.
         for refund in payment.refunds.filter(status=RefundStatus.PENDING):
             refund_settle(refund_id=refund.pk)
         payment.refresh_from_db()
@@ -550,10 +552,10 @@ def payment_give_back(*, payment_id: int, reason: str = "") -> Payment:
 
 
 # --- the sweeper ----------------------------------------------------------------------------
-def _settle(payment_id: int) -> Payment:
+def _settle(payment_id: int, now: datetime) -> Payment:
     payment = Payment.objects.get(pk=payment_id)
     if payment.give_back_requested_at:
-        return payment_give_back(payment_id=payment_id)
+        return payment_give_back(payment_id=payment_id, now=now)
     if payment.status == Status.PENDING:
         # Never sent to the gateway, so nothing to ask: nobody is going to process it.
         return _fail(payment, "expired", "Not processed before its deadline.")
@@ -572,7 +574,8 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
     """Settle what was left unfinished past PAYMENT_STUCK_AFTER: unknown answers are looked
     up, money the order gave up is given back, pending refunds are sent again. Never captures:
     that is the order's decision. Returns how many payments reached a terminal state."""
-    cutoff = (now or timezone.now()) - settings.PAYMENT_STUCK_AFTER
+    now = now or timezone.now()
+    cutoff = now - settings.PAYMENT_STUCK_AFTER
     stuck = Payment.objects.filter(status__in=Payment.UNFINISHED, updated_at__lte=cutoff)
     owed = Payment.objects.filter(
         status=Status.COMPLETED, give_back_requested_at__isnull=False, updated_at__lte=cutoff
@@ -583,7 +586,7 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
     settled = 0
     for payment_id in ids:
         try:
-            payment = _settle(payment_id)
+            payment = _settle(payment_id, now)
         except Exception:  # one bad payment must not stop the others; it is retried next run
             logger.exception("settling payment %s failed", payment_id)
             continue

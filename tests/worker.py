@@ -26,11 +26,15 @@ def _database_url() -> str:
 
 
 class Worker:
-    """Start, kill and restart one worker that consumes a queue private to this test."""
+    """Start, kill and restart one worker that consumes a queue private to this test.
 
-    def __init__(self, queue: str, concurrency: int = 2):
+    ``env`` adds to (or overrides) the environment the worker's settings are read from, e.g.
+    another PAYMENT_GATEWAY or shorter retry backoffs."""
+
+    def __init__(self, queue: str, concurrency: int = 2, env: dict[str, str] | None = None):
         self.queue = queue
         self.concurrency = concurrency
+        self.env = dict(env or {})
         self.process: subprocess.Popen | None = None
         self.log = ROOT / "artifacts" / f"worker-{queue}.log"
         self.log.parent.mkdir(exist_ok=True)
@@ -43,6 +47,7 @@ class Worker:
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            **self.env,
         }
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -86,14 +91,14 @@ class Worker:
 
 
 @contextmanager
-def running_worker(concurrency: int = 2, *, start: bool = True):
+def running_worker(concurrency: int = 2, *, start: bool = True, env: dict[str, str] | None = None):
     """Tasks sent inside the block go to Redis and a real worker runs them (``start=False``:
-    the test starts it, so that tasks can queue up first)."""
+    the test starts it, so that tasks can queue up first; ``env``: see Worker)."""
     queue = f"test-{uuid.uuid4().hex[:10]}"
     conf = celery_app.conf
     saved = (conf.task_always_eager, conf.task_default_queue)
     conf.task_always_eager, conf.task_default_queue = False, queue
-    worker = Worker(queue, concurrency)
+    worker = Worker(queue, concurrency, env)
     if start:
         worker.start()
     try:

@@ -107,6 +107,13 @@ def order_process(*, order_id: int) -> Order:
             reservation_extend(order=order)
             _apply(order, "start_processing", actor=Actor.SYSTEM, reason="taking payment")
     order = Order.objects.get(pk=order_id)
+    if order.status == OrderStatus.CANCELLED:
+        # Cancelled while its card was being authorized, the authorization's answer lost: the
+        # cancel found nothing to give back yet, and only this retry knows to look again.
+        payment = _payment_of(order)
+        if payment is not None and owes_money_back(payment):
+            _give_back_now(payment.id, order.cancel_reason or "order cancelled")
+        return order
     if order.status != OrderStatus.PROCESSING or order.paid_at is not None:
         return order
 
@@ -135,7 +142,15 @@ def order_process(*, order_id: int) -> Order:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
     # 3. Only now take the money.
-    payment = payment_capture(payment_id=payment.id)
+    try:
+        payment = payment_capture(payment_id=payment.id)
+    except InvalidTransition:
+        order = Order.objects.get(pk=order_id)
+        if order.status != OrderStatus.CANCELLED:
+            raise
+        # Cancelled once its goods were secured: nothing is captured, the hold goes back.
+        _give_back_now(payment.id, "order cancelled during payment")
+        return order
     if payment.status == PaymentStatus.COMPLETED:
         return _order_paid(order_id=order_id, payment=payment)
     reason = f"payment failed: {payment.failure_message or payment.failure_code}"

@@ -14,6 +14,7 @@ from inventory.services import reservations_expire, stock_remove
 from orders import services
 from orders.models import Order, OrderEmail, OrderEvent
 from orders.services import lifecycle
+from orders.tasks import order_process_task
 from payments.exceptions import GatewayTransientError
 from payments.gateways.test import TestGateway
 from payments.models import Payment, TestGatewayCharge
@@ -198,6 +199,60 @@ def test_a_cancel_racing_processing_gives_the_authorization_back(placed, process
     assert payment.status == "failed" and payment.failure_code == "voided"
     assert captured(order) == 0
     assert not gateway_records(order, "capture").exists()
+
+
+def test_a_cancel_after_the_goods_were_secured_ends_processing_without_a_capture(
+    placed, process, monkeypatch
+):
+    """The customer cancels between the stock commit and the capture: processing stops there
+    (no error for the task to fail on) and the authorization goes back."""
+    order, product = placed()
+    real_capture = lifecycle.payment_capture
+
+    def capture_while_the_customer_cancels(*, payment_id):
+        services.order_cancel(order_id=order.pk, actor=SYSTEM, reason="changed their mind")
+        return real_capture(payment_id=payment_id)
+
+    monkeypatch.setattr(lifecycle, "payment_capture", capture_while_the_customer_cancels)
+
+    order = process(order.pk)
+
+    payment = payment_of(order)
+    assert order.status == "cancelled"
+    assert payment.status == "failed" and payment.failure_code == "voided"
+    assert not gateway_records(order, "capture").exists()
+    item = StockItem.objects.get(product=product)
+    assert (item.quantity, item.reserved) == (5, 0)  # sold, then put back
+
+
+@pytest.mark.django_db(transaction=True)  # each commit's follow-up runs at once, as live
+def test_a_cancel_during_an_authorization_whose_answer_is_lost_voids_it_on_the_retry(
+    placed, monkeypatch
+):
+    """The customer cancels while the authorization is on its way: giving back finds nothing
+    at the gateway yet, then the gateway authorizes and its answer is lost. The task's retry
+    must release that hold, not leave it on the card until the sweeper."""
+    with monkeypatch.context() as patch:
+        patch.setattr(order_process_task, "delay", lambda **kwargs: None)  # run by hand below
+        order, _ = placed(token="tok_authorizeLost")
+    real_authorize = TestGateway.authorize
+
+    def authorize_while_the_customer_cancels(gateway, amount, currency, token, key):
+        services.order_cancel(order_id=order.pk, actor=SYSTEM, reason="changed their mind")
+        return real_authorize(gateway, amount, currency, token, key)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TestGateway, "authorize", authorize_while_the_customer_cancels)
+        with pytest.raises(GatewayTransientError):
+            services.order_process(order_id=order.pk)
+    assert payment_of(order).status == "processing"  # the hold is unknown to the shop
+
+    order = services.order_process(order_id=order.pk)  # the task's retry
+
+    payment = payment_of(order)
+    assert order.status == "cancelled"
+    assert payment.status == "failed" and payment.failure_code == "voided"
+    assert TestGateway().lookup(payment.idempotency_key).status == "voided"
 
 
 def test_an_order_whose_money_went_back_cannot_ship(placed, staff_client, process):

@@ -356,6 +356,30 @@ def test_giving_back_voids_an_authorization_and_refunds_a_capture(new_payment, p
     assert payment_give_back(payment_id=taken.pk).refunds.count() == 1  # idempotent
 
 
+class LostFirstRefundAnswer(TestGateway):
+    """Refunds are made, but the answer to the first request of each key never arrives."""
+
+    def refund(self, reference, amount, idempotency_key):
+        first = not TestGatewayCharge.objects.filter(idempotency_key=idempotency_key).exists()
+        result = super().refund(reference, amount, idempotency_key)
+        if first:
+            raise GatewayTransientError("timeout")
+        return result
+
+
+def test_giving_back_again_settles_a_refund_whose_answer_was_lost(new_payment, pay, settings):
+    taken = pay(new_payment(amount="12.00").pk)
+    settings.PAYMENT_GATEWAY = "tests.payments.test_processing.LostFirstRefundAnswer"
+    with pytest.raises(GatewayTransientError):
+        payment_give_back(payment_id=taken.pk, reason="order cancelled")
+    assert taken.refunds.get().status == "pending"
+
+    taken = payment_give_back(payment_id=taken.pk, reason="order cancelled")  # the task's retry
+
+    assert taken.refunds.get().status == "succeeded"
+    assert taken.status == "refunded" and taken.refunded_amount == Decimal("12.00")
+
+
 def test_a_pending_payment_given_back_fails_without_asking_the_gateway(new_payment):
     payment = payment_give_back(payment_id=new_payment().pk)
 
@@ -423,6 +447,19 @@ def test_the_sweeper_refunds_a_capture_whose_order_gave_it_up(new_payment, pay):
 
     payment.refresh_from_db()
     assert payment.status == "refunded" and payment.refunded_amount == Decimal("25.00")
+
+
+def test_the_sweeper_fails_a_given_up_payment_the_gateway_never_saw_by_its_own_clock(
+    new_payment,
+):
+    """Its order was cancelled while the payment was processing and no authorization ever
+    reached the gateway: past the deadline (the sweeper's ``now``) nothing can still arrive."""
+    payment = stuck(new_payment(), "processing", give_back_requested_at=timezone.now())
+
+    assert payments_settle_stuck(now=later()) == 1
+
+    payment.refresh_from_db()
+    assert payment.status == "failed" and payment.failure_code == "abandoned"
 
 
 def test_the_sweeper_leaves_recent_payments_alone(new_payment):
