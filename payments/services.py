@@ -556,9 +556,6 @@ def _settle(payment_id: int, now: datetime) -> Payment:
     payment = Payment.objects.get(pk=payment_id)
     if payment.give_back_requested_at:
         return payment_give_back(payment_id=payment_id, now=now)
-    if payment.status == Status.PENDING:
-        # Never sent to the gateway, so nothing to ask: nobody is going to process it.
-        return _fail(payment, "expired", "Not processed before its deadline.")
     if payment.status == Status.PROCESSING:
         payment = payment_sync(payment_id=payment_id)
         if payment.status == Status.PROCESSING:  # the gateway never saw it, and never will
@@ -576,7 +573,11 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
     that is the order's decision. Returns how many payments reached a terminal state."""
     now = now or timezone.now()
     cutoff = now - settings.PAYMENT_STUCK_AFTER
-    stuck = Payment.objects.filter(status__in=Payment.UNFINISHED, updated_at__lte=cutoff)
+    # A pending payment was never sent to the gateway: its order starts it, and the stuck-order
+    # sweeper resumes that order, so a worker outage delays orders instead of cancelling them.
+    # (A cancelled order's pending payment fails in the cancel's own transaction.)
+    unfinished = [Status.PROCESSING, Status.AUTHORIZED]
+    stuck = Payment.objects.filter(status__in=unfinished, updated_at__lte=cutoff)
     owed = Payment.objects.filter(
         status=Status.COMPLETED, give_back_requested_at__isnull=False, updated_at__lte=cutoff
     ).filter(captured_amount__gt=F("refunded_amount"))

@@ -18,7 +18,12 @@ from orders.tasks import order_process_task
 from payments.exceptions import GatewayTransientError
 from payments.gateways.test import TestGateway
 from payments.models import Payment, TestGatewayCharge
-from payments.services import payment_authorize, payment_capture, payment_refund
+from payments.services import (
+    payment_authorize,
+    payment_capture,
+    payment_refund,
+    payments_settle_stuck,
+)
 from shop.exceptions import InvalidTransition
 from tests.orders.conftest import ADDRESS
 
@@ -324,3 +329,16 @@ def test_unsent_mails_are_enqueued_again_by_the_sweeper(placed, django_capture_o
 
     assert len(mail.outbox) == 1  # eager Celery: the task ran
     assert services.order_emails_send_due() == 0
+
+
+def test_orders_waiting_through_a_worker_outage_are_paid_not_cancelled(placed, process):
+    order, product = placed()
+    an_hour_later = timezone.now() + timedelta(hours=1)
+    reservations_expire(now=an_hour_later)  # the sweepers ran while no worker did
+    payments_settle_stuck(now=an_hour_later)
+    assert payment_of(order).status == "pending"
+
+    order = process(order.pk)  # the worker is back; its stock is still there
+
+    assert order.paid_at is not None and payment_of(order).status == "completed"
+    assert StockItem.objects.get(product=product).reserved == 0
