@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from shop.fields import EncryptedJSONField
@@ -35,6 +35,18 @@ class Order(FSMModelMixin, models.Model):
     # Personal data: name, address lines, city, postal code, country, phone (encrypted).
     shipping_address = EncryptedJSONField(null=True, blank=True)
     currency = models.CharField(max_length=3)
+    # Price snapshots from pricing.services.basket_price, taken at placement, never changed:
+    # total = subtotal - discount + shipping; every amount is gross (VAT included).
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping_method = models.CharField(max_length=30, blank=True)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
+    shipping_tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # [{"rate": "0.19", "amount": "3.99"}, ...]: the VAT of lines and shipping, per rate.
+    tax_breakdown = models.JSONField(default=list, blank=True)
+    voucher = models.CharField(max_length=40, blank=True, help_text="The voucher code used.")
     total = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
@@ -48,6 +60,10 @@ class Order(FSMModelMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="orders_order_total_positive"),
+            models.CheckConstraint(
+                condition=Q(total=F("subtotal") - F("discount") + F("shipping")),
+                name="orders_order_total_adds_up",
+            ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="orders_user_created")]
 
@@ -93,6 +109,10 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # The line's share of the order's discounts, and the VAT in what it costs after them.
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["id"]

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "catalog",
     "inventory",
     "payments",
+    "pricing",
     "orders",
     "recommendations",
 ]

@@ -4,6 +4,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import StaffFactory, UserFactory
 
+pytest_plugins = ["tests.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

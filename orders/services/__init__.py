@@ -14,6 +14,7 @@ from orders.services.checkout import (
     idempotent_call,
     order_number_new,
     order_place,
+    order_quote,
     request_fingerprint,
 )
 from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
@@ -46,6 +47,7 @@ __all__ = [
     "order_deliver",
     "order_number_new",
     "order_place",
+    "order_quote",
     "order_process",
     "order_ship",
     "orders_resume_stuck",

@@ -40,6 +40,7 @@ from payments.services import (
     payment_give_back,
     payment_give_back_request,
 )
+from pricing.services import voucher_use_release
 from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
 
@@ -209,6 +210,8 @@ def order_cancel(
             reason = reason or "order cancelled"
             stock_release(order=order, reason=reason)
             stock_return_sold(order=order, reason=f"order {order.number} cancelled", actor=user)
+            if order.paid_at is None:
+                voucher_use_release(order=order)  # an unpaid order gives its voucher use back
             payment = _payment_of(order)
             if payment is not None:
                 payment_give_back_request(payment_id=payment.id, reason=reason)

@@ -57,8 +57,9 @@ def test_the_order_total_and_lines_never_change_after_placement(user_client, sto
     product.save()
 
     order = Order.objects.get(pk=order_id)
-    assert order.total == Decimal("30.00")
-    assert order.total == sum(line.line_total for line in order.lines.all())
+    assert order.total == Decimal("34.90")  # 30.00 of goods and 4.90 of standard shipping
+    lines = order.lines.all()
+    assert order.total == sum(line.line_total - line.discount for line in lines) + order.shipping
     assert order.lines.get().unit_price == Decimal("10.00")
 
 
