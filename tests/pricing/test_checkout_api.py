@@ -290,3 +290,22 @@ def test_two_hundred_customers_racing_for_fifty_uses_get_exactly_fifty(stocked):
     voucher = Voucher.objects.get(code="RACE")
     assert voucher.times_used == 50 == VoucherUse.objects.filter(voucher=voucher).count()
     assert Order.objects.filter(voucher="RACE").count() == 50
+
+
+# --- cost -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("lines", [1, 5])
+def test_placing_an_order_costs_a_bounded_number_of_statements(
+    user_client, stocked, django_assert_max_num_queries, lines
+):
+    """Pricing reads its configuration once per order: the statements grow by one stock update
+    per line, nothing else (savepoints included, as the test's own transaction adds them)."""
+    products = [stocked(price=D("20.00")) for _ in range(lines)]
+    Voucher.objects.create(code="COUNT", kind="percentage", value=D("5"))
+    user_client.post("/api/orders/", body((products[0], 1)), format="json")  # warm the session
+
+    with django_assert_max_num_queries(44 + (lines - 1)):
+        response = user_client.post(
+            "/api/orders/", body(*[(p, 1) for p in products], voucher="COUNT"), format="json"
+        )
+
+    assert response.status_code == 201
