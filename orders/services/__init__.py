@@ -18,6 +18,7 @@ from orders.services.checkout import (
     request_fingerprint,
 )
 from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
+from orders.services.invoices import credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_cancel,
     order_deliver,
@@ -37,8 +38,10 @@ __all__ = [
     "cart_remove_item",
     "cart_restore_from_order",
     "cart_set_quantity",
+    "credit_note_issue",
     "idempotency_records_purge",
     "idempotent_call",
+    "invoice_issue",
     "money_differences",
     "order_cancel",
     "order_email_due",
