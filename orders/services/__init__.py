@@ -28,8 +28,10 @@ from orders.services.lifecycle import (
 )
 from orders.services.maintenance import idempotency_records_purge
 from orders.services.reconciliation import money_differences, payments_reconcile
+from orders.services.refunds import RefundQuote, order_refund_quote
 
 __all__ = [
+    "RefundQuote",
     "cart_add_item",
     "cart_clear",
     "cart_get",
@@ -51,6 +53,7 @@ __all__ = [
     "order_number_new",
     "order_place",
     "order_quote",
+    "order_refund_quote",
     "order_process",
     "order_ship",
     "orders_resume_stuck",
