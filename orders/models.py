@@ -354,9 +354,6 @@ class Invoice(models.Model):
                 fields=["kind", "year", "sequence"], name="orders_invoice_sequence_used_once"
             ),
             models.CheckConstraint(
-                condition=Q(gross=F("net") + F("tax")), name="orders_invoice_adds_up"
-            ),
-            models.CheckConstraint(
                 condition=(Q(kind=InvoiceKind.INVOICE, gross__gt=0, credits__isnull=True))
                 | Q(kind=InvoiceKind.CREDIT_NOTE, gross__lt=0, credits__isnull=False),
                 name="orders_invoice_kind_sign",
