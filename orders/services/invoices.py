@@ -38,12 +38,15 @@ def _sequence_next(kind: str) -> tuple[int, int, datetime]:
     Must run inside a transaction; the series stays locked until that transaction ends."""
     while True:
         year = timezone.localtime().year
-        # Create the year's row if it is missing; a concurrent creator makes this wait for its
-        # commit and then do nothing (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
-        InvoiceSequence.objects.bulk_create(
-            [InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True
-        )
-        series = InvoiceSequence.objects.select_for_update().get(kind=kind, year=year)
+        locked = InvoiceSequence.objects.select_for_update().filter(kind=kind, year=year)
+        series = locked.first()
+        if series is None:
+            # The year's first number: create its row. A concurrent creator makes this wait for
+            # its commit and then do nothing (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
+            InvoiceSequence.objects.bulk_create(
+                [InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True
+            )
+            series = locked.get()
         # Waiting for the lock may have carried us past midnight on New Year's Eve: the number
         # belongs to the year the document is issued in.
         issued_at = timezone.now()
