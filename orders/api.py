@@ -1,8 +1,10 @@
 """Cart and order API: validate, call one service, serialise."""
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -14,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
-from orders.models import CartItem, Order, OrderEvent, OrderLine, OrderStatus
+from orders.documents import invoice_response
+from orders.models import CartItem, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
 from shop.api.ids import MAX_ID, id_field, id_or_404
 from shop.api.schema import error_response
 
@@ -407,8 +410,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                     qs = qs.filter(user_id=int(customer))
                 return qs
             return selectors.order_list(user=user)
-        qs = selectors.order_detail_queryset()
+        # The invoice needs only the order (whose it is), not its lines and trail.
+        qs = Order.objects.all() if self.action == "invoice" else selectors.order_detail_queryset()
         return qs if user.is_staff else qs.filter(user=user)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The invoice answers a PDF whatever the client accepts (Accept: application/pdf
+        # included), and its errors in JSON, like every other answer of the API.
+        return super().perform_content_negotiation(
+            request, force=force or getattr(self, "action", None) == "invoice"
+        )
 
     def list(self, request, *args, **kwargs):
         status_filter = request.query_params.get("status")
@@ -494,3 +505,40 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def deliver(self, request, pk=None):
         """Staff: the carrier delivered the order."""
         return self._run(request, pk, services.order_deliver)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                str,
+                enum=InvoiceKind.values,
+                description="invoice (the default), or credit_note: the document that cancels "
+                "the invoice of an order cancelled after payment.",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The document as a PDF; Content-Disposition names the file "
+                "(invoice-2026-000001.pdf).",
+            ),
+            404: error_response(
+                "not_found: no such order of yours, or it has no such document yet (an "
+                "invoice once paid, a credit note once cancelled after payment)."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def invoice(self, request, pk=None):
+        """The order's invoice (or credit note) as a PDF."""
+        kind = request.query_params.get("kind") or InvoiceKind.INVOICE
+        if kind not in InvoiceKind.values:
+            raise serializers.ValidationError(
+                {"kind": [f"Use one of {', '.join(InvoiceKind.values)}."]}
+            )
+        order = self.get_object()
+        document = selectors.order_invoice(order, kind=kind)
+        if document is None:
+            label = "credit note" if kind == InvoiceKind.CREDIT_NOTE else "invoice"
+            raise NotFound(f"Order {order.number} has no {label} yet.")
+        return invoice_response(document)

@@ -286,3 +286,84 @@ class ReconciliationIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status}): {self.message}"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class InvoiceSequence(models.Model):
+    """The last number given out in one gap-free series (a kind of document, a year).
+
+    The row is locked (``select_for_update``) by the transaction that takes the next number and
+    held until it commits: numbers are handed out one at a time, and a transaction that rolls
+    back gives its number back with everything else it did."""
+
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="orders_invoice_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    """An invoice, or the credit note that cancels one: a snapshot that never changes.
+
+    Every amount is the order's as it was paid; a credit note mirrors its invoice with the
+    amounts negated. ``lines`` and ``taxes`` hold decimal strings:
+    lines ``[{"name", "sku", "quantity", "unit_price", "line_total", "discount", "tax_rate",
+    "tax_amount", "net", "gross"}]`` (the shipping is a line of its own, with an empty sku),
+    taxes ``[{"rate", "net", "tax", "gross"}]``, one per VAT rate, highest first."""
+
+    Kind = InvoiceKind
+
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    number = models.CharField(max_length=32, unique=True)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+    # A credit note cancels this invoice.
+    credits = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    )
+    issued_at = models.DateTimeField()
+    # {"name", "address", "vat_id"}: the shop as it was named when the document was issued.
+    seller = models.JSONField()
+    # The shipping address: personal data, encrypted like the order's.
+    buyer = EncryptedJSONField(null=True, blank=True)
+    lines = models.JSONField()
+    taxes = models.JSONField()
+    discount = models.DecimalField(max_digits=12, decimal_places=2)
+    net = models.DecimalField(max_digits=12, decimal_places=2)
+    tax = models.DecimalField(max_digits=12, decimal_places=2)
+    gross = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="orders_invoice_one_per_kind"),
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence"], name="orders_invoice_sequence_used_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=InvoiceKind.INVOICE, gross__gt=0, credits__isnull=True))
+                | Q(kind=InvoiceKind.CREDIT_NOTE, gross__lt=0, credits__isnull=False),
+                name="orders_invoice_kind_sign",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def filename(self) -> str:
+        label = "credit-note" if self.kind == InvoiceKind.CREDIT_NOTE else "invoice"
+        return f"{label}-{self.number}.pdf"

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from orders import selectors, services
+from orders.documents import invoice_response
 from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm
 from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
@@ -192,8 +193,21 @@ def order_detail(request, number):
             "payment_failed": payment is not None and payment.status == Payment.Status.FAILED,
             "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
             or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
+            "documents": selectors.order_invoices(order),
         },
     )
+
+
+@login_required
+def order_invoice(request, number):
+    """The order's invoice (or, with ?kind=credit_note, its credit note) as a PDF."""
+    order = selectors.order_for_customer(user=request.user, number=number)
+    document = None
+    if order is not None:
+        document = selectors.order_invoice(order, kind=request.GET.get("kind") or "invoice")
+    if document is None:
+        raise Http404("No such document.")
+    return invoice_response(document)
 
 
 @login_required

@@ -30,6 +30,7 @@ from orders.exceptions import OrderNotCancellable
 from orders.models import CANCELLABLE, Order, OrderEmail, OrderEvent, OrderStatus
 from orders.services.cart import cart_restore_from_order
 from orders.services.emails import order_email_due
+from orders.services.invoices import credit_note_issue, invoice_issue
 from orders.signals import order_cancelled, order_paid
 from payments.exceptions import GatewayTransientError, PaymentError
 from payments.models import Payment
@@ -170,6 +171,8 @@ def _order_paid(*, order_id: int, payment: Payment) -> Order:
             _note(order, reason=f"payment of {payment.amount} {payment.currency} captured")
             order_email_due(order=order, kind=Mail.CONFIRMED)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
+            # Last: numbering locks the year's invoice series until this commits.
+            invoice_issue(order_id=order.id)
     if order.status == OrderStatus.CANCELLED:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
@@ -225,6 +228,9 @@ def order_cancel(
             transaction.on_commit(
                 partial(order_cancelled.send, sender=Order, order=order, reason=reason)
             )
+            if order.paid_at is not None:
+                # Last, like the invoice: the credit note's series is locked until the commit.
+                credit_note_issue(order_id=order.id)
     payment = _payment_of(order)
     if payment is not None and owes_money_back(payment):
         transaction.on_commit(partial(_give_back_now, payment.id, order.cancel_reason))
