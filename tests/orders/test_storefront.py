@@ -454,3 +454,23 @@ def test_placing_from_a_page_that_showed_no_total_asks_to_check_it(client, mugs)
 
     assert "Please check the total" in text_of(response, "price-changed")
     assert not Order.objects.exists()
+
+
+def test_the_order_page_shows_the_breakdown_the_order_was_placed_with(client, mugs, spring10):
+    client.post(
+        "/checkout/",
+        checkout_form(voucher="SPRING10", shipping_method="express", expected_total="45.90"),
+    )
+    order = Order.objects.get()
+    Voucher.objects.all().update(is_active=False)  # what the order says no longer depends on it
+
+    response = client.get(f"/orders/{order.number}/")
+
+    table = visible_text(response)
+    assert "Subtotal €40.00" in table
+    assert "Discount (voucher SPRING10) −€4.00" in table
+    assert "Shipping · Express delivery €9.90" in table
+    assert "Total €45.90" in table
+    # 36.00 of goods (5.75) and 9.90 of shipping (1.58) at 19%.
+    assert "incl. 19% VAT €7.33" in table
+    assert "€45.90" in text_of(client.get("/orders/"), "main")
