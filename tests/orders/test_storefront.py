@@ -474,3 +474,11 @@ def test_the_order_page_shows_the_breakdown_the_order_was_placed_with(client, mu
     # 36.00 of goods (5.75) and 9.90 of shipping (1.58) at 19%.
     assert "incl. 19% VAT €7.33" in table
     assert "€45.90" in text_of(client.get("/orders/"), "main")
+
+
+def test_the_cart_says_prices_include_vat_and_shipping_comes_at_checkout(client, mugs):
+    response = client.get("/cart/")
+
+    assert text_of(response, "cart-note") == (
+        "Prices include VAT. Shipping is calculated at checkout."
+    )
