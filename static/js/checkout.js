@@ -9,8 +9,11 @@
   var status = document.getElementById("reprice-status");
   // Every choice re-prices by itself, so the page's own update button is not needed; with it
   // gone, Enter in a field presses "Apply" (the next button), which re-prices, never pays.
-  var update = document.getElementById("reprice");
-  if (update) { update.remove(); }
+  function removeUpdateButton() {
+    var update = document.getElementById("reprice");
+    if (update) { update.remove(); }
+  }
+  removeUpdateButton();
   var latest = 0;
 
   function busy(on) {
@@ -37,6 +40,7 @@
       var fresh = old.id && page.getElementById(old.id);
       if (fresh) { old.replaceWith(document.importNode(fresh, true)); }
     });
+    removeUpdateButton();  // the new delivery options came with one
     if (focused && (!document.activeElement || document.activeElement === document.body)) {
       var again = document.getElementById(focused);
       if (again) { again.focus(); }
