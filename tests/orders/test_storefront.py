@@ -426,7 +426,8 @@ def test_a_total_that_changed_since_the_page_was_shown_is_shown_again_and_nothin
     assert response.status_code == 200
     assert text_of(response, "price-changed") == (
         "The total has changed The total changed from €24.90 to €26.90 since you loaded this"
-        " page. Please check it and place the order again."
+        " page. Please check it and place the order again. Nothing has been charged. Enter your"
+        " card number again when you are ready."
     )
     assert "Total €26.90" in text_of(response, "order-summary")
     assert 'id="expected-total" value="26.90"' in response.content.decode()
