@@ -178,3 +178,25 @@ def test_a_price_changed_while_the_page_was_open_is_shown_before_anything_is_cha
     expect(page.get_by_role("table")).to_contain_text("Total €57.40")
     assert Order.objects.get().total == Decimal("57.40")
     check_by_eye(page, f"order-breakdown-{device}", screenshot)
+
+
+def test_a_country_the_shop_does_not_deliver_to_is_explained_beside_the_field(
+    checkout_page, device, screenshot
+):
+    page = checkout_page
+    page.get_by_label("Country code").fill("US")
+    page.get_by_label("Country code").press("Tab")  # leaving the field re-prices the page
+
+    expect(page.locator("#field-country")).to_contain_text("The shop does not deliver to US.")
+    expect(page.get_by_label("Country code")).to_have_attribute("aria-invalid", "true")
+    expect(summary(page)).to_contain_text("shown once the address has a country we deliver to")
+    expect(page.locator("#place-order")).to_have_text("Place order")
+    expect(page.get_by_label("Phone (optional)")).to_be_focused()
+    check_by_eye(page, f"checkout-country-{device}", screenshot)
+
+    page.get_by_label("Country code").fill("fr")
+    page.get_by_label("Country code").press("Tab")
+
+    expect(summary(page)).to_contain_text("incl. 20% VAT")
+    expect(page.locator("#field-country")).not_to_contain_text("does not deliver")
+    expect(total(page)).to_have_text("€52.30")
