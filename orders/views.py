@@ -23,7 +23,7 @@ from pricing.exceptions import (
     VoucherExhausted,
     VoucherInvalid,
 )
-from pricing.services import DEFAULT_METHOD
+from pricing.services import DEFAULT_METHOD, Quote
 from shop.exceptions import ShopError
 
 
@@ -131,7 +131,9 @@ PRICING_ERROR_FIELDS = {
 }
 
 
-def _checkout_quote(*, user, cart, country, shipping_method, voucher):
+def _checkout_quote(
+    *, user, cart, country: str, shipping_method: str | None, voucher: str | None
+) -> tuple[Quote | None, dict]:
     """The quote the checkout page shows for the customer's choices, and what was wrong with
     them as {field: message} (``None`` for the page as a whole).
 
