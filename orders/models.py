@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from shop.fields import EncryptedJSONField
@@ -60,8 +62,13 @@ class Order(FSMModelMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="orders_order_total_positive"),
+            # In whole cents: SQLite computes in binary floating point, where 47.40 - 4.74 +
+            # 4.90 is 47.559999..., so an exact comparison refused orders that add up.
             models.CheckConstraint(
-                condition=Q(total=F("subtotal") - F("discount") + F("shipping")),
+                condition=Exact(
+                    Round(F("total") * 100),
+                    Round((F("subtotal") - F("discount") + F("shipping")) * 100),
+                ),
                 name="orders_order_total_adds_up",
             ),
         ]
