@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0004_order_discount_order_shipping_order_shipping_method_and_more'),
+        ('orders', '0005_invoices'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
