@@ -72,6 +72,10 @@ def prepare_database() -> None:
     h.say("migrating and emptying shop_bench, emptying Redis db 5")
     call_command("migrate", interactive=False, verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
+    # flush empties the data migrations' rows too: the shop's VAT rates and shipping methods.
+    from pricing import defaults
+
+    defaults.install()
     # Production serves hashed static files (the storefront's pages need the manifest).
     call_command("collectstatic", interactive=False, verbosity=0)
     redis.Redis.from_url(h.REDIS_URL).flushdb()

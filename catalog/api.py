@@ -75,6 +75,8 @@ class ProductDetailSerializer(ProductSerializer):
         fields = [
             *ProductSerializer.Meta.fields,
             "description",
+            "tax_class",
+            "weight",
             "is_active",
             "created_at",
             "updated_at",
@@ -110,6 +112,8 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "currency",
             "category",
             "attributes",
+            "tax_class",
+            "weight",
             "is_active",
         ]
         extra_kwargs = {"currency": {"required": False}}

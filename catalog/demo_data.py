@@ -201,6 +201,40 @@ ACCESSORY_OF = {
 }
 
 
+# VAT: books and food & drink are sold at the reduced rate, everything else at the standard one.
+REDUCED_ROOTS = {"books", "food"}
+_PARENT = {slug: parent for slug, _name, parent, _featured in CATEGORIES}
+# Typical shipping weight in kg of a product of each leaf category (weight bands use it).
+WEIGHTS = {
+    "phones": "0.4",
+    "laptops": "2.2",
+    "audio": "0.8",
+    "accessories": "0.2",
+    "mens": "0.5",
+    "womens": "0.5",
+    "shoes": "1.2",
+    "fiction": "0.4",
+    "non-fiction": "0.6",
+    "cookbooks": "1.0",
+    "coffee-tea": "0.5",
+    "pantry": "0.8",
+    "snacks": "0.3",
+    "kitchen": "1.5",
+    "furniture": "18.0",
+    "lighting": "2.5",
+}
+
+
+def tax_class_of(category_slug: str) -> str:
+    """The tax class of a product in this category: reduced under books and food."""
+    slug = category_slug
+    while slug is not None:
+        if slug in REDUCED_ROOTS:
+            return "reduced"
+        slug = _PARENT.get(slug)
+    return "standard"
+
+
 def _money(value: float) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -223,6 +257,8 @@ def product_spec(index: int) -> dict:
         "slug": f"{name}-{index}",
         "category": leaf,
         "price": price,
+        "tax_class": tax_class_of(leaf),
+        "weight": Decimal(WEIGHTS.get(leaf, "1.0")),
         "attributes": attrs,
         "description": (
             f"The {adjective.lower()} {kind.lower()} from {brand}. {details.capitalize()}."

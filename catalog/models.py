@@ -43,6 +43,13 @@ class Category(models.Model):
 
 
 class Product(models.Model):
+    class TaxClass(models.TextChoices):
+        """Which VAT rate applies (pricing.TaxRate has the rate per country and class)."""
+
+        STANDARD = "standard", "Standard rate"
+        REDUCED = "reduced", "Reduced rate (books, food)"
+        ZERO = "zero", "Zero rate"
+
     sku = models.CharField(max_length=64, unique=True)
     slug = models.SlugField(max_length=220, unique=True)
     name = models.CharField(max_length=200)
@@ -55,6 +62,14 @@ class Product(models.Model):
     )
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     attributes = models.JSONField(default=dict, blank=True)
+    tax_class = models.CharField(max_length=10, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    weight = models.DecimalField(
+        max_digits=8,
+        decimal_places=3,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Shipping weight in kg (weight bands of shipping methods).",
+    )
     is_active = models.BooleanField(default=True)
     # How often the product was bought, carted or viewed lately; refreshed from interactions.
     popularity = models.PositiveIntegerField(default=0, editable=False)

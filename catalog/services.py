@@ -21,6 +21,8 @@ PRODUCT_FIELDS = {
     "currency",
     "category",
     "attributes",
+    "tax_class",
+    "weight",
     "is_active",
 }
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
@@ -106,6 +108,8 @@ def product_create(
     currency: str | None = None,
     attributes: dict | None = None,
     is_active: bool = True,
+    tax_class: str = Product.TaxClass.STANDARD,
+    weight: Decimal = Decimal("0"),
 ) -> Product:
     product = Product(
         sku=sku,
@@ -116,6 +120,8 @@ def product_create(
         description=description,
         attributes=attributes or {},
         is_active=is_active,
+        tax_class=tax_class,
+        weight=weight,
     )
     if currency:
         product.currency = currency

@@ -1,9 +1,15 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from orders import services
+from orders.documents import invoice_response
 from orders.models import (
     Cart,
     CartItem,
+    Invoice,
     Order,
     OrderEmail,
     OrderEvent,
@@ -171,3 +177,68 @@ class OrderEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _pdf_link(invoice: Invoice) -> str:
+    url = reverse("admin:orders_invoice_pdf", args=[invoice.pk])
+    return format_html('<a href="{}">PDF</a>', url)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Invoices and credit notes, to read and download: only the order services issue them,
+    and an issued document never changes."""
+
+    list_display = ["number", "kind", "order", "issued_at", "gross", "currency", "pdf"]
+    list_filter = ["kind", "year"]
+    search_fields = ["number", "order__number"]
+    list_select_related = ["order"]
+    date_hierarchy = "issued_at"
+    fields = [
+        "number",
+        "kind",
+        "order",
+        "credits",
+        "issued_at",
+        "seller",
+        "buyer",
+        "lines",
+        "taxes",
+        "discount",
+        "net",
+        "tax",
+        "gross",
+        "currency",
+        "pdf",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="PDF")
+    def pdf(self, invoice: Invoice) -> str:
+        return _pdf_link(invoice) if invoice.pk else ""
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:invoice_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="orders_invoice_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request, invoice_id: int):
+        documents = Invoice.objects.select_related("order", "credits")
+        invoice = get_object_or_404(documents, pk=invoice_id)
+        if not self.has_view_permission(request, invoice):
+            raise PermissionDenied
+        return invoice_response(invoice)

@@ -1,8 +1,10 @@
 """Cart and order API: validate, call one service, serialise."""
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -14,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
-from orders.models import CartItem, Order, OrderEvent, OrderLine, OrderStatus
+from orders.documents import invoice_response
+from orders.models import CartItem, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
 from shop.api.ids import MAX_ID, id_field, id_or_404
 from shop.api.schema import error_response
 
@@ -89,11 +92,34 @@ class OrderItemInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=services.cart.MAX_LINE_QUANTITY)
 
 
-class PlaceOrderSerializer(serializers.Serializer):
+class QuoteRequestSerializer(serializers.Serializer):
     from_cart = serializers.BooleanField(required=False, default=False)
     items = OrderItemInputSerializer(many=True, required=False)
     shipping_address = AddressSerializer()
+    shipping_method = serializers.SlugField(
+        max_length=30, required=False, default="standard", help_text="standard or express."
+    )
+    voucher = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, default="", help_text="A voucher code."
+    )
+
+    def validate(self, data):
+        if data.get("from_cart") == bool(data.get("items")):
+            raise serializers.ValidationError(
+                {"items": ['Send either "from_cart": true or a non-empty "items" list.']}
+            )
+        return data
+
+
+class PlaceOrderSerializer(QuoteRequestSerializer):
     payment = PaymentInputSerializer()
+    expected_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="The total the customer saw: if the order now costs otherwise, 409 "
+        "price_changed and nothing is placed.",
+    )
 
     def validate(self, data):
         if data.get("from_cart") == bool(data.get("items")):
@@ -106,7 +132,52 @@ class PlaceOrderSerializer(serializers.Serializer):
 class OrderLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderLine
-        fields = ["product", "product_name", "sku", "unit_price", "quantity", "line_total"]
+        fields = [
+            "product",
+            "product_name",
+            "sku",
+            "unit_price",
+            "quantity",
+            "line_total",
+            "discount",
+            "tax_rate",
+            "tax_amount",
+        ]
+
+
+class TaxSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product.pk")
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class ShippingOptionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class QuoteSerializer(serializers.Serializer):
+    lines = QuoteLineSerializer(many=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_method = serializers.CharField()
+    tax = TaxSerializer(many=True)
+    tax_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    voucher = serializers.CharField(source="voucher.code", allow_null=True, default=None)
+    shipping_methods = ShippingOptionSerializer(many=True)
 
 
 class OrderEventSerializer(serializers.ModelSerializer):
@@ -127,6 +198,7 @@ class OrderPaymentSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     payment = serializers.SerializerMethodField()
+    tax = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -136,6 +208,13 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "user",
             "lines",
+            "subtotal",
+            "discount",
+            "shipping",
+            "shipping_method",
+            "tax",
+            "tax_total",
+            "voucher",
             "total",
             "currency",
             "created_at",
@@ -144,6 +223,10 @@ class OrderSerializer(serializers.ModelSerializer):
             "cancel_reason",
             "payment",
         ]
+
+    @extend_schema_field(TaxSerializer(many=True))
+    def get_tax(self, order):
+        return order.tax_breakdown
 
     @extend_schema_field(OrderPaymentSerializer(allow_null=True))
     def get_payment(self, order):
@@ -157,6 +240,42 @@ class OrderDetailSerializer(OrderSerializer):
 
     class Meta(OrderSerializer.Meta):
         fields = [*OrderSerializer.Meta.fields, "email", "shipping_address", "events"]
+
+
+def _basket(request, payload: dict) -> dict:
+    """The basket and delivery of a quote or order body, as the services take them."""
+    from_cart = payload["from_cart"]
+    return {
+        "shipping_address": dict(payload["shipping_address"]),
+        "lines": None
+        if from_cart
+        else [(item["product"], item["quantity"]) for item in payload["items"]],
+        "cart": services.cart_get(user=request.user) if from_cart else None,
+        "shipping_method": payload.get("shipping_method") or None,
+        "voucher": payload.get("voucher") or None,
+    }
+
+
+class QuoteView(APIView):
+    """What an order would cost: lines with their VAT, discounts, shipping and the total."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        request=QuoteRequestSerializer,
+        responses={
+            200: QuoteSerializer,
+            400: error_response("validation_error, unsupported_country or voucher_invalid."),
+            409: error_response("product_unavailable or voucher_exhausted."),
+        },
+        operation_id="checkout_quote",
+    )
+    def post(self, request):
+        """Price an order without placing it: nothing is reserved or counted."""
+        data = QuoteRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        quote = services.order_quote(user=request.user, **_basket(request, data.validated_data))
+        return Response(QuoteSerializer(quote).data)
 
 
 def order_body(order_id: int) -> dict:
@@ -291,8 +410,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                     qs = qs.filter(user_id=int(customer))
                 return qs
             return selectors.order_list(user=user)
-        qs = selectors.order_detail_queryset()
+        # The invoice needs only the order (whose it is), not its lines and trail.
+        qs = Order.objects.all() if self.action == "invoice" else selectors.order_detail_queryset()
         return qs if user.is_staff else qs.filter(user=user)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The invoice answers a PDF whatever the client accepts (Accept: application/pdf
+        # included), and its errors in JSON, like every other answer of the API.
+        return super().perform_content_negotiation(
+            request, force=force or getattr(self, "action", None) == "invoice"
+        )
 
     def list(self, request, *args, **kwargs):
         status_filter = request.query_params.get("status")
@@ -306,9 +433,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         request=PlaceOrderSerializer,
         responses={
             201: OrderDetailSerializer,
+            400: error_response(
+                "validation_error, unsupported_country (nobody delivers there) or "
+                "voucher_invalid (unknown, expired, not yet valid, minimum not met, "
+                "per-customer limit used)."
+            ),
             409: error_response(
-                "product_unavailable, insufficient_stock, or idempotency_conflict (the same "
-                "Idempotency-Key with a different body)."
+                "product_unavailable, insufficient_stock, voucher_exhausted, price_changed "
+                "(expected_total differs: details {expected, actual}), or idempotency_conflict "
+                "(the same Idempotency-Key with a different body)."
             ),
         },
         parameters=[
@@ -329,12 +462,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         def place():
             order = services.order_place(
                 user=request.user,
-                shipping_address=dict(payload["shipping_address"]),
                 payment_token=payload["payment"]["token"],
-                lines=None
-                if payload["from_cart"]
-                else [(item["product"], item["quantity"]) for item in payload["items"]],
-                cart=services.cart_get(user=request.user) if payload["from_cart"] else None,
+                expected_total=payload.get("expected_total"),
+                **_basket(request, payload),
             )
             return status.HTTP_201_CREATED, order_body(order.id)
 
@@ -375,3 +505,40 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def deliver(self, request, pk=None):
         """Staff: the carrier delivered the order."""
         return self._run(request, pk, services.order_deliver)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "kind",
+                str,
+                enum=InvoiceKind.values,
+                description="invoice (the default), or credit_note: the document that cancels "
+                "the invoice of an order cancelled after payment.",
+            )
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The document as a PDF; Content-Disposition names the file "
+                "(invoice-2026-000001.pdf).",
+            ),
+            404: error_response(
+                "not_found: no such order of yours, or it has no such document yet (an "
+                "invoice once paid, a credit note once cancelled after payment)."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def invoice(self, request, pk=None):
+        """The order's invoice (or credit note) as a PDF."""
+        kind = request.query_params.get("kind") or InvoiceKind.INVOICE
+        if kind not in InvoiceKind.values:
+            raise serializers.ValidationError(
+                {"kind": [f"Use one of {', '.join(InvoiceKind.values)}."]}
+            )
+        order = self.get_object()
+        document = selectors.order_invoice(order, kind=kind)
+        if document is None:
+            label = "credit note" if kind == InvoiceKind.CREDIT_NOTE else "invoice"
+            raise NotFound(f"Order {order.number} has no {label} yet.")
+        return invoice_response(document)

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.api import CartItemsView, CartItemView, CartView, OrderViewSet
+from orders.api import CartItemsView, CartItemView, CartView, OrderViewSet, QuoteView
 
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
@@ -10,5 +10,6 @@ urlpatterns = [
     path("cart/", CartView.as_view(), name="api-cart"),
     path("cart/items/", CartItemsView.as_view(), name="api-cart-items"),
     path("cart/items/<int:product_id>/", CartItemView.as_view(), name="api-cart-item"),
+    path("checkout/quote/", QuoteView.as_view(), name="api-checkout-quote"),
     *router.urls,
 ]

@@ -56,3 +56,11 @@ class OrderNotCancellable(ShopError):
     code = "invalid_transition"
     status_code = 409
     default_message = "This order can no longer be cancelled."
+
+
+class RefundLinesInvalid(ShopError):
+    """Lines to give back that are not the order's, or more units than are left of one."""
+
+    code = "validation_error"
+    status_code = 400
+    default_message = "These lines cannot be given back."

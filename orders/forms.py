@@ -13,9 +13,18 @@ class CartQuantityForm(forms.Form):
     quantity = forms.IntegerField(min_value=0, max_value=MAX_LINE_QUANTITY)
 
 
+# The fields that change the price: re-pricing the page looks at these only.
+PRICING_FIELDS = ("country", "shipping_method", "voucher")
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country", "phone")
+
+
 class CheckoutForm(forms.Form):
-    """Shipping address and the card token. The card number itself never reaches the server:
-    the page's script turns it into a token, and the card field has no name to submit."""
+    """Shipping address, delivery, voucher and the card token. The card number itself never
+    reaches the server: the page's script turns it into a token, and the card field has no
+    name to submit.
+
+    ``expected_total`` is the total the page showed: placing the order at another total is
+    refused (the customer sees the new one first)."""
 
     name = forms.CharField(
         label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
@@ -61,10 +70,26 @@ class CheckoutForm(forms.Form):
         error_messages={"required": "Enter your card details."},
     )
     idempotency_key = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    shipping_method = forms.SlugField(max_length=30, required=False)
+    voucher = forms.CharField(label="Voucher code", max_length=40, required=False)
+    expected_total = forms.DecimalField(
+        max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
+    )
 
     def clean_country(self):
         return self.cleaned_data["country"].upper()
 
+    def clean_voucher(self):
+        return self.cleaned_data["voucher"].strip().upper()
+
+    def address_fields(self) -> list:
+        return [self[name] for name in ADDRESS_FIELDS]
+
+    def keep_only_pricing_errors(self) -> None:
+        """Re-pricing is not placing: an address still being typed is not an error yet."""
+        for name in list(self.errors):
+            if name not in PRICING_FIELDS:
+                del self.errors[name]
+
     def address(self) -> dict:
-        fields = ["name", "line1", "line2", "city", "postal_code", "country", "phone"]
-        return {field: self.cleaned_data.get(field, "") for field in fields}
+        return {field: self.cleaned_data.get(field, "") for field in ADDRESS_FIELDS}

@@ -5,7 +5,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.db.models.lookups import Exact
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from shop.fields import EncryptedJSONField
@@ -35,6 +37,18 @@ class Order(FSMModelMixin, models.Model):
     # Personal data: name, address lines, city, postal code, country, phone (encrypted).
     shipping_address = EncryptedJSONField(null=True, blank=True)
     currency = models.CharField(max_length=3)
+    # Price snapshots from pricing.services.basket_price, taken at placement, never changed:
+    # total = subtotal - discount + shipping; every amount is gross (VAT included).
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping_method = models.CharField(max_length=30, blank=True)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
+    shipping_tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    tax_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # [{"rate": "0.19", "amount": "3.99"}, ...]: the VAT of lines and shipping, per rate.
+    tax_breakdown = models.JSONField(default=list, blank=True)
+    voucher = models.CharField(max_length=40, blank=True, help_text="The voucher code used.")
     total = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
@@ -48,6 +62,15 @@ class Order(FSMModelMixin, models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(total__gt=0), name="orders_order_total_positive"),
+            # In whole cents: SQLite computes in binary floating point, where 47.40 - 4.74 +
+            # 4.90 is 47.559999..., so an exact comparison refused orders that add up.
+            models.CheckConstraint(
+                condition=Exact(
+                    Round(F("total") * 100),
+                    Round((F("subtotal") - F("discount") + F("shipping")) * 100),
+                ),
+                name="orders_order_total_adds_up",
+            ),
         ]
         indexes = [models.Index(fields=["user", "-created_at"], name="orders_user_created")]
 
@@ -93,6 +116,10 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    # The line's share of the order's discounts, and the VAT in what it costs after them.
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0"))
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
         ordering = ["id"]
@@ -266,3 +293,84 @@ class ReconciliationIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status}): {self.message}"
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class InvoiceSequence(models.Model):
+    """The last number given out in one gap-free series (a kind of document, a year).
+
+    The row is locked (``select_for_update``) by the transaction that takes the next number and
+    held until it commits: numbers are handed out one at a time, and a transaction that rolls
+    back gives its number back with everything else it did."""
+
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    year = models.PositiveIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "year"], name="orders_invoice_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last}"
+
+
+class Invoice(models.Model):
+    """An invoice, or the credit note that cancels one: a snapshot that never changes.
+
+    Every amount is the order's as it was paid; a credit note mirrors its invoice with the
+    amounts negated. ``lines`` and ``taxes`` hold decimal strings:
+    lines ``[{"name", "sku", "quantity", "unit_price", "line_total", "discount", "tax_rate",
+    "tax_amount", "net", "gross"}]`` (the shipping is a line of its own, with an empty sku),
+    taxes ``[{"rate", "net", "tax", "gross"}]``, one per VAT rate, highest first."""
+
+    Kind = InvoiceKind
+
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    number = models.CharField(max_length=32, unique=True)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
+    # A credit note cancels this invoice.
+    credits = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    )
+    issued_at = models.DateTimeField()
+    # {"name", "address", "vat_id"}: the shop as it was named when the document was issued.
+    seller = models.JSONField()
+    # The shipping address: personal data, encrypted like the order's.
+    buyer = EncryptedJSONField(null=True, blank=True)
+    lines = models.JSONField()
+    taxes = models.JSONField()
+    discount = models.DecimalField(max_digits=12, decimal_places=2)
+    net = models.DecimalField(max_digits=12, decimal_places=2)
+    tax = models.DecimalField(max_digits=12, decimal_places=2)
+    gross = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="orders_invoice_one_per_kind"),
+            models.UniqueConstraint(
+                fields=["kind", "year", "sequence"], name="orders_invoice_sequence_used_once"
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=InvoiceKind.INVOICE, gross__gt=0, credits__isnull=True))
+                | Q(kind=InvoiceKind.CREDIT_NOTE, gross__lt=0, credits__isnull=False),
+                name="orders_invoice_kind_sign",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def filename(self) -> str:
+        label = "credit-note" if self.kind == InvoiceKind.CREDIT_NOTE else "invoice"
+        return f"{label}-{self.number}.pdf"

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from catalog.selectors import product_available_quantity
-from orders.models import Cart, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import Cart, Invoice, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
 from payments.models import Payment
 
 
@@ -86,3 +86,16 @@ def order_for_customer(*, user, **lookup) -> Order | None:
 def order_latest_payment(order: Order):
     payments = sorted(order.payments.all(), key=lambda p: p.id)
     return payments[-1] if payments else None
+
+
+def order_invoice(order: Order, *, kind: str = InvoiceKind.INVOICE) -> Invoice | None:
+    """The order's invoice, or its credit note; None while it has none (or for an unknown
+    kind)."""
+    if kind not in InvoiceKind.values:
+        return None
+    return Invoice.objects.select_related("order", "credits").filter(order=order, kind=kind).first()
+
+
+def order_invoices(order: Order) -> dict[str, Invoice]:
+    """The order's documents by kind (``invoice``, ``credit_note``), those it has."""
+    return {document.kind: document for document in Invoice.objects.filter(order=order)}

@@ -13,4 +13,5 @@ urlpatterns = [
     path("orders/", views.order_list, name="order-list"),
     path("orders/<str:number>/", views.order_detail, name="order-detail"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="order-cancel"),
+    path("orders/<str:number>/invoice/", views.order_invoice, name="order-invoice"),
 ]

@@ -5,17 +5,26 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from orders import selectors, services
+from orders.documents import invoice_response
 from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm
 from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
 from payments.models import Payment
+from pricing.exceptions import (
+    PriceChanged,
+    ShippingMethodUnavailable,
+    UnsupportedCountry,
+    VoucherExhausted,
+    VoucherInvalid,
+)
+from pricing.services import DEFAULT_METHOD, Quote
 from shop.exceptions import ShopError
 
 
@@ -114,52 +123,166 @@ def cart_remove(request):
     return redirect("orders:cart")
 
 
+# Which field a pricing refusal belongs to, to show it there.
+PRICING_ERROR_FIELDS = {
+    UnsupportedCountry: "country",
+    ShippingMethodUnavailable: "shipping_method",
+    VoucherInvalid: "voucher",
+    VoucherExhausted: "voucher",
+}
+
+
+def _checkout_quote(
+    *, user, cart, country: str, shipping_method: str | None, voucher: str | None
+) -> tuple[Quote | None, dict]:
+    """The quote the checkout page shows for the customer's choices, and what was wrong with
+    them as {field: message} (``None`` for the page as a whole).
+
+    A voucher that cannot be used, or a shipping method not offered for this basket, is set
+    aside so that the page still shows a complete price for the rest; a country the shop does
+    not deliver to leaves no quote."""
+    errors: dict = {}
+    for _attempt in range(3):
+        try:
+            quote = services.order_quote(
+                user=user,
+                shipping_address={"country": country},
+                cart=cart,
+                shipping_method=shipping_method,
+                voucher=voucher,
+            )
+        except (VoucherInvalid, VoucherExhausted) as exc:
+            errors["voucher"], voucher = exc.message, None
+        except ShippingMethodUnavailable as exc:
+            errors["shipping_method"] = exc.message
+            available = exc.details.get("available") or []
+            if not available:
+                return None, errors
+            shipping_method = DEFAULT_METHOD if DEFAULT_METHOD in available else available[0]
+        except UnsupportedCountry as exc:
+            errors["country"] = exc.message
+            return None, errors
+        except ShopError as exc:
+            errors[None] = exc.message
+            return None, errors
+        else:
+            return quote, errors
+    return None, errors
+
+
+def _checkout_place(request, *, form, cart) -> tuple[str | None, dict | None]:
+    """Place the order of a valid checkout form at the total the page showed.
+
+    Returns (the order's number, None), or (None, what to tell) when nothing was placed: a
+    changed total as {"was": the total shown}, other refusals as messages on the page."""
+    data = form.cleaned_data
+    if data["expected_total"] is None:  # a page that showed no total: show one before charging
+        return None, {"was": None}
+    try:
+        _, body, _ = services.idempotent_call(
+            user=request.user,
+            scope="storefront.checkout",
+            key=data["idempotency_key"],
+            fingerprint=services.request_fingerprint(
+                {
+                    "address": form.address(),
+                    "token": data["payment_token"],
+                    "shipping_method": data["shipping_method"],
+                    "voucher": data["voucher"],
+                    "expected_total": data["expected_total"],
+                }
+            ),
+            action=lambda: (
+                201,
+                {
+                    "number": services.order_place(
+                        user=request.user,
+                        shipping_address=form.address(),
+                        payment_token=data["payment_token"],
+                        cart=cart,
+                        shipping_method=data["shipping_method"] or None,
+                        voucher=data["voucher"] or None,
+                        expected_total=data["expected_total"],
+                    ).number
+                },
+            ),
+        )
+    except PriceChanged:
+        return None, {"was": data["expected_total"]}
+    except tuple(PRICING_ERROR_FIELDS) as exc:
+        form.add_error(PRICING_ERROR_FIELDS[type(exc)], exc.message)
+    except ShopError as exc:
+        messages.error(request, exc.message)
+    else:
+        return body["number"], None
+    return None, None
+
+
 @login_required
 def checkout(request):
+    """The checkout page: address, delivery method, voucher and card beside the priced summary.
+
+    A submit whose ``action`` is not ``place`` only re-prices the page (the same page with a new
+    quote; without JavaScript, too). Placing passes the total the customer saw: a total that
+    changed since shows the page again with the new price, nothing placed or reserved."""
     cart = _cart(request)
     lines = selectors.cart_lines(cart)
     if not lines:
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
+    action = request.POST.get("action", "place")
     form = CheckoutForm(
         request.POST or None,
         initial={"idempotency_key": uuid.uuid4().hex, "name": request.user.get_full_name()},
     )
-    if request.method == "POST" and form.is_valid():
-        key = form.cleaned_data["idempotency_key"]
-        try:
-            _, body, _ = services.idempotent_call(
-                user=request.user,
-                scope="storefront.checkout",
-                key=key,
-                fingerprint=services.request_fingerprint(
-                    {"address": form.address(), "token": form.cleaned_data["payment_token"]}
-                ),
-                action=lambda: (
-                    201,
-                    {
-                        "number": services.order_place(
-                            user=request.user,
-                            shipping_address=form.address(),
-                            payment_token=form.cleaned_data["payment_token"],
-                            cart=cart,
-                        ).number
-                    },
-                ),
-            )
-        except ShopError as exc:
-            messages.error(request, exc.message)
-        else:
-            return redirect("orders:order-detail", number=body["number"])
+    price_changed = None
+    if form.is_bound:
+        valid = form.is_valid()
+        if action != "place":
+            form.keep_only_pricing_errors()
+        elif form.errors.pop("expected_total", None):  # not a decimal: not a total we showed
+            price_changed = {"was": None}
+        elif valid:
+            number, price_changed = _checkout_place(request, form=form, cart=cart)
+            if number:
+                return redirect("orders:order-detail", number=number)
+
+    # The choices that price the page: what was submitted, or the defaults.
+    if form.is_bound:
+        chosen = form.cleaned_data
+        country = chosen.get("country")  # None while what was typed is not a country code
+        method = chosen.get("shipping_method") or None
+        voucher = "" if action == "remove_voucher" else chosen.get("voucher", "")
+        voucher_typed = voucher if "voucher" in chosen else form["voucher"].value()
+    else:
+        country, method, voucher, voucher_typed = form["country"].value(), None, "", ""
+    quote, errors = None, {}
+    if country:
+        quote, errors = _checkout_quote(
+            user=request.user,
+            cart=cart,
+            country=country,
+            shipping_method=method,
+            voucher=voucher or None,
+        )
+    if not method:
+        errors.pop("shipping_method", None)  # the default method was not the customer's choice
+    for field, message in errors.items():
+        if not form.is_bound:
+            messages.error(request, message)
+        elif (field or NON_FIELD_ERRORS) not in form.errors:
+            form.add_error(field, message)
     return render(
         request,
         "orders/checkout.html",
         {
             "form": form,
+            "quote": quote,
             "lines": lines,
-            "total": selectors.cart_total(lines),
-            "currency": lines[0]["product"].currency,
             "short": [line for line in lines if line["quantity"] > line["available"]],
+            "shipping_method": quote.shipping_method if quote else method or "",
+            "voucher_typed": voucher_typed or "",
+            "price_changed": price_changed,
         },
     )
 
@@ -192,8 +315,21 @@ def order_detail(request, number):
             "payment_failed": payment is not None and payment.status == Payment.Status.FAILED,
             "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
             or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
+            "documents": selectors.order_invoices(order),
         },
     )
+
+
+@login_required
+def order_invoice(request, number):
+    """The order's invoice (or, with ?kind=credit_note, its credit note) as a PDF."""
+    order = selectors.order_for_customer(user=request.user, number=number)
+    document = None
+    if order is not None:
+        document = selectors.order_invoice(order, kind=request.GET.get("kind") or "invoice")
+    if document is None:
+        raise Http404("No such document.")
+    return invoice_response(document)
 
 
 @login_required

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "catalog",
     "inventory",
     "payments",
+    "pricing",
     "orders",
     "recommendations",
 ]
@@ -278,6 +279,11 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
 SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 SHOP_MAX_PRICE = Decimal("9999999999.99")
+# The seller on invoices and credit notes: the address's lines separated by commas.
+SHOP_SELLER_ADDRESS = env_list(
+    "SHOP_SELLER_ADDRESS", ["Beispielstraße 1", "10115 Berlin", "Germany"]
+)
+SHOP_VAT_ID = os.environ.get("SHOP_VAT_ID", "DE000000000")
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")

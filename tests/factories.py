@@ -89,6 +89,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     currency = "EUR"
     total = Decimal("10.00")
+    subtotal = factory.SelfAttribute("total")
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):

@@ -47,6 +47,7 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import Phase, given, seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -65,6 +66,7 @@ from schemathesis.specs.openapi.checks import (
 from catalog.models import Category, Product
 from inventory.models import ReorderRequest, StockItem
 from orders.models import Order
+from orders.services import invoice_issue
 from payments.models import Payment
 from tests.factories import (
     OrderFactory,
@@ -143,9 +145,12 @@ def roles(db):
     staff = StaffFactory()
     products = list(Product.objects.order_by("pk")[:3])
     for status in ("created", "confirmed", "shipped"):
-        order = OrderFactory(user=customer, status=status, total=products[0].price)
+        paid_at = timezone.now() if status == "shipped" else None
+        order = OrderFactory(user=customer, status=status, total=products[0].price, paid_at=paid_at)
         OrderLineFactory(order=order, product=products[0])
         PaymentFactory(order=order)
+        if paid_at:
+            invoice_issue(order_id=order.pk)  # so the invoice's PDF answer is fuzzed too
     ReviewFactory(user=customer, product=products[1])
     ReorderRequest.objects.create(product=products[2], quantity=10)
     return {

@@ -14,9 +14,11 @@ from orders.services.checkout import (
     idempotent_call,
     order_number_new,
     order_place,
+    order_quote,
     request_fingerprint,
 )
 from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
+from orders.services.invoices import credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_cancel,
     order_deliver,
@@ -26,8 +28,10 @@ from orders.services.lifecycle import (
 )
 from orders.services.maintenance import idempotency_records_purge
 from orders.services.reconciliation import money_differences, payments_reconcile
+from orders.services.refunds import RefundQuote, order_refund_quote
 
 __all__ = [
+    "RefundQuote",
     "cart_add_item",
     "cart_clear",
     "cart_get",
@@ -36,8 +40,10 @@ __all__ = [
     "cart_remove_item",
     "cart_restore_from_order",
     "cart_set_quantity",
+    "credit_note_issue",
     "idempotency_records_purge",
     "idempotent_call",
+    "invoice_issue",
     "money_differences",
     "order_cancel",
     "order_email_due",
@@ -46,6 +52,8 @@ __all__ = [
     "order_deliver",
     "order_number_new",
     "order_place",
+    "order_quote",
+    "order_refund_quote",
     "order_process",
     "order_ship",
     "orders_resume_stuck",

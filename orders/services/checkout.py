@@ -29,6 +29,8 @@ from orders.models import (
 from orders.services.cart import MAX_LINE_QUANTITY, cart_clear
 from orders.services.emails import order_email_due
 from payments.services import payment_create
+from pricing.exceptions import PriceChanged
+from pricing.services import Quote, basket_price, voucher_use_claim
 from shop.dispatch import enqueue_on_commit
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: easy to read out
@@ -61,6 +63,48 @@ def _merge_lines(lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(merged.items())
 
 
+def _products(lines: list[tuple[int, int]]) -> list[tuple[Product, int]]:
+    """The products of the merged lines, each still sold, all in one currency."""
+    products = Product.objects.in_bulk([product_id for product_id, _ in lines])
+    for product_id, _ in lines:
+        product = products.get(product_id)
+        if product is None or not product.is_active:
+            raise ProductUnavailable(
+                "A product in this order is not available any more.",
+                details={"product_id": product_id},
+            )
+    if len({products[pid].currency for pid, _ in lines}) != 1:
+        raise ProductUnavailable("All products of one order must share a currency.")
+    return [(products[pid], quantity) for pid, quantity in lines]
+
+
+def order_quote(
+    *,
+    user,
+    shipping_address: dict,
+    lines: list[tuple[int, int]] | None = None,
+    cart: Cart | None = None,
+    shipping_method: str | None = None,
+    voucher: str | None = None,
+) -> Quote:
+    """What placing this order would cost, line by line: the same computation as the order,
+    reserving and counting nothing."""
+    if lines is None:
+        if cart is None:
+            raise EmptyOrder()
+        lines = list(cart.items.values_list("product_id", "quantity"))
+    lines = _merge_lines(lines)
+    if not lines:
+        raise EmptyOrder()
+    return basket_price(
+        lines=_products(lines),
+        country=shipping_address.get("country", ""),
+        shipping_method=shipping_method,
+        voucher_code=voucher,
+        user=user,
+    )
+
+
 @transaction.atomic
 def order_place(
     *,
@@ -70,50 +114,65 @@ def order_place(
     lines: list[tuple[int, int]] | None = None,
     cart: Cart | None = None,
     email: str = "",
+    shipping_method: str | None = None,
+    voucher: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Order:
-    """Place an order for explicit ``lines`` [(product_id, quantity)] or the ``cart``.
+    """Place an order for explicit ``lines`` [(product_id, quantity)] or the ``cart``, priced
+    by the same service as the quote (shipping, VAT, discounts) and snapshotted.
 
     All or nothing: if any line cannot be reserved, InsufficientStock propagates and nothing
-    is created. The cart's ordered lines are removed; processing is enqueued on commit.
+    is created; if ``expected_total`` is given and differs from the computed total, PriceChanged
+    (409) and nothing is created. A voucher's use is counted race-free. The cart's ordered lines
+    are removed; processing is enqueued on commit.
     """
-    if lines is None:
-        if cart is None:
-            raise EmptyOrder()
+    if lines is None and cart is not None:
         lines = list(cart.items.values_list("product_id", "quantity"))
-    lines = _merge_lines(lines)
-    if not lines:
-        raise EmptyOrder()
-
-    products = Product.objects.in_bulk([product_id for product_id, _ in lines])
-    for product_id, _ in lines:
-        product = products.get(product_id)
-        if product is None or not product.is_active:
-            raise ProductUnavailable(
-                "A product in this order is not available any more.",
-                details={"product_id": product_id},
-            )
-    currencies = {products[pid].currency for pid, _ in lines}
-    if len(currencies) != 1:
-        raise ProductUnavailable("All products of one order must share a currency.")
-
+    quote = order_quote(
+        user=user,
+        shipping_address=shipping_address,
+        lines=lines,
+        cart=cart,
+        shipping_method=shipping_method,
+        voucher=voucher,
+    )
+    if expected_total is not None and Decimal(expected_total) != quote.total:
+        raise PriceChanged(
+            f"The total is now {quote.total} {quote.currency}, not {expected_total}.",
+            details={"expected": str(expected_total), "actual": str(quote.total)},
+        )
+    if quote.total <= 0:
+        raise EmptyOrder("There is nothing to pay for this order.")
     order_lines = [
         OrderLine(
-            product=products[pid],
-            product_name=products[pid].name,
-            sku=products[pid].sku,
-            unit_price=products[pid].price,
-            quantity=quantity,
-            line_total=products[pid].price * quantity,
+            product=line.product,
+            product_name=line.product.name,
+            sku=line.product.sku,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+            discount=line.discount,
+            tax_rate=line.tax_rate,
+            tax_amount=line.tax_amount,
         )
-        for pid, quantity in lines
+        for line in quote.lines
     ]
     order = Order(
         number=order_number_new(),
         user=user,
         email=email or user.email,
         shipping_address=shipping_address,
-        currency=currencies.pop(),
-        total=sum((line.line_total for line in order_lines), Decimal("0.00")),
+        currency=quote.currency,
+        subtotal=quote.subtotal,
+        discount=quote.discount,
+        shipping=quote.shipping,
+        shipping_method=quote.shipping_method,
+        shipping_tax_rate=quote.shipping_tax_rate,
+        shipping_tax=quote.shipping_tax,
+        tax_total=quote.tax_total,
+        tax_breakdown=[{"rate": str(t["rate"]), "amount": str(t["amount"])} for t in quote.tax],
+        voucher=quote.voucher.code if quote.voucher else "",
+        total=quote.total,
     )
     order.full_clean(exclude=["number", "status"])  # protected FSM field
     for _attempt in range(5):
@@ -138,12 +197,14 @@ def order_place(
         user=user,
         reason="order placed",
     )
+    if quote.voucher is not None:
+        voucher_use_claim(voucher=quote.voucher, order=order, user=user)
     if cart is not None:
-        cart_clear(cart=cart, product_ids=[pid for pid, _ in lines])
+        cart_clear(cart=cart, product_ids=[line.product.pk for line in quote.lines])
     # Last: reserving locks each product's stock row until this transaction commits, and every
     # other order of that product waits for it (a best-seller's row is the shop's hottest lock).
     # Everything that does not need the lock is done before it is taken.
-    stock_reserve(order=order, lines=lines)
+    stock_reserve(order=order, lines=[(line.product.pk, line.quantity) for line in quote.lines])
 
     order_email_due(order=order, kind=OrderEmail.Kind.PLACED)
     from orders.tasks import order_process_task

@@ -30,6 +30,7 @@ from orders.exceptions import OrderNotCancellable
 from orders.models import CANCELLABLE, Order, OrderEmail, OrderEvent, OrderStatus
 from orders.services.cart import cart_restore_from_order
 from orders.services.emails import order_email_due
+from orders.services.invoices import credit_note_issue, invoice_issue
 from orders.signals import order_cancelled, order_paid
 from payments.exceptions import GatewayTransientError, PaymentError
 from payments.models import Payment
@@ -40,6 +41,7 @@ from payments.services import (
     payment_give_back,
     payment_give_back_request,
 )
+from pricing.services import voucher_use_release
 from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
 
@@ -184,6 +186,8 @@ def _order_paid(*, order_id: int, payment: Payment) -> Order:
             _note(order, reason=f"payment of {payment.amount} {payment.currency} captured")
             order_email_due(order=order, kind=Mail.CONFIRMED)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
+            # Last: numbering locks the year's invoice series until this commits.
+            invoice_issue(order_id=order.id)
     if order.status == OrderStatus.CANCELLED:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
@@ -224,6 +228,8 @@ def order_cancel(
             reason = reason or "order cancelled"
             stock_release(order=order, reason=reason)
             stock_return_sold(order=order, reason=f"order {order.number} cancelled", actor=user)
+            if order.paid_at is None:
+                voucher_use_release(order=order)  # an unpaid order gives its voucher use back
             payment = _payment_of(order)
             if payment is not None:
                 payment_give_back_request(payment_id=payment.id, reason=reason)
@@ -237,6 +243,9 @@ def order_cancel(
             transaction.on_commit(
                 partial(order_cancelled.send, sender=Order, order=order, reason=reason)
             )
+            if order.paid_at is not None:
+                # Last, like the invoice: the credit note's series is locked until the commit.
+                credit_note_issue(order_id=order.id)
     payment = _payment_of(order)
     if payment is not None and owes_money_back(payment):
         transaction.on_commit(partial(_give_back_now, payment.id, order.cancel_reason))

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("catalog.api_urls")),
     path("", include("inventory.api_urls")),
     path("", include("payments.api_urls")),
+    path("", include("pricing.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("recommendations.api_urls")),
 ]

@@ -35,6 +35,16 @@ def money(amount, currency="") -> str:
     return f"{sign}{digits} {code}".strip()
 
 
+@register.filter
+def percent(rate) -> str:
+    """A rate as a percentage: ``{{ "0.1900"|percent }}`` -> "19%", ``0.055`` -> "5.5%"."""
+    try:
+        value = (Decimal(str(rate)) * 100).normalize()
+    except (InvalidOperation, ValueError):
+        return ""
+    return f"{value:f}%"
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters replaced; ``None`` or "" removes one.

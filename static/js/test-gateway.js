@@ -15,6 +15,9 @@
   var token = form.querySelector("input[name=payment_token]");
   var error = document.getElementById("card-error");
   form.addEventListener("submit", function (event) {
+    // Only placing the order pays; the page's other buttons re-price it.
+    var submitter = event.submitter;
+    if (submitter && submitter.name === "action" && submitter.value !== "place") { return; }
     var digits = card.value.replace(/[\s-]/g, "");
     var found = TEST_CARDS[digits];
     if (!found) {

@@ -23,6 +23,8 @@ def product_form(product, **changes) -> dict:
         "currency": product.currency,
         "category": product.category_id,
         "attributes": "{}",
+        "tax_class": product.tax_class,
+        "weight": str(product.weight),
         "is_active": "on" if product.is_active else "",
         "outgoing_relations-TOTAL_FORMS": "0",
         "outgoing_relations-INITIAL_FORMS": "0",

@@ -48,3 +48,13 @@ def test_with_debug_on_the_demo_superuser_is_created(settings):
     assert admin.is_superuser and admin.is_staff
     assert admin.check_password("admin-demo-2026")
     assert err == ""
+
+
+def test_demo_books_and_food_carry_the_reduced_rate_and_every_product_a_weight():
+    load_demo()
+    call_command("load_demo", products=48, no_progress=True, stdout=StringIO())
+
+    classes = dict(Product.objects.values_list("category__slug", "tax_class").distinct())
+    assert classes["fiction"] == classes["coffee-tea"] == "reduced"
+    assert classes["phones"] == classes["furniture"] == "standard"
+    assert not Product.objects.filter(weight=0).exists()

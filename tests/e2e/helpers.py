@@ -1,4 +1,5 @@
-"""Steps shared by browser tests: find the browser, register, log in, log out."""
+"""Steps shared by browser tests: find the browser, register, log in, log out, and the checks
+a person would otherwise make by eye (labels, contrast)."""
 
 import os
 
@@ -60,3 +61,60 @@ def add_to_cart(page: Page, live_url: str, *, slug: str, quantity: int = 1):
     page.goto(f"{live_url}/products/{slug}/")
     page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
+
+
+# Form fields without a label, and images without a text alternative, in the page.
+UNLABELLED = """() => {
+  const fields = [...document.querySelectorAll('input, select, textarea')].filter(
+    (el) => el.type !== 'hidden' && !el.labels.length && !el.getAttribute('aria-label'));
+  const images = [...document.querySelectorAll('svg[role=img], img')].filter(
+    (el) => !(el.getAttribute('aria-label') || el.getAttribute('alt')));
+  return [...fields, ...images].map((el) => el.outerHTML.slice(0, 80));
+}"""
+
+# Text whose contrast with its background is below WCAG AA (4.5:1, or 3:1 for large text).
+# Text over a gradient or an image is left out: its background has no single colour.
+LOW_CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const s = getComputedStyle(el);
+      if (s.backgroundImage !== 'none') return null;
+      const c = rgb(s.backgroundColor);
+      if (c.length === 3 || c[3] === 1) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *:not(svg):not(svg *)')) {
+    const text = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text || !el.checkVisibility() || el.closest('.visually-hidden, .skip-link')) continue;
+    const s = getComputedStyle(el);
+    const bg = background(el);
+    if (!bg) continue;
+    const [l1, l2] = [lum(rgb(s.color)), lum(bg)].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const size = parseFloat(s.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+    const what = `${el.tagName} "${el.textContent.trim().slice(0, 30)}"`;
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${what} ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many pixels the page is wider than the screen (0 or less: it fits)."""
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def expect_labelled_and_legible(page: Page, name: str):
+    """Every field of ``page`` labelled, every image described, all text at WCAG AA contrast."""
+    assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
+    assert page.evaluate(LOW_CONTRAST) == [], f"{name} has text below WCAG AA contrast"

@@ -5,10 +5,12 @@ is seen advancing by itself; elsewhere Celery runs eagerly inside the live serve
 order is already processed when its page first shows (the same pages, one step sooner).
 """
 
+import io
 from decimal import Decimal
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from orders.models import Order
 from tests.e2e import helpers
@@ -86,6 +88,13 @@ def test_a_visitor_fills_a_cart_registers_pays_and_follows_the_order(
     screenshot(page, "order-paid-desktop")
     order = Order.objects.get(user__username="grace")
     assert order.total == Decimal("118.80") and order.paid_at is not None
+
+    page.reload()  # the paid order's invoice is linked from its page
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download invoice (PDF)").click()
+    pdf = download.value.path().read_bytes()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert pdf.startswith(b"%PDF") and order.number in text and "118.80" in text
 
     page.get_by_role("link", name="All your orders").click()
     expect(page.get_by_role("table")).to_contain_text(order.number)

@@ -1,7 +1,3 @@
-import pytest
-
-from tests.factories import ProductFactory, StockItemFactory
-
 ADDRESS = {
     "name": "Ada Lovelace",
     "line1": "12 St James's Square",
@@ -10,17 +6,6 @@ ADDRESS = {
     "country": "GB",
     "phone": "+44 20 7946 0000",
 }
-
-
-@pytest.fixture
-def stocked():
-    """Make a product with ``quantity`` units in stock."""
-
-    def make(quantity=10, **product):
-        item = StockItemFactory(product=ProductFactory(**product), quantity=quantity)
-        return item.product
-
-    return make
 
 
 def order_payload(*lines, token="tok_visa", **extra):

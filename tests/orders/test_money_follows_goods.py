@@ -183,7 +183,7 @@ def test_lost_answers_end_paid_through_the_api_and_the_task_retries(
     assert response.status_code == 201
     order = Order.objects.get(pk=response.json()["id"])
     assert order.paid_at is not None and payment_of(order).status == "completed"
-    assert captured(order) == Decimal("15.00")
+    assert captured(order) == order.total == Decimal("19.90")  # 15.00 and 4.90 of shipping
 
 
 def test_a_cancel_racing_processing_gives_the_authorization_back(placed, process, monkeypatch):

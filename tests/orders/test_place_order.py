@@ -57,8 +57,9 @@ def test_the_order_total_and_lines_never_change_after_placement(user_client, sto
     product.save()
 
     order = Order.objects.get(pk=order_id)
-    assert order.total == Decimal("30.00")
-    assert order.total == sum(line.line_total for line in order.lines.all())
+    assert order.total == Decimal("34.90")  # 30.00 of goods and 4.90 of standard shipping
+    lines = order.lines.all()
+    assert order.total == sum(line.line_total - line.discount for line in lines) + order.shipping
     assert order.lines.get().unit_price == Decimal("10.00")
 
 
@@ -206,3 +207,33 @@ def test_the_stored_first_answer_keeps_no_personal_data_in_plaintext(user_client
     assert first.json()["number"] not in raw  # the whole answer is one encrypted token
     again = place(user_client, order_payload((product, 1)), **{"Idempotency-Key": "k-pii"})
     assert again.json() == first.json()
+
+
+def test_an_order_whose_amounts_add_up_only_in_decimal_is_placed(user_client, stocked):
+    """SQLite computes the total's check in binary floating point, where 47.40 - 4.74 + 4.90
+    is 47.559999..., not 47.56: the check compares whole cents."""
+    from pricing.models import Voucher
+
+    moka, guide = stocked(price=Decimal("34.90")), stocked(price=Decimal("12.50"))
+    Voucher.objects.create(code="SPRING10", kind="percentage", value=Decimal("10"))
+
+    response = place(user_client, order_payload((moka, 1), (guide, 1), voucher="SPRING10"))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["subtotal"], body["discount"], body["shipping"], body["total"]) == (
+        "47.40",
+        "4.74",
+        "4.90",
+        "47.56",
+    )
+
+
+def test_the_database_refuses_a_total_a_cent_off_its_parts(user_client, stocked):
+    from django.db import IntegrityError, transaction
+    from django.db.models import F
+
+    order_id = place(user_client, order_payload((stocked(), 1))).json()["id"]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(pk=order_id).update(total=F("total") + Decimal("0.01"))

@@ -230,4 +230,5 @@ def test_checkout_charges_the_database_price_even_when_the_cache_is_stale(
     response = user_client.post("/api/orders/", order_payload((product, 2)), format="json")
 
     assert response.status_code == 201, response.json()
-    assert response.json()["total"] == "30.00"
+    assert response.json()["subtotal"] == "30.00"  # 2 x 15.00, not 2 x 10.00
+    assert response.json()["total"] == "34.90"  # and standard shipping

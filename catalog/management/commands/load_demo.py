@@ -104,6 +104,8 @@ class Command(BaseCommand):
                     name=s["name"],
                     description=s["description"],
                     price=s["price"],
+                    tax_class=s["tax_class"],
+                    weight=s["weight"],
                     category=categories[s["category"]],
                     attributes=s["attributes"],
                 )

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PricingConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "pricing"
+    verbose_name = "Pricing: tax, shipping, vouchers"
