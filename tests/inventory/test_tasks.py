@@ -55,8 +55,10 @@ def test_the_reorder_mail_is_sent_only_while_the_request_is_open(stocked):
 
 def test_the_settle_task_settles_a_payment_stuck_past_its_deadline():
     payment = payment_create(order=OrderFactory(), amount="10.00", currency="EUR", token="tok_visa")
+    # Sent for authorization, never heard of again, and the gateway has no record of it.
     Payment.objects.filter(pk=payment.pk).update(
-        updated_at=timezone.now() - settings.PAYMENT_STUCK_AFTER - timedelta(seconds=1)
+        status="processing",
+        updated_at=timezone.now() - settings.PAYMENT_STUCK_AFTER - timedelta(seconds=1),
     )
 
     assert payments_settle_stuck_task.delay().get() == 1
