@@ -210,23 +210,16 @@ def _sync(payment: Payment, found: Lookup | None) -> Payment:
             payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=found.reference
         )
     if found.status == GatewayStatus.CAPTURED:
-        if payment.status == Status.AUTHORIZED:
+        # Authorized: the capture went through unheard. Failed: it did so after all.
+        transition = {Status.AUTHORIZED: "complete", Status.FAILED: "recover"}.get(payment.status)
+        if transition:
             payment = _step(
                 payment.pk,
-                "complete",
-                expected=Status.AUTHORIZED,
+                transition,
+                expected=payment.status,
                 captured_amount=found.captured_amount,
                 gateway_reference=found.reference,
                 message="capture found at the gateway",
-            )
-        elif payment.status == Status.FAILED:
-            payment = _step(
-                payment.pk,
-                "recover",
-                expected=Status.FAILED,
-                gateway_reference=found.reference,
-                captured_amount=found.captured_amount,
-                message="the gateway holds a capture of this payment",
             )
     return payment
 

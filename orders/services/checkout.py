@@ -126,8 +126,6 @@ def order_place(
     (409) and nothing is created. A voucher's use is counted race-free. The cart's ordered lines
     are removed; processing is enqueued on commit.
     """
-    if lines is None and cart is not None:
-        lines = list(cart.items.values_list("product_id", "quantity"))
     quote = order_quote(
         user=user,
         shipping_address=shipping_address,
