@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "pricing",
     "orders",
     "recommendations",
+    "customers",
 ]
 
 MIDDLEWARE = [

@@ -12,7 +12,7 @@ from shop.celery import app
 from shop.dispatch import MAIL_TRANSIENT
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["catalog", "inventory", "payments", "orders", "recommendations"]
+APPS = ["catalog", "inventory", "payments", "orders", "recommendations", "customers"]
 
 
 def service_modules() -> list[Path]:

@@ -1,0 +1,56 @@
+"""What a customer keeps with the shop: the address book.
+
+Every part of an address that names or finds a person is stored encrypted (as the order's
+shipping address is); only the country code stays readable, it is what prices shipping."""
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import Q
+
+from pricing.models import country_validator
+from shop.fields import EncryptedTextField
+
+
+def _encrypted(max_length: int, *, blank: bool = False) -> EncryptedTextField:
+    # A TextField's max_length limits forms only; the validator makes full_clean() check it.
+    return EncryptedTextField(
+        blank=blank, max_length=max_length, validators=[MaxLengthValidator(max_length)]
+    )
+
+
+class Address(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
+    )
+    name = _encrypted(120)
+    line1 = _encrypted(200)
+    line2 = _encrypted(200, blank=True)
+    city = _encrypted(100)
+    postal_code = _encrypted(20)
+    country = models.CharField(max_length=2, validators=[country_validator])
+    phone = _encrypted(40, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(is_default=True),
+                name="customers_address_one_default_per_owner",
+            ),
+        ]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"Address {self.pk} of user {self.owner_id}"
+
+    def as_shipping_address(self) -> dict:
+        """The address as an order's shipping address holds it."""
+        return {field: getattr(self, field) for field in ADDRESS_FIELDS}
+
+
+ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country", "phone")
