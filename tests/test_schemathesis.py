@@ -64,10 +64,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.models import Category, Product
+from customers.models import Address
 from inventory.models import ReorderRequest, StockItem
 from orders.models import Order
 from orders.services import invoice_issue
 from payments.models import Payment
+from tests.customers.factories import make_address
 from tests.factories import (
     OrderFactory,
     OrderLineFactory,
@@ -152,6 +154,8 @@ def roles(db):
         if paid_at:
             invoice_issue(order_id=order.pk)  # so the invoice's PDF answer is fuzzed too
     ReviewFactory(user=customer, product=products[1])
+    make_address(customer)
+    make_address(customer, city="Hamburg")
     ReorderRequest.objects.create(product=products[2], quantity=10)
     return {
         "anonymous": {},
@@ -163,6 +167,7 @@ def roles(db):
 # Path parameters that name a stored object: a positive case uses a real one half of the time,
 # so the fuzzer gets past "404 not found" into the views. Longest prefix first.
 LIVE_OBJECTS = [
+    ("/api/account/addresses/", lambda: Address.objects.values_list("pk", flat=True)),
     ("/api/inventory/reorders/", lambda: ReorderRequest.objects.values_list("pk", flat=True)),
     ("/api/inventory/", lambda: StockItem.objects.values_list("product_id", flat=True)),
     ("/api/products/", lambda: Product.objects.values_list("pk", flat=True)),

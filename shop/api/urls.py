@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("pricing.api_urls")),
     path("", include("orders.api_urls")),
     path("", include("recommendations.api_urls")),
+    path("", include("customers.api_urls")),
 ]
