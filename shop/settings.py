@@ -191,7 +191,11 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# Where the file-based backend (django.core.mail.backends.filebased.EmailBackend) writes mails.
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "artifacts" / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@example.com")
+# A password reset link works once, and for this long at most.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3600)
 SHOP_STAFF_EMAIL = os.environ.get("SHOP_STAFF_EMAIL", "staff@example.com")
 
 # --- Security -------------------------------------------------------------------------------

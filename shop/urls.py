@@ -13,6 +13,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("shop.accounts.urls")),
+    path("accounts/", include("customers.urls")),
     path("", include("orders.urls")),
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),

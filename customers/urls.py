@@ -1,0 +1,35 @@
+from django.urls import path
+
+from customers import views
+from shop.security import throttle_login_posts
+
+urlpatterns = [
+    path("", views.account, name="account"),
+    path("addresses/", views.address_list, name="address-list"),
+    path("addresses/new/", views.address_create, name="address-create"),
+    path("addresses/<int:pk>/edit/", views.address_edit, name="address-edit"),
+    path("addresses/<int:pk>/delete/", views.address_delete, name="address-delete"),
+    path("addresses/<int:pk>/default/", views.address_make_default, name="address-default"),
+    path("password-change/", views.PasswordChangeView.as_view(), name="password_change"),
+    # Each reset request sends a mail: the login rate keeps anyone from mail-bombing with it.
+    path(
+        "password-reset/",
+        throttle_login_posts(views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
