@@ -229,6 +229,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Request bodies are JSON only, so the schema offers one body format per operation and
+    # generated clients get one typed body argument (form and multipart bodies are answered
+    # 415 unsupported_media_type). The browsable API posts JSON from its raw-data form; the
+    # storefront's HTML forms are Django views, not DRF.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
