@@ -21,7 +21,7 @@ from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
 
-IN_USE = error_response("protected: still referenced (by orders, products or sub-categories).")
+IN_USE = error_response("protected")
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):

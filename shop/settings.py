@@ -238,10 +238,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
-    "DESCRIPTION": "Catalog, inventory, cart, orders, payments and recommendations.",
+    "DESCRIPTION": (
+        "Catalog, inventory, cart, orders, payments and recommendations. Quick start, errors, "
+        "idempotency and versioning: docs/api.md; what changed: docs/api-changelog.md."
+    ),
+    # The API's version, MAJOR.MINOR.PATCH, and MAJOR is the one in the paths (/api/v1/). A
+    # change that can break a client needs a new MAJOR; an addition a new MINOR. CI compares the
+    # served schema with the released one (clients/released-schema.json, `make clients`).
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Only /api/v1/ is documented (/api/ is the same API); tags come from the path after it.
+    "PREPROCESSING_HOOKS": ["shop.api.schema.only_versioned_paths"],
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
 
 # --- Celery ---------------------------------------------------------------------------------
