@@ -250,6 +250,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Only /api/v1/ is documented (/api/ is the same API); tags come from the path after it.
     "PREPROCESSING_HOOKS": ["shop.api.schema.only_versioned_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shop.api.schema.complete_bodies",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
 

@@ -18,8 +18,9 @@ logger = logging.getLogger(__name__)
 
 # Every code an error answer of the API can carry, and what it means. The schema names, per
 # operation and status, which of them can come (shop.api.schema.error_response); docs/api.md
-# lists them all. A code is part of the contract: it is never renamed, and a new one is a new
-# minor version of the API (docs/api-changelog.md).
+# lists them all. A code is part of the contract: it is never renamed, and a code added to an
+# operation's answer is a new major version of the API, since a client generated with the enum
+# of codes refuses one it does not know (docs/api.md, Versioning).
 ERROR_CODES = {
     "validation_error": "the body or a query parameter is invalid; details names the fields",
     "not_authenticated": "no valid credentials: send Authorization: Token <token>",
