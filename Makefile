@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test smoke install install-dev migrate demo worker beat lint format check bench clean
+.PHONY: run test smoke clients install install-dev migrate demo worker beat lint format check bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ test: install-dev
 ## beat on PostgreSQL shop_smoke and Redis db 11; one order paid over HTTP (deploy/smoke.sh)
 smoke:
 	PYTHON=$(PYTHON) deploy/smoke.sh
+
+## clients: the API as partners meet it (clients/run.sh): the served schema checked against the
+## released one (breaking changes), Python and TypeScript clients generated from it, and the
+## quick starts of docs/api.md run with them against the shop on PostgreSQL shop_clients, port 19080
+clients: install
+	SHOP_VENV=$(VENV) PYTHON=$(PYTHON) clients/run.sh
 
 migrate: install
 	$(PY) manage.py migrate --no-input

@@ -4,9 +4,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -21,7 +19,7 @@ from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
 
-IN_USE = error_response("protected: still referenced (by orders, products or sub-categories).")
+IN_USE = error_response("protected")
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -194,16 +192,10 @@ class CatalogPagination(Pagination):
 @extend_schema_view(
     list=extend_schema(
         summary="List and filter products",
-        parameters=[
-            OpenApiParameter(
-                "attr_<name>",
-                OpenApiTypes.STR,
-                description=(
-                    "Filter by a free-form attribute, e.g. attr_color=black; repeat for "
-                    "alternatives."
-                ),
-            ),
-        ],
+        # attr_<name> is a family of parameters, which OpenAPI cannot name: documented here,
+        # not as a parameter called "attr_<name>" that a generated client would send as such.
+        description="Besides the parameters below, filter by any free-form attribute with "
+        "attr_<name>=<value> (attr_color=black); repeat a parameter for alternatives.",
     ),
 )
 class ProductViewSet(viewsets.ModelViewSet):

@@ -10,6 +10,28 @@ from catalog.models import Product
 ORDERING_CHOICES = [(key, key) for key in selectors.ORDERINGS]
 
 
+class QueryBooleanField(forms.Field):
+    """A boolean in a query string as clients send one: true or false (1 or 0 too, any case).
+    Anything else is refused, not read as "no filter" as django-filter's BooleanFilter does."""
+
+    widget = forms.TextInput
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Use true or false.", code="invalid") from None
+
+
+class QueryBooleanFilter(django_filters.BooleanFilter):
+    """Documented as a boolean (drf-spectacular maps BooleanFilter to one), parsed strictly."""
+
+    field_class = QueryBooleanField
+
+
 class ProductFilterForm(forms.Form):
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -78,10 +100,8 @@ class ProductFilter(django_filters.FilterSet):
         max_digits=12,
         decimal_places=2,
     )
-    in_stock = django_filters.ChoiceFilter(
-        choices=[("true", "true"), ("false", "false")],
+    in_stock = QueryBooleanFilter(
         method="filter_in_stock",
-        empty_label=None,
         help_text="true: only products that can be bought now; false: only sold-out ones.",
     )
     ordering = django_filters.ChoiceFilter(
@@ -100,7 +120,7 @@ class ProductFilter(django_filters.FilterSet):
         return selectors.product_filter_category(queryset, selectors.category_get(value))
 
     def filter_in_stock(self, queryset, name, value):
-        return selectors.product_filter_in_stock(queryset, value == "true")
+        return selectors.product_filter_in_stock(queryset, value)
 
     def filter_ordering(self, queryset, name, value):
         return queryset  # applied last, in filter_queryset, so that it sees the search rank

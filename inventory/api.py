@@ -86,7 +86,7 @@ class StockViewSet(viewsets.ReadOnlyModelViewSet):
         request=AdjustSerializer,
         responses={
             200: StockItemSerializer,
-            409: error_response("insufficient_stock: removing more than is available."),
+            409: error_response("insufficient_stock", note="Removing more than is available."),
         },
     )
     @action(detail=True, methods=["post"])

@@ -23,14 +23,20 @@ from shop.api.schema import error_response
 
 Actor = OrderEvent.Actor
 NOT_IN_STOCK = error_response(
-    "product_unavailable (not for sale) or insufficient_stock (more than is in stock)."
+    "product_unavailable", "insufficient_stock", name="CartLineRefusedError"
 )
 CART_ADD_REFUSED = error_response(
-    "product_unavailable (not for sale), insufficient_stock (more than is in stock, or past the "
-    "per-line maximum) or currency_mismatch (priced in another currency than the cart; details "
-    "currency, cart_currency)."
+    "product_unavailable", "insufficient_stock", "currency_mismatch", name="CartAddRefusedError"
 )
-INVALID_TRANSITION = error_response("invalid_transition: not allowed in the order's state.")
+INVALID_TRANSITION = error_response("invalid_transition", note="Not allowed in the order's state.")
+# What a quote and an order refuse alike: the body, the destination, the voucher.
+CHECKOUT_INVALID = error_response(
+    "validation_error",
+    "empty_order",
+    "unsupported_country",
+    "voucher_invalid",
+    name="CheckoutInvalidError",
+)
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -92,7 +98,7 @@ class OrderItemInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=services.cart.MAX_LINE_QUANTITY)
 
 
-class QuoteRequestSerializer(serializers.Serializer):
+class CheckoutQuoteSerializer(serializers.Serializer):
     from_cart = serializers.BooleanField(required=False, default=False)
     items = OrderItemInputSerializer(many=True, required=False)
     shipping_address = AddressSerializer()
@@ -111,7 +117,7 @@ class QuoteRequestSerializer(serializers.Serializer):
         return data
 
 
-class PlaceOrderSerializer(QuoteRequestSerializer):
+class PlaceOrderSerializer(CheckoutQuoteSerializer):
     payment = PaymentInputSerializer()
     expected_total = serializers.DecimalField(
         max_digits=12,
@@ -262,17 +268,19 @@ class QuoteView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        request=QuoteRequestSerializer,
+        request=CheckoutQuoteSerializer,
         responses={
             200: QuoteSerializer,
-            400: error_response("validation_error, unsupported_country or voucher_invalid."),
-            409: error_response("product_unavailable or voucher_exhausted."),
+            400: CHECKOUT_INVALID,
+            409: error_response(
+                "product_unavailable", "voucher_exhausted", name="QuoteConflictError"
+            ),
         },
         operation_id="checkout_quote",
     )
     def post(self, request):
         """Price an order without placing it: nothing is reserved or counted."""
-        data = QuoteRequestSerializer(data=request.data)
+        data = CheckoutQuoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         quote = services.order_quote(user=request.user, **_basket(request, data.validated_data))
         return Response(QuoteSerializer(quote).data)
@@ -301,7 +309,7 @@ class CartView(APIView):
 
     permission_classes = [permissions.IsAuthenticated]
 
-    @extend_schema(responses=CartSerializer)
+    @extend_schema(operation_id="cart_get", responses=CartSerializer)
     def get(self, request):
         return Response(cart_body(services.cart_get(user=request.user)))
 
@@ -310,7 +318,9 @@ class CartItemsView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        request=CartItemWriteSerializer, responses={201: CartSerializer, 409: CART_ADD_REFUSED}
+        operation_id="cart_item_add",
+        request=CartItemWriteSerializer,
+        responses={201: CartSerializer, 409: CART_ADD_REFUSED},
     )
     def post(self, request):
         """Add units of a product to the cart."""
@@ -335,7 +345,9 @@ class CartItemView(APIView):
         return cart
 
     @extend_schema(
-        request=CartQuantitySerializer, responses={200: CartSerializer, 409: NOT_IN_STOCK}
+        operation_id="cart_item_update",
+        request=CartQuantitySerializer,
+        responses={200: CartSerializer, 409: NOT_IN_STOCK},
     )
     def patch(self, request, product_id: int):
         """Set a line's quantity (0 removes it)."""
@@ -352,7 +364,7 @@ class CartItemView(APIView):
             raise NotFound(str(exc)) from exc
         return Response(cart_body(cart))
 
-    @extend_schema(responses={200: CartSerializer})
+    @extend_schema(operation_id="cart_item_remove", responses={200: CartSerializer})
     def delete(self, request, product_id: int):
         cart = self._cart(request)
         try:
@@ -430,18 +442,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
+        operation_id="order_place",
         request=PlaceOrderSerializer,
         responses={
             201: OrderDetailSerializer,
-            400: error_response(
-                "validation_error, unsupported_country (nobody delivers there) or "
-                "voucher_invalid (unknown, expired, not yet valid, minimum not met, "
-                "per-customer limit used)."
-            ),
+            400: CHECKOUT_INVALID,
             409: error_response(
-                "product_unavailable, insufficient_stock, voucher_exhausted, price_changed "
-                "(expected_total differs: details {expected, actual}), or idempotency_conflict "
-                "(the same Idempotency-Key with a different body)."
+                "product_unavailable",
+                "insufficient_stock",
+                "voucher_exhausted",
+                "price_changed",
+                "idempotency_conflict",
+                name="OrderConflictError",
+                note="Nothing was placed.",
             ),
         },
         parameters=[
@@ -523,8 +536,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 "(invoice-2026-000001.pdf).",
             ),
             404: error_response(
-                "not_found: no such order of yours, or it has no such document yet (an "
-                "invoice once paid, a credit note once cancelled after payment)."
+                "not_found",
+                note="No such order of yours, or it has no such document yet (an invoice once "
+                "paid, a credit note once cancelled after payment).",
             ),
         },
     )

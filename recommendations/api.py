@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -52,7 +52,7 @@ class RecommendationListView(APIView):
     @extend_schema(
         parameters=[RecommendationQuerySerializer],  # limit 1..50 (default 10), algorithm
         responses=RecommendationListSerializer,
-        operation_id="recommendations_list",
+        operation_id="recommendation_list",
     )
     def get(self, request):
         """Products for the signed-in customer (popular ones for anonymous visitors)."""
@@ -71,7 +71,7 @@ class SimilarProductsView(APIView):
     @extend_schema(
         parameters=[LimitSerializer],
         responses=RecommendationListSerializer,
-        operation_id="products_similar_list",
+        operation_id="product_similar_list",
     )
     def get(self, request, pk: int):
         """Products that the same customers bought or looked at."""
@@ -111,12 +111,17 @@ class InteractionCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
+        operation_id="interaction_create",
         request=InteractionSerializer,
         responses={
             201: InteractionSerializer,
             403: error_response(
-                "not_purchased: a rating of a product the customer has not bought (and kept); "
-                "permission_denied: a purchase, someone else's interaction, or no CSRF token."
+                "not_purchased",
+                "permission_denied",
+                name="InteractionRefusedError",
+                note="not_purchased: a rating of a product the customer has not bought (and "
+                "kept); permission_denied: a purchase, someone else's interaction, or no CSRF "
+                "token.",
             ),
         },
     )
@@ -157,7 +162,7 @@ class ProductReviewsView(generics.GenericAPIView):
     def _product(self, pk: int):
         return get_object_or_404(product_base_queryset(), pk=pk)
 
-    @extend_schema(responses=ReviewSerializer(many=True), operation_id="products_reviews_list")
+    @extend_schema(responses=ReviewSerializer(many=True), operation_id="product_review_list")
     def get(self, request, pk: int):
         """A product's reviews, newest first (paginated)."""
         product = self._product(pk)
@@ -165,11 +170,12 @@ class ProductReviewsView(generics.GenericAPIView):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="product_review_create",
         responses={
             201: ReviewSerializer,
-            403: error_response("not_purchased: only a customer who bought it may review it."),
-            409: error_response("already_reviewed: one review per customer and product."),
-        }
+            403: error_response("not_purchased", "permission_denied", name="ReviewRefusedError"),
+            409: error_response("already_reviewed"),
+        },
     )
     def post(self, request, pk: int):
         """Review a product you bought (once)."""
@@ -202,6 +208,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_view(get=extend_schema(operation_id="recommendation_model_list"))
 class ModelVersionListView(generics.ListAPIView):
     """Trained model versions with their validation metrics (staff only)."""
 

@@ -234,14 +234,32 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+    # Request bodies are JSON only, so the schema offers one body format per operation and
+    # generated clients get one typed body argument (form and multipart bodies are answered
+    # 415 unsupported_media_type). The browsable API posts JSON from its raw-data form; the
+    # storefront's HTML forms are Django views, not DRF.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop API",
-    "DESCRIPTION": "Catalog, inventory, cart, orders, payments and recommendations.",
-    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Catalog, inventory, cart, orders, payments and recommendations. Quick start, errors, "
+        "idempotency and versioning: docs/api.md; what changed: docs/api-changelog.md."
+    ),
+    # The API's version, MAJOR.MINOR.PATCH, and MAJOR is the one in the paths (/api/v1/). A
+    # change that can break a client needs a new MAJOR; an addition a new MINOR. CI compares the
+    # served schema with the released one (clients/released-schema.json, `make clients`).
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Only /api/v1/ is documented (/api/ is the same API); tags come from the path after it.
+    "PREPROCESSING_HOOKS": ["shop.api.schema.only_versioned_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "shop.api.schema.complete_bodies",
+    ],
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ def test_unknown_page_is_a_friendly_html_404(client):
 def test_openapi_schema_is_served(client):
     response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
-    assert "/api/products/" in response.json()["paths"]
+    assert "/api/v1/products/" in response.json()["paths"]
 
 
 def test_register_then_get_a_token(api_client):

@@ -167,14 +167,14 @@ def roles(db):
 # Path parameters that name a stored object: a positive case uses a real one half of the time,
 # so the fuzzer gets past "404 not found" into the views. Longest prefix first.
 LIVE_OBJECTS = [
-    ("/api/account/addresses/", lambda: Address.objects.values_list("pk", flat=True)),
-    ("/api/inventory/reorders/", lambda: ReorderRequest.objects.values_list("pk", flat=True)),
-    ("/api/inventory/", lambda: StockItem.objects.values_list("product_id", flat=True)),
-    ("/api/products/", lambda: Product.objects.values_list("pk", flat=True)),
-    ("/api/cart/items/", lambda: Product.objects.values_list("pk", flat=True)),
-    ("/api/categories/", lambda: Category.objects.values_list("pk", flat=True)),
-    ("/api/orders/", lambda: Order.objects.values_list("pk", flat=True)),
-    ("/api/payments/", lambda: Payment.objects.values_list("pk", flat=True)),
+    ("/api/v1/account/addresses/", lambda: Address.objects.values_list("pk", flat=True)),
+    ("/api/v1/inventory/reorders/", lambda: ReorderRequest.objects.values_list("pk", flat=True)),
+    ("/api/v1/inventory/", lambda: StockItem.objects.values_list("product_id", flat=True)),
+    ("/api/v1/products/", lambda: Product.objects.values_list("pk", flat=True)),
+    ("/api/v1/cart/items/", lambda: Product.objects.values_list("pk", flat=True)),
+    ("/api/v1/categories/", lambda: Category.objects.values_list("pk", flat=True)),
+    ("/api/v1/orders/", lambda: Order.objects.values_list("pk", flat=True)),
+    ("/api/v1/payments/", lambda: Payment.objects.values_list("pk", flat=True)),
 ]
 # Body fields that name a stored object, wherever they appear in a body.
 LIVE_FIELDS = {

@@ -136,7 +136,9 @@ def test_anonymous_clients_past_their_rate_get_429_throttled(api_client, rates):
 def test_the_token_endpoint_allows_ten_attempts_a_minute_per_address(api_client):
     # A different username each time, so no lock-out interferes: only the rate.
     codes = [
-        api_client.post(TOKEN_URL, {"username": f"nobody{i}", "password": "x"}).status_code
+        api_client.post(
+            TOKEN_URL, {"username": f"nobody{i}", "password": "x"}, format="json"
+        ).status_code
         for i in range(11)
     ]
 
@@ -171,7 +173,9 @@ ATTACKER, OWNER = "203.0.113.9", "198.51.100.7"
 
 
 def token(api_client, username, password, ip="10.0.0.1"):
-    return api_client.post(TOKEN_URL, {"username": username, "password": password}, REMOTE_ADDR=ip)
+    return api_client.post(
+        TOKEN_URL, {"username": username, "password": password}, format="json", REMOTE_ADDR=ip
+    )
 
 
 def test_the_lock_out_is_django_axes_keyed_on_username_and_address_together(settings):
@@ -290,7 +294,10 @@ def test_a_forwarded_address_that_is_not_an_ip_is_recorded_as_unknown(api_client
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
 
     response = api_client.post(
-        TOKEN_URL, {"username": "nobody", "password": "x"}, HTTP_X_FORWARDED_FOR="not-an-ip"
+        TOKEN_URL,
+        {"username": "nobody", "password": "x"},
+        format="json",
+        HTTP_X_FORWARDED_FOR="not-an-ip",
     )
 
     assert response.status_code == 400
@@ -440,8 +447,9 @@ def test_the_login_rate_is_one_budget_across_the_token_endpoint_and_the_login_pa
     api_client, client
 ):
     for i in range(5):
-        api_client.post(TOKEN_URL, {"username": f"api{i}", "password": "x"})
+        api_client.post(TOKEN_URL, {"username": f"api{i}", "password": "x"}, format="json")
         client.post(LOGIN_URL, {"username": f"page{i}", "password": "x"})
 
     assert client.post("/admin/login/", {"username": "z", "password": "x"}).status_code == 429
-    assert api_client.post(TOKEN_URL, {"username": "z", "password": "x"}).status_code == 429
+    response = api_client.post(TOKEN_URL, {"username": "z", "password": "x"}, format="json")
+    assert response.status_code == 429

@@ -33,13 +33,15 @@ class TokenView(APIView):
     throttle_scope = "login"
 
     @extend_schema(
+        operation_id="token_obtain",
         request=CredentialsSerializer,
         responses={
             200: TokenSerializer,
             429: error_response(
-                "throttled: too many sign-in attempts from this address; or locked_out: too "
-                "many failed sign-ins of this username from this address. "
-                "details.retry_after_seconds."
+                "throttled",
+                "locked_out",
+                name="SignInThrottledError",
+                note="throttled: too many sign-in attempts from this address.",
             ),
         },
     )
@@ -66,6 +68,7 @@ class RegisterView(APIView):
     authentication_classes: list = []
 
     @extend_schema(
+        operation_id="account_register",
         request=RegisterSerializer,
         responses={
             201: inline_serializer(

@@ -16,6 +16,51 @@ from shop.security import LoginLockedOut
 
 logger = logging.getLogger(__name__)
 
+# Every code an error answer of the API can carry, and what it means. The schema names, per
+# operation and status, which of them can come (shop.api.schema.error_response); docs/api.md
+# lists them all. A code is part of the contract: it is never renamed, and a code added to an
+# operation's answer is a new major version of the API, since a client generated with the enum
+# of codes refuses one it does not know (docs/api.md, Versioning).
+ERROR_CODES = {
+    "validation_error": "the body or a query parameter is invalid; details names the fields",
+    "not_authenticated": "no valid credentials: send Authorization: Token <token>",
+    "permission_denied": "not allowed for this user (staff only, or a session without a CSRF "
+    "token)",
+    "not_found": "no such object or page (another customer's order is not found either)",
+    "method_not_allowed": "the path does not take this HTTP method",
+    "not_acceptable": "the Accept header asks for a format the API does not answer in",
+    "unsupported_media_type": "the body is not JSON: send Content-Type: application/json",
+    "throttled": "too many requests; details.retry_after_seconds says when to try again",
+    "locked_out": "too many failed sign-ins of this username from this address; "
+    "details.retry_after_seconds",
+    "protected": "still referenced (by orders, products or sub-categories), so not deleted",
+    "product_unavailable": "a product is not for sale",
+    "insufficient_stock": "more units than are in stock (or past the per-line maximum)",
+    "reservation_expired": "the stock held for the order was given back before it was used",
+    "currency_mismatch": "the product is priced in another currency than the cart; details "
+    "currency, cart_currency",
+    "empty_order": "the order has no lines",
+    "idempotency_conflict": "the same Idempotency-Key was sent before with a different body",
+    "invalid_transition": "not allowed in the object's current state",
+    "conflict": "the request conflicts with the current state of the object",
+    "price_changed": "expected_total differs from what the order costs now; details "
+    "expected, actual",
+    "unsupported_country": "no tax zone or shipping method serves the shipping country",
+    "voucher_invalid": "unknown, expired or not yet valid voucher, minimum not met, or the "
+    "per-customer limit used",
+    "voucher_exhausted": "the voucher's usage limit is reached",
+    "payment_error": "the payment could not be made",
+    "payment_declined": "the card was declined",
+    "gateway_unavailable": "the payment gateway did not answer; try again later",
+    "refund_exceeds_capture": "more than was captured and not yet refunded",
+    "not_purchased": "only a customer who bought the product (and kept it) may do this",
+    "already_reviewed": "one review per customer and product",
+    "address_book_full": "the customer's address book holds as many addresses as it may",
+    "training_failed": "training a recommendation model failed",
+    "shop_error": "a business rule refused the request",
+    "server_error": "an unexpected error, logged; quote details.request_id when reporting it",
+}
+
 _CODES = {
     exceptions.ValidationError: "validation_error",
     exceptions.ParseError: "validation_error",

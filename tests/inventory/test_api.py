@@ -131,8 +131,8 @@ def test_staff_list_reorder_requests(staff_client, stocked):
 def test_the_schema_documents_the_inventory_and_payments_api(staff_client):
     response = staff_client.get("/api/schema/", {"format": "json"})
     paths = response.json()["paths"]
-    assert "/api/inventory/{product_id}/adjust/" in paths
-    adjust = paths["/api/inventory/{product_id}/adjust/"]["post"]
+    assert "/api/v1/inventory/{product_id}/adjust/" in paths
+    adjust = paths["/api/v1/inventory/{product_id}/adjust/"]["post"]
     schema_ref = adjust["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schema_ref.endswith("/AdjustRequest")
-    assert "/api/inventory/reorders/" in paths and "/api/payments/{id}/" in paths
+    assert "/api/v1/inventory/reorders/" in paths and "/api/v1/payments/{id}/" in paths

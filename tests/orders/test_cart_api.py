@@ -147,6 +147,6 @@ def test_adding_to_a_line_past_the_cap_is_refused_and_keeps_the_line(user_client
 def test_the_cart_documents_its_currency_error(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
-    answer = schema["paths"]["/api/cart/items/"]["post"]["responses"]["409"]
+    answer = schema["paths"]["/api/v1/cart/items/"]["post"]["responses"]["409"]
 
     assert "currency_mismatch" in answer["description"]

@@ -406,7 +406,7 @@ def test_an_unknown_kind_is_a_validation_error(discounted_order, user):
 def test_the_schema_documents_a_pdf_answer(api_client):
     schema = api_client.get("/api/schema/?format=json").json()
 
-    operation = schema["paths"]["/api/orders/{id}/invoice/"]["get"]
+    operation = schema["paths"]["/api/v1/orders/{id}/invoice/"]["get"]
     assert operation["responses"]["200"]["content"] == {
         "application/pdf": {"schema": {"type": "string", "format": "binary"}}
     }

@@ -89,7 +89,9 @@ def test_a_customer_cannot_record_for_someone_else(user_client):
     other, product = UserFactory(), ProductFactory()
 
     response = user_client.post(
-        "/api/interactions/", {"product": product.pk, "kind": "view", "user": other.pk}
+        "/api/interactions/",
+        {"product": product.pk, "kind": "view", "user": other.pk},
+        format="json",
     )
 
     assert response.status_code == 403
@@ -101,7 +103,9 @@ def test_staff_may_record_for_a_customer(staff_client, user):
     product = ProductFactory()
 
     response = staff_client.post(
-        "/api/interactions/", {"product": product.pk, "kind": "cart", "user": user.pk}
+        "/api/interactions/",
+        {"product": product.pk, "kind": "cart", "user": user.pk},
+        format="json",
     )
 
     assert response.status_code == 201
@@ -110,7 +114,7 @@ def test_staff_may_record_for_a_customer(staff_client, user):
 
 def test_clients_cannot_post_purchases(user_client):
     response = user_client.post(
-        "/api/interactions/", {"product": ProductFactory().pk, "kind": "purchase"}
+        "/api/interactions/", {"product": ProductFactory().pk, "kind": "purchase"}, format="json"
     )
 
     assert response.status_code == 403
@@ -175,10 +179,10 @@ def test_reviews_list_and_a_buyers_review(api_client, paid_line):
 def test_a_review_without_purchase_is_a_403_and_a_second_one_a_409(user_client, paid_line):
     product = paid_line.product
 
-    refused = user_client.post(f"/api/products/{product.pk}/reviews/", {"rating": 3})
+    refused = user_client.post(f"/api/products/{product.pk}/reviews/", {"rating": 3}, format="json")
     buyer = client_for(paid_line.order.user)
-    buyer.post(f"/api/products/{product.pk}/reviews/", {"rating": 3})
-    again = buyer.post(f"/api/products/{product.pk}/reviews/", {"rating": 4})
+    buyer.post(f"/api/products/{product.pk}/reviews/", {"rating": 3}, format="json")
+    again = buyer.post(f"/api/products/{product.pk}/reviews/", {"rating": 4}, format="json")
 
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "not_purchased"
@@ -191,7 +195,9 @@ def test_a_review_without_purchase_is_a_403_and_a_second_one_a_409(user_client, 
 def test_a_review_rating_outside_one_to_five_is_a_400(paid_line, rating):
     buyer = client_for(paid_line.order.user)
 
-    response = buyer.post(f"/api/products/{paid_line.product.pk}/reviews/", {"rating": rating})
+    response = buyer.post(
+        f"/api/products/{paid_line.product.pk}/reviews/", {"rating": rating}, format="json"
+    )
 
     assert response.status_code == 400
     assert not Review.objects.exists()
