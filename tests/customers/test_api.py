@@ -64,7 +64,9 @@ def test_patch_changes_an_address_and_can_make_it_the_default(user_client, user)
     first = make_address(user)
     second = make_address(user)
 
-    response = user_client.patch(detail(second), {"city": "Bremen", "is_default": True})
+    response = user_client.patch(
+        detail(second), {"city": "Bremen", "is_default": True}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["city"] == "Bremen"
