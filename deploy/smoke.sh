@@ -195,7 +195,7 @@ PRODUCT=$("$PY" deploy/smoke_data.py 2>>"$LOGS/steps.log" | "$PY" -c 'import jso
 STEP="order over HTTP"
 say "$STEP: token, order with tok_visa, wait for the payment, /health/"
 "$PY" deploy/smoke_client.py --base "http://127.0.0.1:$PORT" --username "$SMOKE_USERNAME" \
-  --password "$SMOKE_PASSWORD" --product "$PRODUCT" \
+  --password="$SMOKE_PASSWORD" --product "$PRODUCT" \
   --payment-timeout "${SMOKE_PAYMENT_TIMEOUT:-60}" --health-timeout "${SMOKE_HEALTH_TIMEOUT:-90}" |
   tee "$LOGS/client.log" || fail "$(tail -n 1 "$LOGS/client.log")"
 
