@@ -1,7 +1,10 @@
 """Celery entry points for orders: thin, take ids, each runs the service it is named after and
 is safe to run twice."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.conf import settings
 
 from orders import services
 from payments.exceptions import GatewayTransientError
@@ -35,4 +38,5 @@ def order_emails_send_due_task() -> int:
 
 @shared_task(ignore_result=True, **retrying(GatewayTransientError))
 def payments_reconcile_task() -> dict:
-    return services.payments_reconcile(fix=True).counts()
+    window = timedelta(days=settings.RECONCILIATION_DAYS)
+    return services.payments_reconcile(fix=True, changed_within=window).counts()

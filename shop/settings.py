@@ -438,7 +438,9 @@ CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
     "task": "payments.tasks.payments_settle_stuck_task",
     "schedule": timedelta(minutes=3),
 }
-# Every night the shop's payments, refunds and orders are compared with the gateway's records.
+# Every night the shop's payments, refunds and orders are compared with the gateway's records:
+# those changed in the last RECONCILIATION_DAYS, and every one with an open issue.
+RECONCILIATION_DAYS = env_int("RECONCILIATION_DAYS", 35)
 CELERY_BEAT_SCHEDULE["orders-reconcile-payments"] = {
     "task": "orders.tasks.payments_reconcile_task",
     "schedule": crontab(hour=2, minute=30),

@@ -19,9 +19,11 @@ total less the refunds the shop granted if it is paid and not cancelled, else 0.
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from orders.models import Order, OrderStatus, ReconciliationIssue
@@ -235,13 +237,28 @@ class _Run:
             )
 
 
-def payments_reconcile(*, fix: bool = False, payment_ids: list[int] | None = None) -> Report:
-    """Compare payments (all, or ``payment_ids``) with the gateway; repair what is certain when
-    ``fix``; flag the rest. Returns the run's report."""
+def payments_reconcile(
+    *,
+    fix: bool = False,
+    payment_ids: list[int] | None = None,
+    changed_within: timedelta | None = None,
+) -> Report:
+    """Compare payments with the gateway; repair what is certain when ``fix``; flag the rest.
+
+    All payments by default, or ``payment_ids``, or those changed within ``changed_within``
+    (the nightly run: a gateway is not asked about years of settled payments every night)
+    together with every payment that still has an open issue. Returns the run's report."""
     run = _Run(fix=fix)
     payments = Payment.objects.select_related("order").order_by("id")
     if payment_ids is not None:
         payments = payments.filter(pk__in=list(payment_ids))
+    if changed_within is not None:
+        open_issues = ReconciliationIssue.objects.filter(status=IssueStatus.OPEN).values(
+            "payment_id"
+        )
+        payments = payments.filter(
+            Q(updated_at__gte=run.now - changed_within) | Q(pk__in=open_issues)
+        )
     for payment in payments.iterator(chunk_size=500):
         if _in_flight(payment, run.now):
             continue

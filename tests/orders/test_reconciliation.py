@@ -166,3 +166,34 @@ def test_the_command_reports_a_clean_run_and_exits_zero():
 def test_the_reconciliation_runs_nightly_from_beat(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["orders-reconcile-payments"]
     assert entry["task"] == "orders.tasks.payments_reconcile_task"
+
+
+def test_the_nightly_window_skips_old_settled_payments_but_not_open_issues():
+    old_clean, old_payment = paid_order()
+    old_flagged, flagged_payment = paid_order()
+    recent, recent_payment = paid_order()
+    long_ago = timezone.now() - timezone.timedelta(days=90)
+    Payment.objects.filter(pk__in=[old_payment.pk, flagged_payment.pk]).update(updated_at=long_ago)
+    ReconciliationIssue.objects.create(
+        payment=flagged_payment, order=old_flagged, kind="amounts_differ", message="earlier"
+    )
+
+    report = services.payments_reconcile(changed_within=timezone.timedelta(days=35))
+
+    assert report.checked == 2  # the recent payment and the one with an open issue
+
+
+def test_the_nightly_task_uses_the_window(settings, monkeypatch):
+    seen, real = {}, services.payments_reconcile
+
+    def reconcile(**kwargs):
+        seen.update(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "payments_reconcile", reconcile)
+    settings.RECONCILIATION_DAYS = 7
+    from orders.tasks import payments_reconcile_task
+
+    payments_reconcile_task()
+
+    assert seen == {"fix": True, "changed_within": timezone.timedelta(days=7)}

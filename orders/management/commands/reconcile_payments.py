@@ -1,6 +1,8 @@
 """Compare the shop's payments, refunds and orders with the gateway's records."""
 
-from django.core.management.base import BaseCommand
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand, CommandError
 
 from orders.models import ReconciliationIssue
 from orders.services import payments_reconcile
@@ -20,9 +22,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--payment", type=int, action="append", dest="payment_ids", help="Only this payment."
         )
+        parser.add_argument(
+            "--days",
+            type=int,
+            help="Only payments changed in the last DAYS days, and those with open issues "
+            "(the nightly run uses RECONCILIATION_DAYS); all payments without it.",
+        )
 
-    def handle(self, *args, fix: bool, payment_ids, **options):
-        report = payments_reconcile(fix=fix, payment_ids=payment_ids)
+    def handle(self, *args, fix: bool, payment_ids, days, **options):
+        if days is not None and days < 1:
+            raise CommandError("--days takes a whole number of days, 1 or more.")
+        window = timedelta(days=days) if days is not None else None
+        report = payments_reconcile(fix=fix, payment_ids=payment_ids, changed_within=window)
         counts = report.counts()
         self.stdout.write(
             "checked {checked} payments, {unreachable} unreachable; "
