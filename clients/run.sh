@@ -39,6 +39,9 @@ STEP="start"
 SERVER_PID=""
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/shop-clients.XXXXXX")
 
+# shellcheck source=deploy/report.sh
+. deploy/report.sh
+
 say() { printf '[clients %3ds] %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
 fail() {
   echo "FAILED: $*" >&2
@@ -58,19 +61,7 @@ finish() {
     kill -KILL -- "-$SERVER_PID" 2>/dev/null
   fi
   wait 2>/dev/null
-  local took=$((SECONDS - STARTED_AT))
-  if [ "$status" -eq 0 ]; then
-    rm -rf "$LOGS"
-    echo "CLIENTS PASS in ${took}s"
-  else
-    for log in "$LOGS"/*.log; do
-      [ -s "$log" ] || continue
-      echo "----- $(basename "$log") (last 60 lines) -----"
-      tail -n 60 "$log"
-    done
-    echo "----- logs kept in $LOGS -----"
-    echo "CLIENTS FAIL in ${took}s at step '$STEP'"
-  fi
+  report_end CLIENTS "$status"
   exit "$status"
 }
 trap finish EXIT

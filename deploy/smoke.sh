@@ -34,6 +34,9 @@ NAMES=()
 PIDS=()
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/shop-smoke.XXXXXX")
 
+# shellcheck source=deploy/report.sh
+. deploy/report.sh
+
 say() { printf '[smoke %3ds] %s\n' "$((SECONDS - STARTED_AT))" "$*"; }
 fail() {
   RESULT=$1
@@ -81,18 +84,10 @@ finish() {
   trap - EXIT
   set +e
   stop_all
-  local took=$((SECONDS - STARTED_AT))
   if [ "$status" -eq 0 ]; then
-    rm -rf "$LOGS"
-    echo "SMOKE PASS in ${took}s: $RESULT"
+    report_end SMOKE 0 "$RESULT"
   else
-    for log in "$LOGS"/*.log; do
-      [ -s "$log" ] || continue
-      echo "----- $(basename "$log") (last 60 lines) -----"
-      tail -n 60 "$log"
-    done
-    echo "----- logs kept in $LOGS -----"
-    echo "SMOKE FAIL in ${took}s at step '$STEP': ${RESULT:-exit status $status}"
+    report_end SMOKE "$status" "${RESULT:-exit status $status}"
   fi
   exit "$status"
 }
