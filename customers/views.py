@@ -113,7 +113,11 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "emails/password_reset.txt"
     html_email_template_name = "emails/password_reset.html"
     success_url = reverse_lazy("password_reset_done")
-    extra_email_context = {"site_name": settings.SHOP_NAME}
+    extra_email_context = {
+        "site_name": settings.SHOP_NAME,
+        "shop_name": settings.SHOP_NAME,
+        "shop_url": settings.SHOP_URL,
+    }
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

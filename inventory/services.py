@@ -13,7 +13,6 @@ from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -24,6 +23,7 @@ from inventory.models import ReorderRequest, Reservation, StockItem, StockMoveme
 from shop.cache import invalidate
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
+from shop.mail import mail_send
 
 Kind = StockMovement.Kind
 State = Reservation.State
@@ -511,13 +511,10 @@ def reorder_notify(*, reorder_id: int) -> bool:
     if reorder is None:
         return False
     product = reorder.product
-    send_mail(
+    mail_send(
+        to=[settings.SHOP_STAFF_EMAIL],
+        template="reorder_request",
         subject=f"Reorder {product.sku}: {reorder.quantity} units",
-        message=(
-            f"Available stock of {product.name} ({product.sku}) fell to its reorder point.\n"
-            f"Reorder request #{reorder.pk} asks for {reorder.quantity} units.\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[settings.SHOP_STAFF_EMAIL],
+        context={"reorder": reorder, "product": product},
     )
     return True

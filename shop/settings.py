@@ -300,6 +300,8 @@ FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])
 
 # --- The shop's own settings ----------------------------------------------------------------
 SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
+# Where customers reach the shop: the base of every link in a mail (no trailing slash).
+SHOP_URL = os.environ.get("SHOP_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
 SHOP_MAX_PRICE = Decimal("9999999999.99")
 # The seller on invoices and credit notes: the address's lines separated by commas.

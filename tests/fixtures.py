@@ -1,5 +1,7 @@
 """Fixtures shared by several test packages (registered in tests/conftest.py)."""
 
+from decimal import Decimal
+
 import pytest
 
 from tests.factories import ProductFactory, StockItemFactory
@@ -12,5 +14,25 @@ def stocked():
     def make(quantity=10, **product):
         item = StockItemFactory(product=ProductFactory(**product), quantity=quantity)
         return item.product
+
+    return make
+
+
+@pytest.fixture
+def placed(user, stocked):
+    """Make an order placed through the service (its processing not run yet); returns the
+    order and its product."""
+    from orders import services
+    from tests.orders.conftest import ADDRESS
+
+    def make(token="tok_visa", quantity=1, stock=5, price="20.00", buyer=None):
+        product = stocked(quantity=stock, price=Decimal(price))
+        order = services.order_place(
+            user=buyer or user,
+            shipping_address=ADDRESS,
+            payment_token=token,
+            lines=[(product.pk, quantity)],
+        )
+        return order, product
 
     return make

@@ -10,13 +10,13 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db.models import F, Q
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import Order, OrderEmail
 from shop.dispatch import enqueue_on_commit
+from shop.mail import mail_send
 
 logger = logging.getLogger(__name__)
 Kind = OrderEmail.Kind
@@ -63,19 +63,28 @@ def order_email_send(*, email_id: int) -> bool:
     order = email.order
     recipient = order.email or order.user.email
     if recipient:
-        context = {"order": order, "lines": order.lines.all(), "shop_name": settings.SHOP_NAME}
         try:
-            send_mail(
-                SUBJECTS[Kind(email.kind)].format(number=order.number),
-                render_to_string(f"emails/order_{email.kind}.txt", context),
-                settings.DEFAULT_FROM_EMAIL,
-                [recipient],
+            mail_send(
+                to=[recipient],
+                template=f"order_{email.kind}",
+                subject=SUBJECTS[Kind(email.kind)].format(number=order.number),
+                context=order_email_context(order),
             )
         except Exception:
             OrderEmail.objects.filter(pk=email_id, claimed_at=now).update(claimed_at=None)
             raise
     OrderEmail.objects.filter(pk=email_id).update(sent_at=timezone.now())
     return bool(recipient)
+
+
+def order_email_context(order: Order) -> dict:
+    """What every order mail's templates are rendered with."""
+    return {
+        "order": order,
+        "lines": order.lines.all(),
+        "greeting": order.user.get_username() if order.user_id else "",
+        "order_url": settings.SHOP_URL + reverse("orders:order-detail", args=[order.number]),
+    }
 
 
 def order_emails_send_due(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -32,23 +32,6 @@ SYSTEM = OrderEvent.Actor.SYSTEM
 
 
 @pytest.fixture
-def placed(user, stocked):
-    """An order placed through the service (its processing not run yet)."""
-
-    def make(token="tok_visa", quantity=1, stock=5, price="20.00"):
-        product = stocked(quantity=stock, price=Decimal(price))
-        order = services.order_place(
-            user=user,
-            shipping_address=ADDRESS,
-            payment_token=token,
-            lines=[(product.pk, quantity)],
-        )
-        return order, product
-
-    return make
-
-
-@pytest.fixture
 def process(django_capture_on_commit_callbacks):
     """Run an order's processing as a worker does: outside any transaction, so what follows
     each commit (giving money back, mails) runs at once."""
@@ -310,7 +293,7 @@ def test_a_mail_server_failure_leaves_the_mail_due_for_a_retry(placed, monkeypat
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("orders.services.emails.send_mail", refuse)
+    monkeypatch.setattr("orders.services.emails.mail_send", refuse)
     with pytest.raises(ConnectionRefusedError):
         services.order_email_send(email_id=email.pk)
     monkeypatch.undo()
