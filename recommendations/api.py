@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from catalog.api import ProductSerializer
 from catalog.selectors import product_base_queryset
-from recommendations import engine, selectors, services
-from recommendations.models import Interaction, ModelVersion, Review
+from recommendations import selectors, services
+from recommendations.models import ALGORITHMS, Interaction, ModelVersion, Review
 from shop.api.schema import error_response
 
 MAX_LIMIT = 50
@@ -22,7 +22,7 @@ class LimitSerializer(serializers.Serializer):
 
 
 class RecommendationQuerySerializer(LimitSerializer):
-    algorithm = serializers.ChoiceField(choices=list(engine.ALGORITHMS), required=False)
+    algorithm = serializers.ChoiceField(choices=list(ALGORITHMS), required=False)
 
 
 class RecommendationSerializer(serializers.Serializer):

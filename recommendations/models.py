@@ -74,6 +74,11 @@ class Review(models.Model):
         return f"{self.rating}/5 by {self.user_id} on {self.product_id}"
 
 
+# The algorithms the engine knows (``recommendations.engine.ALGORITHMS``, checked equal by a
+# test), named here so that web processes can validate a name without importing the engine.
+ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease")
+
+
 class ModelVersion(models.Model):
     """One training of one algorithm.
 

@@ -12,9 +12,14 @@ from django.db.models import Avg, Count, QuerySet, Window
 from catalog.models import Product
 from catalog.selectors import product_base_queryset, product_popular
 from orders.selectors import customer_has_bought
-from recommendations import engine
 from recommendations.exceptions import UnknownAlgorithm
-from recommendations.models import ModelVersion, Review, SimilarProduct, UserRecommendation
+from recommendations.models import (
+    ALGORITHMS,
+    ModelVersion,
+    Review,
+    SimilarProduct,
+    UserRecommendation,
+)
 from shop.cache import cached
 
 CACHE_AREA = "recommendations"
@@ -53,8 +58,8 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
     not know, and anonymous visitors, get the popular products (reason "popular"), as do the
     places left when a customer's list is short.
     """
-    if algorithm is not None and algorithm not in engine.ALGORITHMS:
-        raise UnknownAlgorithm(details={"algorithm": algorithm, "known": list(engine.ALGORITHMS)})
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise UnknownAlgorithm(details={"algorithm": algorithm, "known": list(ALGORITHMS)})
     versions = active_versions()
     version_id = versions["by_algorithm"].get(algorithm) if algorithm else versions["serving"]
     user_id = user.pk if getattr(user, "is_authenticated", False) else None

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from recommendations import services
+from recommendations import training
 from recommendations.models import Interaction, Review
 from tests.factories import ProductFactory, UserFactory, bought_line
 
@@ -33,7 +33,7 @@ def test_anonymous_visitors_get_popular_products(api_client, products):
 
 
 def test_a_known_customer_gets_the_models_recommendations(shoppers, products):
-    services.training_run(algorithms=["item_knn", "nmf"])
+    training.training_run(algorithms=["item_knn", "nmf"])
 
     response = client_for(shoppers[0]).get("/api/recommendations/?limit=1&algorithm=item_knn")
 
@@ -56,7 +56,7 @@ def test_bad_limit_or_algorithm_is_a_400_in_the_error_format(api_client, query):
 
 
 def test_similar_products_come_from_the_serving_model(api_client, shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
 
     response = api_client.get(f"/api/products/{products[0].pk}/similar/?limit=2")
 
@@ -208,7 +208,7 @@ def test_reviews_of_an_unknown_product_is_a_404(api_client):
 
 
 def test_model_versions_are_for_staff_only(user_client, staff_client, api_client, shoppers):
-    services.training_run(algorithms=["popular"])
+    training.training_run(algorithms=["popular"])
 
     assert api_client.get("/api/recommendations/models/").status_code in (401, 403)
     assert user_client.get("/api/recommendations/models/").status_code == 403
@@ -221,7 +221,7 @@ def test_model_versions_are_for_staff_only(user_client, staff_client, api_client
 
 
 def test_a_second_request_is_served_from_the_cache(shoppers):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
     client = client_for(shoppers[0])
 
     with CaptureQueriesContext(connection) as first:
@@ -239,7 +239,7 @@ def test_a_new_version_is_served_at_once_despite_the_cache(shoppers):
     before = client.get("/api/recommendations/?limit=1").json()["results"][0]
     assert before["reason"] == "popular"
 
-    services.training_run(algorithms=["user_knn"])
+    training.training_run(algorithms=["user_knn"])
 
     after = client.get("/api/recommendations/?limit=1").json()["results"][0]
     assert after["reason"] == "similar_users"

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from recommendations import services
+from recommendations import training
 from recommendations.models import Interaction, Review
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ def logged_in(user):
 
 
 def test_home_shows_a_known_customers_recommendations(shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
 
     page = logged_in(shoppers[0]).get("/").content.decode()
 
@@ -31,7 +31,7 @@ def test_home_shows_no_personal_block_to_anonymous_visitors(products):
 
 
 def test_product_page_shows_customers_also_bought_and_records_one_view(shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
     client = logged_in(shoppers[0])
 
     page = client.get(products[0].get_absolute_url()).content.decode()
