@@ -455,7 +455,8 @@ CELERY_BEAT_SCHEDULE["orders-reconcile-payments"] = {
 RECOMMENDATIONS_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 5.0}
 # Algorithms trained nightly; the one with the best validation NDCG becomes the default.
 RECOMMENDATIONS_ALGORITHMS = env_list(
-    "RECOMMENDATIONS_ALGORITHMS", ["popular", "user_knn", "item_knn", "nmf", "ease"]
+    "RECOMMENDATIONS_ALGORITHMS",
+    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease"],
 )
 RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
 RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)

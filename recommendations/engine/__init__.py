@@ -10,6 +10,7 @@ from recommendations.engine.models import (
     ItemKNN,
     NMFRecommender,
     Popularity,
+    RecentEASE,
     UserKNN,
 )
 
@@ -19,6 +20,7 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "item_knn": ItemKNN,
     "nmf": NMFRecommender,
     "ease": EASE,
+    "recent_ease": RecentEASE,
 }
 
 
@@ -37,6 +39,7 @@ __all__ = [
     "ItemKNN",
     "NMFRecommender",
     "Popularity",
+    "RecentEASE",
     "Recommender",
     "UserKNN",
     "build",

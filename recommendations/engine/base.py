@@ -37,8 +37,22 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.take_along_axis(part_scores, order, axis=1)
 
 
+def aligned_times(matrix: sp.csr_matrix, times) -> sp.csr_matrix:
+    """``times`` as a CSR matrix with exactly ``matrix``'s cells, in its order (0 where a cell
+    has no time)."""
+    times = sp.csr_matrix(times, dtype=np.float64)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    values = np.asarray(times[rows, matrix.indices]).ravel()
+    return sp.csr_matrix((values, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)
+
+
 class Recommender:
-    """Fit on a CSR user x item matrix of implicit feedback (larger = stronger)."""
+    """Fit on a CSR user x item matrix of implicit feedback (larger = stronger).
+
+    ``times``, when given, is a CSR matrix of the same shape holding, at each interaction's
+    cell, when it last happened (seconds): models that use order and recency read it, the
+    others ignore it.
+    """
 
     name = "base"
     # The reason shown to a customer for a recommendation of this model.
@@ -51,6 +65,10 @@ class Recommender:
     # --- to implement ------------------------------------------------------------------------
     def _fit(self, matrix: sp.csr_matrix) -> None:
         raise NotImplementedError
+
+    def _fit_times(self, matrix: sp.csr_matrix, times: sp.csr_matrix) -> None:
+        """Fit with interaction times; models that have no use for them fit without."""
+        self._fit(matrix)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """Dense scores (len(users) x n_items), higher is better; seen items not yet removed."""
@@ -73,9 +91,12 @@ class Recommender:
     def n_items(self) -> int:
         return self.matrix.shape[1]
 
-    def fit(self, matrix) -> Recommender:
+    def fit(self, matrix, times=None) -> Recommender:
         self.matrix = as_csr(matrix)
-        self._fit(self.matrix)
+        if times is None:
+            self._fit(self.matrix)
+        else:
+            self._fit_times(self.matrix, aligned_times(self.matrix, times))
         return self
 
     def _mask_seen(self, users: np.ndarray, scores: np.ndarray) -> None:

@@ -42,6 +42,21 @@ class Interactions:
             )
         )
 
+    def time_matrix(self, mask: np.ndarray | None = None) -> sp.csr_matrix | None:
+        """When each cell of ``matrix(mask)`` last happened (None without times)."""
+        if self.times is None:
+            return None
+        sel = np.ones(len(self.users), dtype=bool) if mask is None else mask
+        users, items, times = self.users[sel], self.items[sel], self.times[sel]
+        # The latest time per cell: sort by cell then time, keep each cell's last entry.
+        order = np.lexsort((times, items, users))
+        users, items, times = users[order], items[order], times[order]
+        last = np.ones(len(order), dtype=bool)
+        last[:-1] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
+        return sp.csr_matrix(
+            (times[last], (users[last], items[last])), shape=(self.n_users, self.n_items)
+        )
+
     def subset(self, mask: np.ndarray) -> Interactions:
         return Interactions(
             self.users[mask],
@@ -111,12 +126,19 @@ def ranking_metrics(
 
 
 def evaluate(
-    name: str, params: dict, train: sp.csr_matrix, test: sp.csr_matrix, *, k: int = 10
+    name: str,
+    params: dict,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    *,
+    k: int = 10,
+    train_times: sp.csr_matrix | None = None,
 ) -> dict:
-    """Fit ``name`` with ``params`` on train, score it on test; fit seconds included."""
+    """Fit ``name`` with ``params`` on train (and its times), score it on test; fit seconds
+    included."""
     model = build(name, **params)
     start = time.perf_counter()
-    model.fit(train)
+    model.fit(train, train_times)
     fit_seconds = time.perf_counter() - start
     metrics = ranking_metrics(model, train, test, k=k)
     metrics["fit_seconds"] = fit_seconds
@@ -130,6 +152,12 @@ GRIDS: dict[str, dict[str, list]] = {
     "item_knn": {"k": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
     "nmf": {"n_components": [16, 32, 64], "alpha": [0.0, 0.001]},
     "ease": {"l2": [100.0, 250.0, 500.0, 1000.0, 2000.0]},
+    # Half-life None and transitions 0 is plain EASE: tuning may fall back to it.
+    "recent_ease": {
+        "l2": [250.0, 500.0, 1000.0],
+        "half_life": [None, 5.0, 10.0, 20.0],
+        "transitions": [0.0, 0.3, 1.0],
+    },
 }
 
 
@@ -163,11 +191,12 @@ def tune(
     """The grid point with the best validation ``metric`` (validation carved from train)."""
     val_mask = holdout_mask(train_data, split=split, seed=seed + 1)
     fit_part, val_part = train_data.matrix(~val_mask), train_data.matrix(val_mask)
+    fit_times = train_data.time_matrix(~val_mask)
     best: TuningResult | None = None
     trials = []
     for params in grid(name, grids) or [{}]:
         params = {**params, "seed": seed}
-        result = evaluate(name, params, fit_part, val_part, k=k)
+        result = evaluate(name, params, fit_part, val_part, k=k, train_times=fit_times)
         trials.append({"params": params, metric: result[metric]})
         if best is None or result[metric] > best.validation[metric]:
             best = TuningResult(name, params, result)

@@ -129,3 +129,70 @@ def test_user_knn_draws_neighbours_from_the_most_active_users_past_its_pool():
     neighbours = set(model.neighbours.indices.tolist())
     assert neighbours <= {0, 1, 2, 5}
     assert 1 in model.neighbours[3].indices.tolist()
+
+
+# --- recency-aware EASE --------------------------------------------------------------------
+def _cells(rows):
+    """A user x item matrix (ones) and its times from [(user, item, time)]."""
+    users, items, times = (np.array(column) for column in zip(*rows, strict=True))
+    shape = (users.max() + 1, items.max() + 1)
+    ones = sp.csr_matrix((np.ones(len(users)), (users, items)), shape=shape)
+    return ones, sp.csr_matrix((times.astype(float), (users, items)), shape=shape)
+
+
+def test_recent_ease_without_times_scores_exactly_as_ease():
+    matrix, _ = _cells([(0, 0, 1), (0, 1, 2), (1, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2)])
+    plain = engine.build("ease", l2=1.0).fit(matrix)
+    recent = engine.build("recent_ease", l2=1.0).fit(matrix)
+    users = np.arange(3)
+    assert np.allclose(plain.score_users(users), recent.score_users(users))
+
+
+def test_recency_ranks_count_the_users_more_recent_items():
+    from recommendations.engine.base import aligned_times
+    from recommendations.engine.models import recency_ranks
+
+    matrix, times = _cells([(0, 0, 30), (0, 1, 10), (0, 2, 20), (1, 1, 5)])
+    assert recency_ranks(matrix, aligned_times(matrix, times)).tolist() == [0, 2, 1, 0]
+
+
+def test_what_customers_took_next_after_the_latest_item_comes_first():
+    # Many customers bought 0 then 1, and 2 then 3; the customer's latest item is 2.
+    rows = []
+    for user in range(6):
+        rows += [(user, 0, 1), (user, 1, 2), (user, 2, 3), (user, 3, 4)]
+    rows += [(6, 0, 1), (6, 2, 5)]
+    matrix, times = _cells(rows)
+    model = engine.build("recent_ease", l2=1.0, half_life=1.0, transitions=1.0)
+    model.fit(matrix, times)
+
+    assert [item for item, _ in model.recommend(6, k=2)] == [3, 1]
+
+
+def test_the_latest_items_weigh_more_than_old_ones():
+    # Items 0/1 go together, as do 2/3; the customer took 0 long ago and 2 just now.
+    rows = [(u, 0, 1) for u in range(4)] + [(u, 1, 2) for u in range(4)]
+    rows += [(u, 2, 1) for u in range(4, 8)] + [(u, 3, 2) for u in range(4, 8)]
+    rows += [(8, 0, 1), (8, 2, 100)]
+    matrix, times = _cells(rows)
+    plain = engine.build("recent_ease", l2=1.0, half_life=None, transitions=0.0)
+    recent = engine.build("recent_ease", l2=1.0, half_life=0.5, transitions=0.0)
+
+    first_plain = plain.fit(matrix, times).score_users(np.array([8]))[0]
+    first_recent = recent.fit(matrix, times).score_users(np.array([8]))[0]
+    assert first_plain[1] == pytest.approx(first_plain[3])
+    assert first_recent[3] > first_recent[1]
+
+
+def test_an_interactions_time_matrix_keeps_each_cells_latest_time():
+    from recommendations.engine.evaluation import Interactions
+
+    data = Interactions(
+        users=np.array([0, 0, 1]),
+        items=np.array([1, 1, 0]),
+        values=np.ones(3, dtype=np.float32),
+        times=np.array([5.0, 9.0, 3.0]),
+        n_users=2,
+        n_items=2,
+    )
+    assert data.time_matrix().toarray().tolist() == [[0.0, 9.0], [3.0, 0.0]]

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         test_mask = holdout_mask(data, split=split, seed=seed)
         train_data = data.subset(~test_mask)
         train, test = data.matrix(~test_mask), data.matrix(test_mask)
+        train_times = data.time_matrix(~test_mask)
         results = []
         for name in options["algorithms"]:
             started = time.perf_counter()
@@ -52,7 +53,7 @@ class Command(BaseCommand):
                 tuned = tune(name, train_data, split=split, seed=seed, k=k)
                 params, validation = tuned.params, tuned.validation["ndcg"]
             tuning_seconds = time.perf_counter() - started
-            metrics = evaluate(name, params, train, test, k=k)
+            metrics = evaluate(name, params, train, test, k=k, train_times=train_times)
             results.append(
                 {
                     "algorithm": name,
