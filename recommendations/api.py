@@ -25,12 +25,25 @@ class RecommendationQuerySerializer(LimitSerializer):
     algorithm = serializers.ChoiceField(choices=list(ALGORITHMS), required=False)
 
 
+class ExplanationSerializer(serializers.Serializer):
+    """Why the product is recommended, as a sentence for people and a kind for programs."""
+
+    kind = serializers.ChoiceField(
+        choices=["bought", "viewed", "together", "similar_users", "taste", "popular"]
+    )
+    text = serializers.CharField()
+    product = serializers.IntegerField(
+        allow_null=True, help_text="The product the explanation names (yours, or the one shown)."
+    )
+
+
 class RecommendationSerializer(serializers.Serializer):
     product = ProductSerializer()
     score = serializers.FloatField()
     reason = serializers.ChoiceField(
         choices=["similar_users", "similar_items", "factorization", "popular"]
     )
+    explanation = ExplanationSerializer()
 
 
 class RecommendationListSerializer(serializers.Serializer):
@@ -42,8 +55,24 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationSerializer(many=True)
 
 
-def _items(pairs) -> list[dict]:
-    return [{"product": p, "score": score, "reason": reason} for p, score, reason in pairs]
+def _explanation(explanation: selectors.Explanation) -> dict:
+    return {
+        "kind": explanation.kind,
+        "text": explanation.text,
+        "product": explanation.product.pk if explanation.product is not None else None,
+    }
+
+
+def _items(found: list[selectors.Recommended]) -> list[dict]:
+    return [
+        {
+            "product": r.product,
+            "score": r.score,
+            "reason": r.reason,
+            "explanation": _explanation(r.explanation),
+        }
+        for r in found
+    ]
 
 
 class RecommendationListView(APIView):
@@ -81,8 +110,13 @@ class SimilarProductsView(APIView):
         if product is None:
             raise NotFound("No such product.")
         found = selectors.similar_products(product, query.validated_data["limit"])
+        together = _explanation(selectors.explain_together(product))
         data = RecommendationSerializer(
-            [{"product": p, "score": s, "reason": "similar_items"} for p, s in found], many=True
+            [
+                {"product": p, "score": s, "reason": "similar_items", "explanation": together}
+                for p, s in found
+            ],
+            many=True,
         ).data
         return Response({"count": len(data), "next": None, "previous": None, "results": data})
 

@@ -135,6 +135,11 @@ class UserRecommendation(models.Model):
     score = models.FloatField()
     rank = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=20)
+    # The customer's own product that weighed most in this recommendation ("because you
+    # bought X"), for item-based models; empty for the others.
+    anchor = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["version", "user", "rank"]

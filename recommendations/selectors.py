@@ -6,6 +6,8 @@ and switching versions invalidates the area, so a new model is served at once.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db.models import Avg, Count, QuerySet, Window
 
@@ -26,6 +28,46 @@ CACHE_AREA = "recommendations"
 POPULAR = "popular"
 
 
+class Explanation(NamedTuple):
+    """Why a product is recommended: a stable ``kind``, the sentence shown to the customer, and
+    the product it points at (the customer's own, or the one on the page), if any."""
+
+    kind: str
+    text: str
+    product: Product | None = None
+
+
+class Recommended(NamedTuple):
+    product: Product
+    score: float
+    reason: str
+    explanation: Explanation
+
+
+# What a model's reason says when no own product of the customer stands behind the item.
+GENERAL = {
+    "similar_users": Explanation("similar_users", "Customers with tastes like yours chose this"),
+    "factorization": Explanation("taste", "Matches your taste"),
+    "similar_items": Explanation("taste", "Matches what you chose before"),
+    POPULAR: Explanation("popular", "Popular right now"),
+}
+
+
+def explain(reason: str, anchor: Product | None, bought: set[int]) -> Explanation:
+    """The explanation of one recommendation with model reason ``reason`` and ``anchor`` (the
+    customer's product behind it); ``bought`` holds the ids of products the customer bought."""
+    if anchor is not None:
+        if anchor.pk in bought:
+            return Explanation("bought", f"Because you bought {anchor.name}", anchor)
+        return Explanation("viewed", f"Because you looked at {anchor.name}", anchor)
+    return GENERAL.get(reason, GENERAL[POPULAR])
+
+
+def explain_together(product: Product) -> Explanation:
+    """The explanation of a product shown beside ``product`` ("Customers also bought")."""
+    return Explanation("together", f"Often bought with {product.name}", product)
+
+
 def _timeout() -> int:
     return settings.RECOMMENDATIONS_CACHE_SECONDS
 
@@ -44,15 +86,16 @@ def active_versions() -> dict:
     return cached(CACHE_AREA, ("active",), build, timeout=_timeout())
 
 
-def _popular(limit: int, exclude_ids=()) -> list[tuple[Product, float, str]]:
+def _popular(limit: int, exclude_ids=()) -> list[Recommended]:
     return [
-        (p, float(p.popularity), POPULAR)
+        Recommended(p, float(p.popularity), POPULAR, GENERAL[POPULAR])
         for p in product_popular(limit=limit, exclude_ids=exclude_ids)
     ]
 
 
 def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None):
-    """Up to ``limit`` (product, score, reason) for ``user``, best first.
+    """Up to ``limit`` ``Recommended`` (product, score, reason, explanation) for ``user``,
+    best first.
 
     From the serving version (or the active one of ``algorithm``); customers the model does
     not know, and anonymous visitors, get the popular products (reason "popular"), as do the
@@ -65,18 +108,24 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
 
     def build():
-        found: list[tuple[Product, float, str]] = []
+        found: list[Recommended] = []
         if version_id is not None and user_id is not None:
-            rows = (
+            rows = list(
                 UserRecommendation.objects.filter(
                     version_id=version_id, user_id=user_id, product__is_active=True
                 )
-                .select_related("product", "product__category", "product__stock")
+                .select_related("product", "product__category", "product__stock", "anchor")
                 .order_by("rank")[:limit]
             )
-            found = [(row.product, row.score, row.reason) for row in rows]
+            bought = _bought(user_id, [row.anchor_id for row in rows if row.anchor_id])
+            found = [
+                Recommended(
+                    row.product, row.score, row.reason, explain(row.reason, row.anchor, bought)
+                )
+                for row in rows
+            ]
         if len(found) < limit:
-            seen = [p.pk for p, _, _ in found]
+            seen = [r.product.pk for r in found]
             if user_id is not None:
                 from recommendations.models import Interaction
 
@@ -89,6 +138,19 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
         return found
 
     return cached(CACHE_AREA, ("user", version_id, user_id, limit), build, timeout=_timeout())
+
+
+def _bought(user_id: int, product_ids: list[int]) -> set[int]:
+    """Which of ``product_ids`` the customer bought (one query, none without ids)."""
+    if not product_ids:
+        return set()
+    from recommendations.models import Interaction
+
+    return set(
+        Interaction.objects.filter(
+            user_id=user_id, kind=Interaction.Kind.PURCHASE, product_id__in=product_ids
+        ).values_list("product_id", flat=True)
+    )
 
 
 def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, float]]:

@@ -94,11 +94,13 @@ def _store_outputs(
     per_user = settings.RECOMMENDATIONS_PER_USER
     per_product = settings.RECOMMENDATIONS_SIMILAR_PER_PRODUCT
     user_ids, product_ids = user_ids.tolist(), product_ids.tolist()
-    columns = ["version_id", "user_id", "product_id", "score", "rank", "reason"]
+    columns = ["version_id", "user_id", "product_id", "score", "rank", "reason", "anchor_id"]
     users_of, products_of = np.asarray(user_ids), np.asarray(product_ids)
     for users, items, scores in model.recommend_all_arrays(per_user):
         keep = np.isfinite(scores)
         rows, cols = np.nonzero(keep)
+        anchors = model.anchors(users, items)[rows, cols]
+        anchor_ids = np.where(anchors >= 0, products_of[np.maximum(anchors, 0)], -1)
         batch = zip(
             [version.pk] * len(rows),
             users_of[users[rows]].tolist(),
@@ -106,6 +108,7 @@ def _store_outputs(
             scores[rows, cols].tolist(),
             (cols + 1).tolist(),
             [model.reason] * len(rows),
+            [None if a < 0 else a for a in anchor_ids.tolist()],
             strict=True,
         )
         _insert(UserRecommendation, columns, list(batch))

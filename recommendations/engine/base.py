@@ -99,6 +99,34 @@ class Recommender:
             self._fit_times(self.matrix, aligned_times(self.matrix, times))
         return self
 
+    def scoring_profile(self) -> sp.csr_matrix:
+        """The user x item matrix that scoring multiplies with ``weights`` (item-based models)."""
+        return self.matrix
+
+    def anchors(self, users, items) -> np.ndarray:
+        """For each user's recommended ``items`` (an array of len(users) rows), the user's own
+        item that contributed most to that item's score: the "because you bought X" of an
+        item-based model (score = profile @ weights). -1 where no own item contributed, and
+        everywhere for models that do not score through items (``weights`` absent)."""
+        items = np.asarray(items, dtype=np.int64)
+        found = np.full(items.shape, -1, dtype=np.int64)
+        weights = getattr(self, "weights", None)
+        if weights is None or items.size == 0:
+            return found
+        profile = self.scoring_profile()
+        for row, user in enumerate(np.asarray(users, dtype=np.int64)):
+            start, end = profile.indptr[user], profile.indptr[user + 1]
+            own, strength = profile.indices[start:end], profile.data[start:end]
+            if not len(own):
+                continue
+            block = weights[own][:, items[row]]
+            block = block.toarray() if sp.issparse(block) else np.asarray(block)
+            contribution = strength[:, None].astype(np.float64) * block
+            best = contribution.argmax(axis=0)
+            positive = contribution[best, np.arange(len(best))] > 0
+            found[row] = np.where(positive, own[best], -1)
+        return found
+
     def _mask_seen(self, users: np.ndarray, scores: np.ndarray) -> None:
         seen = self.matrix[users]
         rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))

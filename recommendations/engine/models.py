@@ -349,9 +349,11 @@ class RecentEASE(EASE):
         totals[totals == 0] = 1.0
         return sp.csr_matrix(sp.diags(1.0 / totals) @ counts, dtype=np.float32)
 
+    def scoring_profile(self):
+        return self.profile if self.profile is not None else self.matrix
+
     def score_users(self, users):
-        profile = self.profile if self.profile is not None else self.matrix
-        scores = np.asarray(profile[users] @ self.weights, dtype=np.float64)
+        scores = np.asarray(self.scoring_profile()[users] @ self.weights, dtype=np.float64)
         if self.next_items is None:
             return scores
         following = np.asarray((self.latest[users] @ self.next_items).toarray(), np.float64)

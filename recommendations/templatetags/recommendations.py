@@ -23,9 +23,9 @@ def recommended_for(user, limit=8):
     if not getattr(user, "is_authenticated", False):
         return {"products": []}
     found = selectors.recommendations_for_user(user, int(limit))
-    if all(reason == selectors.POPULAR for _, _, reason in found):
+    if all(r.reason == selectors.POPULAR for r in found):
         return {"products": []}
-    return {"title": "Recommended for you", "products": [product for product, _, _ in found]}
+    return {"title": "Recommended for you", "products": found}
 
 
 @register.inclusion_tag("recommendations/_similar.html", takes_context=True)

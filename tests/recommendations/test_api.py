@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from recommendations import training
 from recommendations.models import Interaction, Review
-from tests.factories import ProductFactory, UserFactory, bought_line
+from tests.factories import InteractionFactory, ProductFactory, UserFactory, bought_line
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +30,47 @@ def test_anonymous_visitors_get_popular_products(api_client, products):
     assert results[0]["product"]["id"] == products[5].pk
     assert results[0]["reason"] == "popular"
     assert set(results[0]["product"]) >= {"id", "name", "price", "in_stock", "url"}
+
+
+def test_each_recommendation_says_which_of_the_customers_products_it_comes_from(shoppers, products):
+    # Shopper 0 has products 0, 1 and 6; product 2 goes with 0 and 1. A purchase of 0 turns
+    # "looked at" into "bought" where 0 is the product behind the recommendation.
+    training.training_run(algorithms=["item_knn"])
+
+    first = client_for(shoppers[0]).get("/api/recommendations/?limit=1").json()["results"][0]
+
+    assert first["product"]["id"] == products[2].pk
+    anchor = first["explanation"]["product"]
+    assert anchor in {products[0].pk, products[1].pk}
+    named = next(p for p in products if p.pk == anchor)
+    assert first["explanation"] == {
+        "kind": "viewed",
+        "text": f"Because you looked at {named.name}",
+        "product": anchor,
+    }
+    InteractionFactory(user=shoppers[0], product=named, kind="purchase")
+    training.training_run(algorithms=["item_knn"])
+    again = client_for(shoppers[0]).get("/api/recommendations/?limit=1").json()["results"][0]
+    assert again["explanation"]["kind"] == "bought"
+    assert again["explanation"]["text"].startswith("Because you bought ")
+
+
+def test_popular_and_similar_products_say_why_too(api_client, shoppers, products):
+    training.training_run(algorithms=["item_knn"])
+
+    popular = api_client.get("/api/recommendations/?limit=1").json()["results"][0]
+    similar = api_client.get(f"/api/products/{products[0].pk}/similar/?limit=1").json()
+
+    assert popular["explanation"] == {
+        "kind": "popular",
+        "text": "Popular right now",
+        "product": None,
+    }
+    assert similar["results"][0]["explanation"] == {
+        "kind": "together",
+        "text": f"Often bought with {products[0].name}",
+        "product": products[0].pk,
+    }
 
 
 def test_a_known_customer_gets_the_models_recommendations(shoppers, products):

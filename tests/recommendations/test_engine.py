@@ -196,3 +196,25 @@ def test_an_interactions_time_matrix_keeps_each_cells_latest_time():
         n_items=2,
     )
     assert data.time_matrix().toarray().tolist() == [[0.0, 9.0], [3.0, 0.0]]
+
+
+# --- explanations ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["item_knn", "ease", "recent_ease"])
+def test_an_item_based_recommendation_names_the_customers_item_behind_it(name):
+    # Items 0/1 go together, as do 2/3; customer 8 has 0 and 2, so 1 comes from 0, 3 from 2.
+    rows = [(u, 0, 1) for u in range(4)] + [(u, 1, 2) for u in range(4)]
+    rows += [(u, 2, 1) for u in range(4, 8)] + [(u, 3, 2) for u in range(4, 8)]
+    rows += [(8, 0, 1), (8, 2, 2)]
+    matrix, times = _cells(rows)
+    model = engine.build(name, l2=1.0) if "ease" in name else engine.build(name)
+    model.fit(matrix, times)
+
+    items = np.array([[1, 3]])
+    assert model.anchors(np.array([8]), items).tolist() == [[0, 2]]
+
+
+@pytest.mark.parametrize("name", ["popular", "user_knn", "nmf"])
+def test_models_that_do_not_score_through_items_name_no_item(name):
+    matrix, _ = _cells([(0, 0, 1), (0, 1, 2), (1, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2)])
+    model = engine.build(name).fit(matrix)
+    assert (model.anchors(np.array([0, 1]), np.array([[2], [0]])) == -1).all()

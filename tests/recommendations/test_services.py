@@ -240,4 +240,4 @@ def test_cold_start_and_anonymous_visitors_get_popular_products(shoppers, produc
 
         found = selectors.recommendations_for_user(visitor or AnonymousUser(), 3)
         assert found[0][0] == products[6]
-        assert {reason for _, _, reason in found} == {"popular"}
+        assert {r.reason for r in found} == {"popular"}

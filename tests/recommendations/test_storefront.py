@@ -22,6 +22,7 @@ def test_home_shows_a_known_customers_recommendations(shoppers, products):
 
     assert "Recommended for you" in page
     assert products[2].name in page
+    assert "Because you looked at " in page
 
 
 def test_home_shows_no_personal_block_to_anonymous_visitors(products):
