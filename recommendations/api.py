@@ -11,7 +11,13 @@ from rest_framework.views import APIView
 from catalog.api import ProductSerializer
 from catalog.selectors import product_base_queryset
 from recommendations import selectors, services
-from recommendations.models import ALGORITHMS, Interaction, ModelVersion, Review
+from recommendations.models import (
+    ALGORITHMS,
+    Interaction,
+    ModelVersion,
+    RecommendationStat,
+    Review,
+)
 from shop.api.schema import error_response
 
 MAX_LIMIT = 50
@@ -173,6 +179,54 @@ class InteractionCreateView(APIView):
             value=data["value"],
         )
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+class RecommendationEventSerializer(serializers.Serializer):
+    slot = serializers.ChoiceField(choices=RecommendationStat.Slot.choices)
+    tracking = serializers.RegexField(
+        r"^\d{1,10}:[a-z_]{1,32}:[ab]?$",
+        help_text="The `version:algorithm:arm` the page was given with the recommendation.",
+    )
+    kind = serializers.ChoiceField(choices=["impression", "click", "cart"])
+    product = serializers.IntegerField(min_value=1)
+
+    def validate_tracking(self, value):
+        version, algorithm, arm = value.split(":")
+        if algorithm not in ALGORITHMS:
+            raise serializers.ValidationError(f"Unknown algorithm {algorithm!r}.")
+        return {"model_version": int(version), "algorithm": algorithm, "arm": arm}
+
+
+class RecommendationEventsSerializer(serializers.Serializer):
+    events = RecommendationEventSerializer(many=True, allow_empty=False, max_length=200)
+
+
+class RecommendationEventsRecordedSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="Events counted.")
+
+
+class RecommendationEventsView(APIView):
+    """What a page did with its recommendations, reported in one batch per page."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "recommendation_events"
+
+    @extend_schema(
+        operation_id="recommendation_event_create",
+        request=RecommendationEventsSerializer,
+        responses={202: RecommendationEventsRecordedSerializer},
+    )
+    def post(self, request):
+        """Count impressions, clicks and cart additions of recommended products (at most 200
+        events per call); the staff dashboard shows the rates per slot, model and A/B arm."""
+        serializer = RecommendationEventsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        events = [
+            {"slot": e["slot"], "kind": e["kind"], **e["tracking"]}
+            for e in serializer.validated_data["events"]
+        ]
+        services.recommendation_events_record(events=events)
+        return Response({"recorded": len(events)}, status=status.HTTP_202_ACCEPTED)
 
 
 class ReviewSerializer(serializers.ModelSerializer):

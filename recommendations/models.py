@@ -172,3 +172,36 @@ class SimilarProduct(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} like {self.product_id}: {self.similar_id}"
+
+
+class RecommendationStat(models.Model):
+    """What customers did with one slot's recommendations on one day: how many were seen,
+    clicked and put in the cart, per model version and arm of the A/B split.
+
+    Rows are added to in batches (one statement per page's events), never one write per item
+    shown. ``model_version`` is the ``ModelVersion`` id that served the items (0: the popular
+    fallback) and ``algorithm`` its algorithm, kept as values so pruning old versions leaves
+    the figures."""
+
+    class Slot(models.TextChoices):
+        HOME = "home", "Home: recommended for you"
+        PRODUCT = "product", "Product page: customers also bought"
+
+    day = models.DateField()
+    slot = models.CharField(max_length=16, choices=Slot.choices)
+    model_version = models.PositiveIntegerField()
+    algorithm = models.CharField(max_length=32)
+    arm = models.CharField(max_length=1, blank=True)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    carts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "slot", "model_version", "arm"], name="reco_stat_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.slot} v{self.model_version}{self.arm}"

@@ -8,13 +8,14 @@ never load the numerical stack."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from recommendations.exceptions import AlreadyReviewed, InteractionNotAllowed, N
 from recommendations.models import (
     Interaction,
     ModelVersion,
+    RecommendationStat,
     Review,
     SimilarProduct,
     UserRecommendation,
@@ -204,6 +206,43 @@ def popularity_refresh(*, days: int | None = None) -> int:
     return len(products)
 
 
+# --- what customers do with recommendations ----------------------------------------------
+EVENT_COUNTERS = {"impression": "impressions", "click": "clicks", "cart": "carts"}
+
+
+def recommendation_events_record(*, events: list[dict], day: date | None = None) -> int:
+    """Add a page's events to the day's counts, in one statement whatever their number.
+
+    Each event: ``slot``, ``model_version``, ``algorithm``, ``arm`` and ``kind`` (impression,
+    click or cart). Returns how many rows (slot x version x arm) were touched."""
+    day = day or timezone.localdate()
+    counters = list(EVENT_COUNTERS.values())
+    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(counters, 0))
+    algorithms: dict[tuple, str] = {}
+    for event in events:
+        key = (event["slot"], event["model_version"], event["arm"])
+        algorithms[key] = event["algorithm"]
+        totals[key][EVENT_COUNTERS[event["kind"]]] += 1
+    if not totals:
+        return 0
+    table = connection.ops.quote_name(RecommendationStat._meta.db_table)
+    columns = ["day", "slot", "model_version", "algorithm", "arm", *counters]
+    values, params = [], []
+    for key, counts in totals.items():
+        slot, version, arm = key
+        values.append("(" + ", ".join(["%s"] * len(columns)) + ")")
+        params += [day, slot, version, algorithms[key], arm, *(counts[c] for c in counters)]
+    # INSERT ... ON CONFLICT DO UPDATE adds to the counts atomically (PostgreSQL and SQLite).
+    additions = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(values)} "
+        f"ON CONFLICT (day, slot, model_version, arm) DO UPDATE SET {additions}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return len(totals)
+
+
 def demo_users(count: int) -> list:
     """Synthetic shoppers for the demo (created once, reused)."""
     User = get_user_model()
@@ -225,6 +264,7 @@ __all__ = [
     "interactions_record_order",
     "popularity_refresh",
     "product_view_record",
+    "recommendation_events_record",
     "review_create",
     "versions_prune",
     "versions_switch",

@@ -387,6 +387,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     # placement (per user).
     "login": os.environ.get("THROTTLE_LOGIN_RATE", "10/min"),
     "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
+    # What pages report about recommendations (impressions, clicks, carts), per client.
+    "recommendation_events": os.environ.get("THROTTLE_RECOMMENDATION_EVENTS_RATE", "60/min"),
 }
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
@@ -458,6 +460,13 @@ RECOMMENDATIONS_ALGORITHMS = env_list(
     "RECOMMENDATIONS_ALGORITHMS",
     ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease"],
 )
+# An A/B split of signed-in customers between two algorithms ("ease,recent_ease"): each
+# customer is served one of them, by a stable hash of the customer and the salt; the staff
+# dashboard compares their click-through. Empty: everyone gets the serving model.
+RECOMMENDATIONS_AB_TEST = env_list("RECOMMENDATIONS_AB_TEST", [])
+if RECOMMENDATIONS_AB_TEST and len(RECOMMENDATIONS_AB_TEST) != 2:
+    raise ImproperlyConfigured("RECOMMENDATIONS_AB_TEST names exactly two algorithms")
+RECOMMENDATIONS_AB_SALT = os.environ.get("RECOMMENDATIONS_AB_SALT", "split-1")
 RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
 RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)
 RECOMMENDATIONS_TRAINING_DAYS = env_int("RECOMMENDATIONS_TRAINING_DAYS", 365)
