@@ -7,9 +7,24 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Greatest
 
 from catalog.models import Category, Product, ProductRelation
 from shop.cache import cached
@@ -25,6 +40,7 @@ ORDERINGS = {
     "popularity": ("-popularity", "id"),
 }
 DEFAULT_ORDERING = "popularity"
+LISTED_STRUCTURES = [Product.Structure.STANDALONE, Product.Structure.PARENT]
 CATALOG_CACHE_AREA = "catalog"
 
 
@@ -65,14 +81,17 @@ def category_get(identifier: str | int) -> Category | None:
 def category_list() -> QuerySet[Category]:
     """Categories with the number of active products in each, sub-categories included."""
     return Category.objects.annotate(
-        own_product_count=Count("products", filter=Q(products__is_active=True))
+        own_product_count=Count(
+            "products", filter=Q(products__is_active=True, products__parent__isnull=True)
+        )
     ).order_by("position", "name")
 
 
 def category_product_counts() -> dict[int, int]:
-    """Active products per category, counting every descendant category too."""
+    """Active products per category (a parent once, not its variants), counting every
+    descendant category too."""
     own = dict(
-        Product.objects.filter(is_active=True)
+        Product.objects.filter(is_active=True, parent__isnull=True)
         .values_list("category_id")
         .annotate(n=Count("id"))
         .values_list("category_id", "n")
@@ -88,6 +107,40 @@ def product_base_queryset(*, include_inactive: bool = False) -> QuerySet[Product
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs
+
+
+def _variants_available() -> Subquery:
+    """Units of a parent's active variants that can be bought, summed (for each row)."""
+    return Subquery(
+        Product.objects.filter(parent=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("parent")
+        .annotate(total=Sum(Greatest(F("stock__quantity") - F("stock__reserved"), Value(0))))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
+def product_listable_queryset() -> QuerySet[Product]:
+    """What lists show: standalone products and parents, never a variant (a parent stands for
+    its variants). Each row carries ``variants_available``, a parent's units in stock over its
+    variants (computed for parents only), so a list page costs no query per parent."""
+    return (
+        product_base_queryset()
+        # By structure, not parent IS NULL: the filter must not tempt the planner away from
+        # the search and ordering indexes (every listed row has no parent anyway).
+        .filter(structure__in=LISTED_STRUCTURES)
+        .annotate(
+            variants_available=Case(
+                When(
+                    structure=Product.Structure.PARENT,
+                    then=Coalesce(_variants_available(), Value(0)),
+                ),
+                default=Value(None),
+                output_field=IntegerField(),
+            )
+        )
+    )
 
 
 def product_search(qs: QuerySet[Product], text: str) -> QuerySet[Product]:
@@ -145,7 +198,15 @@ def product_filter_attributes(
 
 
 def product_filter_in_stock(qs: QuerySet[Product], in_stock: bool) -> QuerySet[Product]:
-    available = Q(stock__quantity__gt=F("stock__reserved"))
+    """A product that can be bought now; a parent when one of its active variants can."""
+    variant_available = Exists(
+        Product.objects.filter(
+            parent=OuterRef("pk"), is_active=True, stock__quantity__gt=F("stock__reserved")
+        )
+    )
+    available = Q(stock__quantity__gt=F("stock__reserved")) | Q(
+        Q(structure=Product.Structure.PARENT) & Q(variant_available)
+    )
     return qs.filter(available) if in_stock else qs.exclude(available)
 
 
@@ -165,8 +226,8 @@ def product_list(
     in_stock: bool | None = None,
     ordering: str | None = None,
 ) -> QuerySet[Product]:
-    """Active products matching every given filter, in a stable order."""
-    qs = product_base_queryset()
+    """Active products matching every given filter, in a stable order (no variants)."""
+    qs = product_listable_queryset()
     if search:
         qs = product_search(qs, search)
     if category is not None:
@@ -180,13 +241,76 @@ def product_list(
 
 
 def product_detail_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products with their outgoing graph edges (and the neighbours' stock) prefetched."""
-    relations = ProductRelation.objects.filter(to_product__is_active=True).select_related(
-        "to_product", "to_product__category", "to_product__stock"
-    )
-    return product_base_queryset(include_inactive=include_inactive).prefetch_related(
+    """Products with their outgoing graph edges (and the neighbours' stock) and, for a parent,
+    its active variants with their stock (read once, on first use: one query for a parent,
+    none for other products). A variant of a hidden parent is hidden."""
+    relations = ProductRelation.objects.filter(
+        to_product__is_active=True, to_product__parent__isnull=True
+    ).select_related("to_product", "to_product__category", "to_product__stock")
+    qs = product_base_queryset(include_inactive=include_inactive).select_related("parent")
+    if not include_inactive:
+        qs = qs.filter(Q(parent__isnull=True) | Q(parent__is_active=True))
+    return qs.prefetch_related(
         Prefetch("outgoing_relations", queryset=relations, to_attr="relations")
     )
+
+
+def product_variants(product: Product) -> list[Product]:
+    """A parent's active variants with their stock, oldest first: one query, then kept on the
+    product for the rest of the request."""
+    if not product.is_parent:
+        return []
+    variants = getattr(product, "active_variants", None)
+    if variants is None:
+        variants = list(
+            product.variants.filter(is_active=True).select_related("stock").order_by("id")
+        )
+        product.active_variants = variants
+    return variants
+
+
+def product_options(product: Product) -> dict[str, list[str]]:
+    """A parent's option axes in order, each with the values its active variants have, in the
+    order the parent lists them: ``{"size": ["S", "M"], "colour": ["Blue"]}``."""
+    variants = product_variants(product)
+    return {
+        name: [v for v in values if any(x.options.get(name) == v for x in variants)]
+        for name, values in product.option_axes
+    }
+
+
+def product_variant_choices(product: Product) -> list[dict]:
+    """What an option picker needs of each active variant of a parent: ``id, sku, slug,
+    options, price, available, in_stock, image``. ``image`` is the URL of the variant's own
+    picture, or None: the picker then keeps the parent's picture."""
+    return [
+        {
+            "id": variant.id,
+            "sku": variant.sku,
+            "slug": variant.slug,
+            "name": variant.name,
+            "options": variant.options,
+            "price": variant.price,
+            "currency": variant.currency,
+            "available": (available := product_available_quantity(variant)),
+            "in_stock": available > 0,
+            "image": product_image_url(variant),
+        }
+        for variant in product_variants(product)
+    ]
+
+
+def product_image_url(product: Product) -> str | None:
+    """The URL of a product's main picture, or None while it has none (the storefront draws
+    a placeholder). The hook the option picker reads a variant's picture from."""
+    url = getattr(product, "image_url", None)
+    return url if isinstance(url, str) and url else None
+
+
+def product_variant_for_options(parent: Product, options: Mapping[str, str]) -> Product | None:
+    """The active variant of ``parent`` with exactly these options, or None."""
+    wanted = {str(k): str(v) for k, v in options.items()}
+    return next((v for v in product_variants(parent) if v.options == wanted), None)
 
 
 def product_related(product: Product, *, kinds: Iterable[str] | None = None, limit: int = 8):
@@ -200,12 +324,18 @@ def product_related(product: Product, *, kinds: Iterable[str] | None = None, lim
 
 
 def product_popular(*, limit: int = 8, exclude_ids: Iterable[int] = ()) -> list[Product]:
-    qs = product_base_queryset().exclude(id__in=list(exclude_ids))
+    qs = product_listable_queryset().exclude(id__in=list(exclude_ids))
     return list(qs.order_by("-popularity", "id")[:limit])
 
 
 def product_available_quantity(product: Product) -> int:
-    """Units that can still be bought (0 for a product without a stock record)."""
+    """Units that can still be bought (0 for a product without a stock record); for a
+    parent, the units of its active variants."""
+    if product.is_parent:
+        annotated = getattr(product, "variants_available", None)
+        if annotated is not None:
+            return annotated
+        return sum(product_available_quantity(v) for v in product_variants(product))
     try:
         stock = product.stock
     except ObjectDoesNotExist:

@@ -181,12 +181,12 @@ def home(request):
 
 def product_list(request):
     tree = selectors.category_tree()
-    product_filter = ProductFilter(request.GET, queryset=selectors.product_base_queryset())
+    product_filter = ProductFilter(request.GET, queryset=selectors.product_listable_queryset())
     if product_filter.is_valid():
         products = product_filter.qs
         errors = []
     else:
-        products = selectors.product_base_queryset().none()
+        products = selectors.product_listable_queryset().none()
         errors = _filter_errors(product_filter.errors)
     category = _find_category(tree, request.GET.get("category", ""))
     if category is None and request.GET.get("category") and not errors:
@@ -206,7 +206,7 @@ def product_list(request):
 
     # Facets describe the category or search being browsed, not the attribute filters
     # already applied, so that other values of a ticked attribute stay visible.
-    facet_base = selectors.product_base_queryset()
+    facet_base = selectors.product_listable_queryset()
     if search and "search" not in product_filter.errors:
         facet_base = selectors.product_search(facet_base, search)
     if category is not None:
