@@ -307,6 +307,14 @@ def product_image_url(product: Product) -> str | None:
     return url if isinstance(url, str) and url else None
 
 
+def product_variant_id_for(*, product_id: int, options: Mapping[str, str]) -> int:
+    """The id of the active variant of parent ``product_id`` with exactly these options; the
+    id given when it is not a parent or no variant has them (the cart then says why)."""
+    parent = Product.objects.filter(pk=product_id, structure=Product.Structure.PARENT).first()
+    variant = product_variant_for_options(parent, options) if parent else None
+    return variant.pk if variant else product_id
+
+
 def product_variant_for_options(parent: Product, options: Mapping[str, str]) -> Product | None:
     """The active variant of ``parent`` with exactly these options, or None."""
     wanted = {str(k): str(v) for k, v in options.items()}

@@ -1,11 +1,12 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog import selectors
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
+from shop.templatetags.shop_tags import LOW_STOCK, availability, money
 
 PAGE_SIZE = 24
 HOME_CATEGORIES = 8
@@ -250,6 +251,9 @@ def product_list(request):
 
 def product_detail(request, slug):
     product = get_object_or_404(selectors.product_detail_queryset(), slug=slug)
+    if product.is_variant:
+        # A variant's address leads to its parent's page, with the variant chosen.
+        return redirect(f"{product.parent.get_absolute_url()}?variant={product.pk}")
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
@@ -259,6 +263,8 @@ def product_detail(request, slug):
         {
             "product": product,
             "available": selectors.product_available_quantity(product),
+            "picker": _variant_picker(request, product) if product.is_parent else None,
+            "image_url": selectors.product_image_url(product),
             "relations": relations,
             "related_sections": [
                 {"kind": kind, "title": title, "products": group}
@@ -273,3 +279,58 @@ def product_detail(request, slug):
             ],
         },
     )
+
+
+def _variant_picker(request, product) -> dict:
+    """The option picker of a parent's page: one group of choices per option, the variants as
+    data for the page's script, and the variant chosen by ``?variant=<id>`` (or, failing
+    that, the only one), whose price and stock the page shows first."""
+    choices = selectors.product_variant_choices(product)
+    wanted = request.GET.get("variant", "")
+    chosen = next((c for c in choices if str(c["id"]) == wanted), None)
+    if chosen is None and len(choices) == 1:
+        chosen = choices[0]
+    options = selectors.product_options(product)
+    groups = [
+        {
+            "name": name,
+            "label": attribute_label(name),
+            "param": f"option_{name}",
+            "values": [
+                {
+                    "value": value,
+                    "checked": chosen is not None and chosen["options"].get(name) == value,
+                    # Sold out in every combination: still choosable, marked for the eye.
+                    "sold_out": not any(
+                        c["in_stock"] for c in choices if c["options"].get(name) == value
+                    ),
+                }
+                for value in values
+            ],
+        }
+        for name, values in options.items()
+    ]
+    by_id = {v.pk: v for v in selectors.product_variants(product)}
+    axes = " and ".join(group["label"].lower() for group in groups)
+    return {
+        "groups": groups,
+        "chosen": chosen,
+        "axes": axes,
+        "stock": availability(by_id[chosen["id"]] if chosen else product),
+        # For the page's script (static/js/variant-picker.js).
+        "data": {
+            "low": LOW_STOCK,
+            "axes": axes,
+            "variants": [
+                {
+                    "id": c["id"],
+                    "sku": c["sku"],
+                    "options": c["options"],
+                    "price": money(c["price"], c["currency"]),
+                    "available": c["available"],
+                    "image": c["image"],
+                }
+                for c in choices
+            ],
+        },
+    }

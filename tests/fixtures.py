@@ -47,6 +47,7 @@ def with_variants():
     import itertools
 
     from catalog import services
+    from inventory.services import stock_add
     from tests.factories import CategoryFactory
 
     counter = itertools.count(1)
@@ -70,7 +71,10 @@ def with_variants():
                 options=dict(zip(options, combination, strict=True)),
                 price=Decimal((prices or {}).get(combination, price)),
             )
-            StockItemFactory(product=variant, quantity=stock)
+            if stock:  # through the service, so the stock ledger matches the levels
+                stock_add(product_id=variant.pk, quantity=stock, reason="initial stock")
+            else:
+                StockItemFactory(product=variant, quantity=0)
             variants.append(variant)
         parent.refresh_from_db()
         return parent, variants

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog import selectors, services
 from catalog.models import Product
+from inventory.models import StockItem
 from tests.factories import CategoryFactory, ProductFactory, StockItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_a_parent_is_in_stock_while_one_variant_is(api_client, with_variants):
     assert sold_out == [parent.pk]
     assert api_client.get(URL).json()["results"][0]["in_stock"] is False
 
-    StockItemFactory._meta.model.objects.filter(product=variants[1]).update(quantity=3)
+    StockItem.objects.filter(product=variants[1]).update(quantity=3)
     cache.clear()
 
     assert result_ids(api_client.get(URL, {"in_stock": "true"})) == [parent.pk]
@@ -227,9 +228,7 @@ def test_a_variant_of_a_hidden_parent_is_not_found(api_client, with_variants):
     assert api_client.get(f"{URL}{variants[0].pk}/").status_code == 404
 
 
-def test_a_parents_detail_costs_the_same_queries_however_many_variants(
-    api_client, with_variants
-):
+def test_a_parents_detail_costs_the_same_queries_however_many_variants(api_client, with_variants):
     def queries(product) -> int:
         cache.clear()
         with CaptureQueriesContext(connection) as captured:
