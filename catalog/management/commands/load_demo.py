@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from tqdm import tqdm
 
 from catalog import demo_data
+from catalog import services as catalog_services
 from catalog.models import Category, Product, ProductRelation
 from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.services import OpeningStock, stock_open
@@ -43,21 +44,78 @@ class Command(BaseCommand):
             default=400,
             help="How many demo products the catalog should hold (default 400).",
         )
+        parser.add_argument(
+            "--families",
+            type=int,
+            default=len(demo_data.VARIANT_FAMILIES),
+            help="How many apparel and shoe families sold in sizes and colours (a parent with "
+            f"its variants) to add besides; default all {len(demo_data.VARIANT_FAMILIES)}, "
+            "0 for none.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, products: int, no_progress: bool, **options):
+    def handle(self, *args, products: int, families: int, no_progress: bool, **options):
         if products < 0 or products > 2_000_000:
             raise CommandError("--products must be between 0 and 2,000,000.")
+        if not 0 <= families <= len(demo_data.VARIANT_FAMILIES):
+            raise CommandError(
+                f"--families must be between 0 and {len(demo_data.VARIANT_FAMILIES)}."
+            )
         categories = self._categories()
         created = self._products(products, categories, progress=not no_progress)
+        new_families = self._families(families, categories)
         users = self._users()
         invalidate(CATALOG_CACHE_AREA)  # products were bulk-created, past the services
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo shop ready: {len(categories)} categories, {products} products "
-                f"({created} new), {users} new users."
+                f"({created} new), {families} families sold in sizes and colours "
+                f"({new_families} new), {users} new users."
             )
         )
+
+    @transaction.atomic
+    def _families(self, total: int, categories: dict[str, Category]) -> int:
+        """Parents with their variants, made through the catalog services; each variant's
+        opening stock goes into the ledger like any demo product's."""
+        created = 0
+        for index in range(total):
+            spec = demo_data.variant_family_spec(index)
+            parent = Product.objects.filter(sku=spec["sku"]).first()
+            if parent is None:
+                parent = catalog_services.product_create(
+                    sku=spec["sku"],
+                    name=spec["name"],
+                    slug=slugify(spec["slug"]),
+                    price=spec["price"],
+                    category=categories[spec["category"]],
+                    description=spec["description"],
+                    attributes=spec["attributes"],
+                    tax_class=spec["tax_class"],
+                    weight=spec["weight"],
+                    structure=Product.Structure.PARENT,
+                    options=spec["options"],
+                )
+                created += 1
+            existing = dict(Product.objects.filter(parent=parent).values_list("sku", "id"))
+            ids = {}
+            for variant in spec["variants"]:
+                ids[variant["sku"]] = existing.get(variant["sku"]) or (
+                    catalog_services.variant_create(
+                        parent=parent,
+                        sku=variant["sku"],
+                        options=variant["options"],
+                        price=variant["price"],
+                    ).pk
+                )
+            stock_open(
+                lines=[
+                    OpeningStock(product_id=ids[v["sku"]], quantity=v["stock"])
+                    for v in spec["variants"]
+                ],
+                reason="demo data",
+            )
+        return created
 
     @transaction.atomic
     def _categories(self) -> dict[str, Category]:
