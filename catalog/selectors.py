@@ -324,7 +324,7 @@ def product_variant_for_options(parent: Product, options: Mapping[str, str]) -> 
 def product_related(product: Product, *, kinds: Iterable[str] | None = None, limit: int = 8):
     """Neighbours of a product in the catalog graph, strongest first."""
     qs = ProductRelation.objects.filter(
-        from_product=product, to_product__is_active=True
+        from_product=product, to_product__is_active=True, to_product__parent__isnull=True
     ).select_related("to_product", "to_product__category", "to_product__stock")
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
