@@ -309,3 +309,23 @@ def test_a_variant_with_a_bad_option_is_a_validation_error(api_client, staff, wi
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "validation_error"
     assert not Product.objects.filter(sku="BAD").exists()
+
+
+# --- popularity ---------------------------------------------------------------------------
+
+
+def test_a_parent_is_as_popular_as_its_variants_together(with_variants, settings):
+    from recommendations import services as recommendation_services
+    from tests.factories import InteractionFactory
+
+    settings.RECOMMENDATIONS_WEIGHTS = {"view": 1, "cart": 3, "purchase": 5, "rating": 5}
+    parent, (small, medium) = with_variants(options={"size": ["S", "M"]})
+    InteractionFactory(product=small, kind="purchase")
+    InteractionFactory(product=medium, kind="purchase")
+    InteractionFactory(product=parent, kind="view")
+
+    recommendation_services.popularity_refresh(days=30)
+
+    parent.refresh_from_db()
+    assert parent.popularity == 11
+    assert selectors.product_popular(limit=1) == [parent]
