@@ -253,7 +253,12 @@ class Product(models.Model):
 
 
 def _option_value_ok(value) -> bool:
-    return isinstance(value, str) and 0 < len(value.strip()) == len(value) <= OPTION_VALUE_MAX
+    """1 to 50 characters, no space around, no NUL (PostgreSQL's jsonb cannot hold one)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value.strip()) == len(value) <= OPTION_VALUE_MAX
+        and "\x00" not in value
+    )
 
 
 class ProductRelation(models.Model):

@@ -140,3 +140,19 @@ def test_the_list_shows_a_parent_with_its_from_price_and_stock(client, tshirt):
     assert parent.get_absolute_url() in html
     assert "€19.00" in html and "In stock" in html
     assert parent.price == Decimal("19.00")
+
+
+def test_the_list_page_costs_the_same_queries_however_many_parents(client, with_variants):
+    def queries() -> int:
+        cache.clear()
+        client.get("/")  # the category tree is cached, as on a live shop
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/products/").status_code == 200
+        return len(captured)
+
+    with_variants(name="Tee")
+    few = queries()
+    for name in ("Hoodie", "Sneaker", "Boot", "Cap"):
+        with_variants(name=name, options={"size": ["S", "M", "L"], "colour": ["Red", "Blue"]})
+
+    assert queries() == few

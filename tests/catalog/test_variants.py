@@ -329,3 +329,23 @@ def test_a_parent_is_as_popular_as_its_variants_together(with_variants, settings
     parent.refresh_from_db()
     assert parent.popularity == 11
     assert selectors.product_popular(limit=1) == [parent]
+
+
+def test_an_option_value_with_a_nul_character_is_a_validation_error(api_client, staff):
+    api_client.force_authenticate(staff)
+
+    response = api_client.post(
+        URL,
+        {
+            "sku": "NUL",
+            "name": "Tee",
+            "price": "5.00",
+            "category": CategoryFactory().pk,
+            "structure": "parent",
+            "options": {"size": ["S\x00"]},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["options"]
