@@ -8,6 +8,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -148,7 +149,8 @@ def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.n
     stars / 5 — so repeated views count, but less and less.
     """
     weights = settings.RECOMMENDATIONS_WEIGHTS
-    qs = Interaction.objects.filter(product__is_active=True)
+    # Interactions of erased accounts have no user: the recommender forgets them.
+    qs = Interaction.objects.filter(product__is_active=True, user__isnull=False)
     if since is not None:
         qs = qs.filter(at__gte=since)
     rows = (
@@ -393,7 +395,20 @@ def demo_users(count: int) -> list:
     return users
 
 
+@transaction.atomic
+def customer_forget(*, user) -> int:
+    """An erased account: its interactions and reviews stay (product counts, the review's
+    words) but belong to nobody, so the next training has no trace of the customer; the
+    recommendations computed for them go now. Returns how many interactions were detached."""
+    detached = Interaction.objects.filter(user=user).update(user=None)
+    Review.objects.filter(user=user).update(user=None)
+    UserRecommendation.objects.filter(user=user).delete()
+    transaction.on_commit(partial(invalidate, CACHE_AREA))
+    return detached
+
+
 __all__ = [
+    "customer_forget",
     "interaction_record",
     "interaction_record_for",
     "interactions_record_order",
