@@ -7,8 +7,14 @@ partial unique constraint keeps it at most one whatever happens."""
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+# The wishlist's and back-in-stock alerts' services live in their own modules (customers/
+# wishlist.py, customers/alerts.py); they are services of this app like the ones below.
+from customers.alerts import stock_alert_subscribe as stock_alert_subscribe
+from customers.alerts import stock_alerts_send as stock_alerts_send
 from customers.exceptions import AddressBookFull
 from customers.models import ADDRESS_FIELDS, Address
+from customers.wishlist import wishlist_add as wishlist_add
+from customers.wishlist import wishlist_remove as wishlist_remove
 
 MAX_ADDRESSES = 20
 

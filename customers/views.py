@@ -13,7 +13,12 @@ from django.views.decorators.http import require_POST
 from customers import selectors, services
 from customers.exceptions import AddressBookFull
 from customers.forms import AddressForm
+from customers.wishlist import wishlist_items
+from orders.selectors import order_list
 from shop.api.ids import MAX_ID
+
+# How many orders and saved products the account page shows (links lead to all of them).
+ACCOUNT_RECENT = 5
 
 
 @login_required
@@ -21,7 +26,11 @@ def account(request):
     return render(
         request,
         "customers/account.html",
-        {"default_address": selectors.customer_default_address(request.user)},
+        {
+            "default_address": selectors.customer_default_address(request.user),
+            "recent_orders": order_list(user=request.user)[:ACCOUNT_RECENT],
+            "wishlist_items": wishlist_items(owner=request.user)[:ACCOUNT_RECENT],
+        },
     )
 
 
