@@ -14,6 +14,8 @@ Erasure keeps what accounting must keep and removes the person from everything e
 
 customers/ is the top layer: it calls each app's own erase service."""
 
+import secrets
+
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -196,7 +198,10 @@ def _sign_in_records_delete(username: str) -> None:
 
 
 def erased_username(user_id: int) -> str:
-    return f"erased-{user_id}"
+    """The name an erased account keeps; suffixed in the unlikely case a customer chose it."""
+    name = f"erased-{user_id}"
+    taken = get_user_model().objects.filter(username__iexact=name).exclude(pk=user_id).exists()
+    return f"{name}-{secrets.token_hex(4)}" if taken else name
 
 
 @transaction.atomic
@@ -223,12 +228,13 @@ def account_erase(*, user, password: str) -> None:
     Token.objects.filter(user=user).delete()
     _sessions_delete(user.pk)
     _sign_in_records_delete(username)
+    erased_name = erased_username(user.pk)
     # The admin's history names the account by its username: keep the entries, not the name.
     LogEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(User), object_id=str(user.pk)
-    ).update(object_repr=erased_username(user.pk), change_message="")
+    ).update(object_repr=erased_name, change_message="")
 
-    user.username = erased_username(user.pk)
+    user.username = erased_name
     user.email = ""
     user.first_name = ""
     user.last_name = ""

@@ -67,3 +67,17 @@ def test_the_right_password_erases_the_account_and_signs_out(signed_in, user):
     erased = get_user_model().objects.get(pk=user.pk)
     assert (erased.email, erased.is_active) == ("", False)
     assert not Address.objects.filter(owner=user).exists()
+
+
+def test_the_admin_lists_wishlists_and_alerts(admin_client, user):
+    from customers import alerts, wishlist
+    from tests.factories import ProductFactory, StockItemFactory
+
+    product = StockItemFactory(product=ProductFactory(), quantity=0).product
+    wishlist.wishlist_add(owner=user, product=product)
+    alerts.stock_alert_subscribe(owner=user, product=product)
+
+    for path in ("/admin/customers/wishlistitem/", "/admin/customers/stockalert/"):
+        response = admin_client.get(path)
+        assert response.status_code == 200
+        assert user.username in response.content.decode()
