@@ -14,7 +14,7 @@ from catalog.models import Product
 from customers import alerts, privacy, wishlist
 from customers.models import StockAlert, WishlistItem
 from shop.api.ids import id_or_404
-from shop.api.schema import error_response
+from shop.api.schema import ShopAutoSchema, error_response
 
 
 # --- privacy --------------------------------------------------------------------------------
@@ -37,8 +37,23 @@ class AccountExportView(APIView):
         return Response(privacy.customer_export(user=request.user))
 
 
+class _DeleteWithBodySchema(ShopAutoSchema):
+    """The API contract's DELETE /api/account/ carries the password in its body; the schema
+    shows that body (drf-spectacular describes bodies of PUT, PATCH and POST only)."""
+
+    def _get_request_body(self, direction="request"):
+        method, self.method = self.method, "POST" if self.method == "DELETE" else self.method
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = method
+
+
 class AccountView(APIView):
     permission_classes = [permissions.IsAuthenticated]
+    schema = _DeleteWithBodySchema()
+    # The password is checked here: guessing it is held to the sign-in rate.
+    throttle_scope = "login"
 
     @extend_schema(
         operation_id="account_delete",

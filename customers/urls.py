@@ -6,7 +6,8 @@ from shop.security import throttle_login_posts
 urlpatterns = [
     path("", views.account, name="account"),
     path("export/", account_views.account_export, name="account-export"),
-    path("delete/", account_views.account_delete, name="account-delete"),
+    # The password is checked here too: the login rate keeps anyone from guessing it.
+    path("delete/", throttle_login_posts(account_views.account_delete), name="account-delete"),
     path("wishlist/", account_views.wishlist_page, name="wishlist"),
     path("wishlist/<int:product_id>/save/", account_views.wishlist_save, name="wishlist-save"),
     path(

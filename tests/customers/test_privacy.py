@@ -2,6 +2,7 @@
 account leaves no e-mail, name, address or phone anywhere in the database."""
 
 import uuid
+from unittest import mock
 
 import pytest
 from axes.models import AccessAttempt
@@ -334,3 +335,13 @@ def test_an_order_on_its_way_keeps_the_account(customer_client, customer, stocke
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "open_orders"
     assert get_user_model().objects.get(pk=customer.pk).email == PERSON["email"]
+
+
+def test_guessing_the_password_is_held_to_the_sign_in_rate(customer_client, customer, settings):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {**SimpleRateThrottle.THROTTLE_RATES, "login": "2/min"}
+    with mock.patch.object(SimpleRateThrottle, "THROTTLE_RATES", rates):
+        answers = [erase(customer_client, password=f"guess-{n}").status_code for n in range(3)]
+
+    assert answers == [400, 400, 429]
