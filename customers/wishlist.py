@@ -14,7 +14,7 @@ def wishlist_items(*, owner) -> QuerySet[WishlistItem]:
         return WishlistItem.objects.none()
     return (
         WishlistItem.objects.filter(owner=owner)
-        .select_related("product", "product__category")
+        .select_related("product", "product__category", "product__stock")
         .order_by("-added_at", "-id")
     )
 

@@ -1,6 +1,8 @@
 """The wishlist: a customer saves products and sees only their own list."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from customers import wishlist
 from customers.models import WishlistItem
@@ -101,3 +103,14 @@ def test_a_save_never_redirects_to_another_site(client, user):
     )
 
     assert response["Location"] == "/accounts/wishlist/"
+
+
+def test_the_wishlist_costs_the_same_queries_however_long_it_is(user_client, user):
+    def queries_for(n: int) -> int:
+        for _ in range(n):
+            wishlist.wishlist_add(owner=user, product=ProductFactory())
+        with CaptureQueriesContext(connection) as captured:
+            assert user_client.get(WISHLIST).status_code == 200
+        return len(captured)
+
+    assert queries_for(1) == queries_for(5)
