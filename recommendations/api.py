@@ -35,7 +35,7 @@ class ExplanationSerializer(serializers.Serializer):
     """Why the product is recommended, as a sentence for people and a kind for programs."""
 
     kind = serializers.ChoiceField(
-        choices=["bought", "viewed", "together", "similar_users", "taste", "popular"]
+        choices=["bought", "viewed", "together", "similar_users", "taste", "new", "popular"]
     )
     text = serializers.CharField()
     product = serializers.IntegerField(
@@ -69,12 +69,17 @@ def _explanation(explanation: selectors.Explanation) -> dict:
     }
 
 
+# Version 1's ``reason`` names the model family; a product recommended for being new is the
+# hybrid's item-based answer (its ``explanation`` says "new").
+API_REASON = {"new": "similar_items"}
+
+
 def _items(found: list[selectors.Recommended]) -> list[dict]:
     return [
         {
             "product": r.product,
             "score": r.score,
-            "reason": r.reason,
+            "reason": API_REASON.get(r.reason, r.reason),
             "explanation": _explanation(r.explanation),
         }
         for r in found

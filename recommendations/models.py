@@ -76,7 +76,7 @@ class Review(models.Model):
 
 # The algorithms the engine knows (``recommendations.engine.ALGORITHMS``, checked equal by a
 # test), named here so that web processes can validate a name without importing the engine.
-ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease")
+ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid")
 
 
 class ModelVersion(models.Model):

@@ -458,7 +458,7 @@ RECOMMENDATIONS_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 
 # Algorithms trained nightly; the one with the best validation NDCG becomes the default.
 RECOMMENDATIONS_ALGORITHMS = env_list(
     "RECOMMENDATIONS_ALGORITHMS",
-    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease"],
+    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid"],
 )
 # An A/B split of signed-in customers between two algorithms ("ease,recent_ease"): each
 # customer is served one of them, by a stable hash of the customer and the salt; the staff
@@ -468,6 +468,10 @@ if RECOMMENDATIONS_AB_TEST and len(RECOMMENDATIONS_AB_TEST) != 2:
     raise ImproperlyConfigured("RECOMMENDATIONS_AB_TEST names exactly two algorithms")
 RECOMMENDATIONS_AB_SALT = os.environ.get("RECOMMENDATIONS_AB_SALT", "split-1")
 RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
+# Products nobody took yet but new in the catalog (created in the last N days, at most M of
+# the newest) join the training matrix, so that the hybrid model can recommend them.
+RECOMMENDATIONS_NEW_DAYS = env_int("RECOMMENDATIONS_NEW_DAYS", 30)
+RECOMMENDATIONS_NEW_MAX = env_int("RECOMMENDATIONS_NEW_MAX", 1000)
 RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)
 RECOMMENDATIONS_TRAINING_DAYS = env_int("RECOMMENDATIONS_TRAINING_DAYS", 365)
 RECOMMENDATIONS_POPULARITY_DAYS = env_int("RECOMMENDATIONS_POPULARITY_DAYS", 30)
