@@ -26,6 +26,13 @@ class CheckoutForm(forms.Form):
     ``expected_total`` is the total the page showed: placing the order at another total is
     refused (the customer sees the new one first)."""
 
+    # Asked of guests only (see GuestCheckoutForm): a customer's mails go to the account's.
+    email = forms.EmailField(
+        label="Email address",
+        required=False,
+        help_text="We send the order confirmation and a link to follow the order here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     name = forms.CharField(
         label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -93,3 +100,18 @@ class CheckoutForm(forms.Form):
 
     def address(self) -> dict:
         return {field: self.cleaned_data.get(field, "") for field in ADDRESS_FIELDS}
+
+
+class GuestCheckoutForm(CheckoutForm):
+    """The checkout without an account: the e-mail address is where the order's mails and the
+    link to its page go, so it is required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["email"].error_messages["required"] = (
+            "Enter your e-mail address: the confirmation and the link to your order go there."
+        )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip()
