@@ -8,3 +8,7 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from customers import receivers  # noqa: F401 - connects the login receiver
+        from customers.checkout import CheckoutAddressBook
+        from orders.hooks import register_address_book
+
+        register_address_book(CheckoutAddressBook())

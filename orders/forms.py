@@ -1,5 +1,6 @@
 from django import forms
 
+from orders.hooks import ADDRESS_FIELDS
 from orders.services.cart import MAX_LINE_QUANTITY
 
 
@@ -15,7 +16,6 @@ class CartQuantityForm(forms.Form):
 
 # The fields that change the price: re-pricing the page looks at these only.
 PRICING_FIELDS = ("country", "shipping_method", "voucher")
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country", "phone")
 
 
 class CheckoutForm(forms.Form):
@@ -83,6 +83,9 @@ class CheckoutForm(forms.Form):
         max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
     )
 
+    # Signed-in customers only: keep the address in the address book once the order is placed.
+    save_address = forms.BooleanField(label="Save this address to my address book", required=False)
+
     def clean_country(self):
         return self.cleaned_data["country"].upper()
 
@@ -108,6 +111,7 @@ class GuestCheckoutForm(CheckoutForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        del self.fields["save_address"]  # a guest has no address book
         self.fields["email"].required = True
         self.fields["email"].error_messages["required"] = (
             "Enter your e-mail address: the confirmation and the link to your order go there."

@@ -6,15 +6,21 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from orders import links, selectors, services
+from orders import hooks, links, selectors, services
 from orders.documents import invoice_response
-from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm, GuestCheckoutForm
+from orders.forms import (
+    ADDRESS_FIELDS,
+    AddToCartForm,
+    CartQuantityForm,
+    CheckoutForm,
+    GuestCheckoutForm,
+)
 from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
 from payments.models import Payment
@@ -231,6 +237,27 @@ def _checkout_place(request, *, form, cart) -> tuple[str | None, dict | None]:
     return None, None
 
 
+def _save_address(request, book, address: dict) -> None:
+    """Keep the order's address in the customer's book; the order stands whatever happens."""
+    try:
+        if book.save(request.user, address):
+            messages.success(request, "The address was saved to your address book.")
+    except ShopError as exc:
+        messages.warning(request, f"The address was not saved: {exc.message}")
+    except ValidationError:
+        messages.warning(request, "The address was not saved: it is not complete.")
+
+
+def _saved_with_selection(saved: list, shown: dict) -> list[dict]:
+    """The saved addresses for the page, each marked ``selected`` when the form holds it."""
+    return [{"saved": a, "selected": hooks.same_address(a.address, shown)} for a in saved]
+
+
+def _shown_address(form) -> dict:
+    """The address the page shows: what was submitted, or the initial one."""
+    return {field: form[field].value() or "" for field in ADDRESS_FIELDS}
+
+
 def checkout(request):
     """The checkout page: address, delivery method, voucher and card beside the priced summary.
 
@@ -248,14 +275,23 @@ def checkout(request):
         return redirect("orders:cart")
     action = request.POST.get("action", "place")
     guest = not request.user.is_authenticated
+    book = None if guest else hooks.address_book()
+    saved = book.addresses(request.user) if book else []
+    data = request.POST or None
+    initial = {
+        "idempotency_key": uuid.uuid4().hex,
+        "name": "" if guest else request.user.get_full_name(),
+    }
+    if data is not None and data.get("use_address"):
+        # "Deliver to this address": its fields replace what the form held, then re-price.
+        action, data = "update", data.copy()
+        chosen = next((a for a in saved if str(a.id) == data["use_address"]), None)
+        for field, value in (chosen.address if chosen else {}).items():
+            data[field] = value or ""
+    elif data is None and saved:
+        initial.update(saved[0].address if saved[0].is_default else {})
     form_class = GuestCheckoutForm if guest else CheckoutForm
-    form = form_class(
-        request.POST or None,
-        initial={
-            "idempotency_key": uuid.uuid4().hex,
-            "name": "" if guest else request.user.get_full_name(),
-        },
-    )
+    form = form_class(data, initial=initial)
     price_changed = None
     if form.is_bound:
         valid = form.is_valid()
@@ -272,6 +308,8 @@ def checkout(request):
             if number:
                 if guest:
                     links.session_remember(request.session, number)
+                elif book is not None and form.cleaned_data.get("save_address"):
+                    _save_address(request, book, form.address())
                 return redirect("orders:order-detail", number=number)
 
     # The choices that price the page: what was submitted, or the defaults.
@@ -311,6 +349,7 @@ def checkout(request):
             "voucher_typed": voucher_typed or "",
             "price_changed": price_changed,
             "guest": guest,
+            "saved_addresses": _saved_with_selection(saved, _shown_address(form)),
         },
     )
 
