@@ -5,3 +5,12 @@ class AddressBookFull(ShopError):
     code = "address_book_full"
     status_code = 409
     default_message = "The address book is full: delete an address before adding another."
+
+
+class VerificationLinkInvalid(ShopError):
+    code = "verification_link_invalid"
+    status_code = 400
+    default_message = (
+        "This confirmation link has expired or is not complete. Ask for a new one from your "
+        "account."
+    )

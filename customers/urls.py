@@ -1,9 +1,20 @@
 from django.urls import path
 
 from customers import views
-from shop.security import throttle_login_posts
+from shop.security import LockoutAuthenticationForm, throttle_login_posts
 
 urlpatterns = [
+    path(
+        "login/",
+        throttle_login_posts(
+            views.LoginView.as_view(authentication_form=LockoutAuthenticationForm)
+        ),
+        name="login",
+    ),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("register/", views.register, name="register"),
+    path("verify/", views.email_verification, name="email-verification"),
+    path("verify/<str:key>/", views.email_verify, name="email-verify"),
     path("", views.account, name="account"),
     path("addresses/", views.address_list, name="address-list"),
     path("addresses/new/", views.address_create, name="address-create"),

@@ -95,9 +95,10 @@ def interactions_record_order(*, order_id: int) -> int:
     from orders.models import OrderLine
 
     lines = list(
-        OrderLine.objects.filter(order_id=order_id, order__paid_at__isnull=False).select_related(
-            "order"
-        )
+        # A guest's order (no account) has nobody to recommend to.
+        OrderLine.objects.filter(
+            order_id=order_id, order__paid_at__isnull=False, order__user__isnull=False
+        ).select_related("order")
     )
     source = f"order:{order_id}"
     rows = [

@@ -303,6 +303,10 @@ SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
 # Where customers reach the shop: the base of every link in a mail (no trailing slash).
 SHOP_URL = os.environ.get("SHOP_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+# How long the signed link in an order mail opens the order page without an account (guests).
+ORDER_LINK_MAX_AGE_DAYS = env_int("ORDER_LINK_MAX_AGE_DAYS", 90)
+# How long the link that verifies an account's e-mail address works.
+EMAIL_VERIFICATION_MAX_AGE_DAYS = env_int("EMAIL_VERIFICATION_MAX_AGE_DAYS", 7)
 SHOP_MAX_PRICE = Decimal("9999999999.99")
 # The seller on invoices and credit notes: the address's lines separated by commas.
 SHOP_SELLER_ADDRESS = env_list(
@@ -389,6 +393,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
     # What pages report about recommendations (impressions, clicks, carts), per client.
     "recommendation_events": os.environ.get("THROTTLE_RECOMMENDATION_EVENTS_RATE", "60/min"),
+    # Per address: orders placed without an account, and verification mails asked for again.
+    "guest_checkout": os.environ.get("THROTTLE_GUEST_CHECKOUT_RATE", "10/hour"),
+    "verification": os.environ.get("THROTTLE_VERIFICATION_RATE", "5/hour"),
 }
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {

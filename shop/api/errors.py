@@ -56,6 +56,8 @@ ERROR_CODES = {
     "not_purchased": "only a customer who bought the product (and kept it) may do this",
     "already_reviewed": "one review per customer and product",
     "address_book_full": "the customer's address book holds as many addresses as it may",
+    "verification_link_invalid": "the e-mail verification link expired, was changed, or is for "
+    "an address the account no longer has",
     "training_failed": "training a recommendation model failed",
     "shop_error": "a business rule refused the request",
     "server_error": "an unexpected error, logged; quote details.request_id when reporting it",
