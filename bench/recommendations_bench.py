@@ -150,7 +150,7 @@ def api_section(args):
     from sklearn.decomposition import NMF
 
     from catalog.models import Category, Product
-    from recommendations import services
+    from recommendations import training
     from recommendations.models import Interaction
 
     setup_test_environment()
@@ -181,7 +181,7 @@ def api_section(args):
         ]
         Interaction.objects.bulk_create(rows, batch_size=5000)
         started = time.perf_counter()
-        services.training_run(algorithms=["popular", "item_knn", "ease"])
+        training.training_run(algorithms=["popular", "item_knn", "ease"])
         print(
             f"\nshop database: {len(users)} customers, {len(products)} products, {len(rows)} "
             f"interactions; training_run (popular, item_knn, ease) "

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from customers.models import Address, StockAlert, WishlistItem
+from customers.models import Address, EmailAddress, StockAlert, WishlistItem
 
 
 @admin.register(Address)
@@ -27,3 +27,20 @@ class StockAlertAdmin(admin.ModelAdmin):
     search_fields = ["owner__username", "product__sku"]
     # Sending is the task's: staff see the alerts, they do not mark them sent by hand.
     readonly_fields = ["claimed_at", "sent_at"]
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(admin.ModelAdmin):
+    """Read-only: an address is verified by its owner opening the mailed link, never by staff."""
+
+    list_display = ["user", "verified_at", "updated_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "verified_at", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

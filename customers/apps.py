@@ -11,3 +11,9 @@ class CustomersConfig(AppConfig):
         from inventory.signals import stock_available
 
         stock_available.connect(stock_available_received, dispatch_uid="customers-stock-alerts")
+
+        from customers import receivers  # noqa: F401 - connects the login receiver
+        from customers.checkout import CheckoutAddressBook
+        from orders.hooks import register_address_book
+
+        register_address_book(CheckoutAddressBook())

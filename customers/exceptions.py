@@ -20,3 +20,12 @@ class ProductInStock(ShopError):
     code = "product_in_stock"
     status_code = 409
     default_message = "The product is in stock: it can be ordered now."
+
+
+class VerificationLinkInvalid(ShopError):
+    code = "verification_link_invalid"
+    status_code = 400
+    default_message = (
+        "This confirmation link has expired or is not complete. Ask for a new one from your "
+        "account."
+    )

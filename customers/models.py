@@ -111,3 +111,31 @@ class StockAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Alert for product {self.product_id} to user {self.owner_id}"
+
+
+class EmailAddress(models.Model):
+    """Whether the account's e-mail address is confirmed: the customer opened the signed link
+    mailed to it (customers.services.email_verify).
+
+    Verification holds for the address it was made for: ``email`` keeps that address
+    (encrypted, like every address of a person), and a changed ``User.email`` is unverified
+    until its own link is opened. An unverified account can shop; claiming guest orders placed
+    with the address needs it verified (docs/customers.md)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_address"
+    )
+    email = EncryptedTextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "e-mail address"
+        verbose_name_plural = "e-mail addresses"
+
+    def __str__(self) -> str:
+        return f"E-mail address of user {self.user_id}"
+
+    def is_verified_for(self, email: str) -> bool:
+        return self.verified_at is not None and self.email.lower() == (email or "").lower()

@@ -5,8 +5,8 @@ Erasure keeps what accounting must keep and removes the person from everything e
 
 - orders, their lines, payments (brand and last four digits), invoices and credit notes stay,
   with the e-mail emptied and the addresses reduced to their country (the VAT depended on it);
-- the address book, wishlist, back-in-stock alerts, cart, Idempotency-Key answers, API token,
-  sessions and sign-in records (django-axes) are deleted;
+- the address book, the e-mail verification record, wishlist, back-in-stock alerts, cart,
+  Idempotency-Key answers, API token, sessions and sign-in records (django-axes) are deleted;
 - interactions and reviews stay for the products' counts but belong to nobody, so the next
   training of the recommender does not know the customer; their computed recommendations go;
 - the user row stays (orders point to it), renamed ``erased-<id>``, without e-mail, names or a
@@ -26,7 +26,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from customers.exceptions import OpenOrders
-from customers.models import Address, StockAlert, WishlistItem
+from customers.models import Address, EmailAddress, StockAlert, WishlistItem
 from orders.models import Cart, Order
 from orders.services.privacy import customer_has_open_orders, customer_orders_anonymise
 from payments.services import payment_tokens_forget
@@ -124,6 +124,10 @@ def customer_export(*, user) -> dict:
             "date_joined": _when(user.date_joined),
             "last_login": _when(user.last_login),
         },
+        "email_verification": [
+            {"email": record.email, "verified_at": _when(record.verified_at)}
+            for record in EmailAddress.objects.filter(user=user)
+        ],
         "addresses": [
             {**address.as_shipping_address(), "is_default": address.is_default}
             for address in Address.objects.filter(owner=user).order_by("created_at", "id")
@@ -223,6 +227,7 @@ def account_erase(*, user, password: str) -> None:
     payment_tokens_forget(order_ids=order_ids)
     customer_forget(user=user)
     Address.objects.filter(owner=user).delete()
+    EmailAddress.objects.filter(user=user).delete()
     WishlistItem.objects.filter(owner=user).delete()
     StockAlert.objects.filter(owner=user).delete()
     Token.objects.filter(user=user).delete()

@@ -1,9 +1,20 @@
 from django.urls import path
 
 from customers import account_views, views
-from shop.security import throttle_login_posts
+from shop.security import LockoutAuthenticationForm, throttle_login_posts
 
 urlpatterns = [
+    path(
+        "login/",
+        throttle_login_posts(
+            views.LoginView.as_view(authentication_form=LockoutAuthenticationForm)
+        ),
+        name="login",
+    ),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("register/", views.register, name="register"),
+    path("verify/", views.email_verification, name="email-verification"),
+    path("verify/<str:key>/", views.email_verify, name="email-verify"),
     path("", views.account, name="account"),
     path("export/", account_views.account_export, name="account-export"),
     # The password is checked here too: the login rate keeps anyone from guessing it.

@@ -27,8 +27,14 @@ CANCELLABLE = [OrderStatus.CREATED, OrderStatus.CONFIRMED, OrderStatus.PROCESSIN
 
 class Order(FSMModelMixin, models.Model):
     number = models.CharField(max_length=32, unique=True)
+    # None for a guest's order (placed with an e-mail address and no account) until the owner of
+    # that address verifies it on an account (customers.services claims the order then).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     status = FSMField(
         default=OrderStatus.CREATED, choices=OrderStatus.choices, protected=True, db_index=True
@@ -206,7 +212,11 @@ class CartItem(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an Idempotency-Key, replayed for repeats."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # None for a guest's request: its key is then scoped by the visitor's session (see the
+    # storefront's checkout), and the second constraint keeps it once.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     scope = models.CharField(max_length=40)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
@@ -219,6 +229,11 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "scope", "key"], name="orders_idempotency_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "key"],
+                condition=Q(user__isnull=True),
+                name="orders_idempotency_unique_guest",
             ),
         ]
 

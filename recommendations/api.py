@@ -10,8 +10,14 @@ from rest_framework.views import APIView
 
 from catalog.api import ProductSerializer
 from catalog.selectors import product_base_queryset
-from recommendations import engine, selectors, services
-from recommendations.models import Interaction, ModelVersion, Review
+from recommendations import selectors, services
+from recommendations.models import (
+    ALGORITHMS,
+    Interaction,
+    ModelVersion,
+    RecommendationStat,
+    Review,
+)
 from shop.api.schema import error_response
 
 MAX_LIMIT = 50
@@ -24,7 +30,19 @@ class LimitSerializer(serializers.Serializer):
 
 
 class RecommendationQuerySerializer(LimitSerializer):
-    algorithm = serializers.ChoiceField(choices=list(engine.ALGORITHMS), required=False)
+    algorithm = serializers.ChoiceField(choices=list(ALGORITHMS), required=False)
+
+
+class ExplanationSerializer(serializers.Serializer):
+    """Why the product is recommended, as a sentence for people and a kind for programs."""
+
+    kind = serializers.ChoiceField(
+        choices=["bought", "viewed", "together", "similar_users", "taste", "new", "popular"]
+    )
+    text = serializers.CharField()
+    product = serializers.IntegerField(
+        allow_null=True, help_text="The product the explanation names (yours, or the one shown)."
+    )
 
 
 class RecommendationSerializer(serializers.Serializer):
@@ -33,6 +51,7 @@ class RecommendationSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(
         choices=["similar_users", "similar_items", "factorization", "popular"]
     )
+    explanation = ExplanationSerializer()
 
 
 class RecommendationListSerializer(serializers.Serializer):
@@ -44,8 +63,29 @@ class RecommendationListSerializer(serializers.Serializer):
     results = RecommendationSerializer(many=True)
 
 
-def _items(pairs) -> list[dict]:
-    return [{"product": p, "score": score, "reason": reason} for p, score, reason in pairs]
+def _explanation(explanation: selectors.Explanation) -> dict:
+    return {
+        "kind": explanation.kind,
+        "text": explanation.text,
+        "product": explanation.product.pk if explanation.product is not None else None,
+    }
+
+
+# Version 1's ``reason`` names the model family; a product recommended for being new is the
+# hybrid's item-based answer (its ``explanation`` says "new").
+API_REASON = {"new": "similar_items"}
+
+
+def _items(found: list[selectors.Recommended]) -> list[dict]:
+    return [
+        {
+            "product": r.product,
+            "score": r.score,
+            "reason": API_REASON.get(r.reason, r.reason),
+            "explanation": _explanation(r.explanation),
+        }
+        for r in found
+    ]
 
 
 class RecommendationListView(APIView):
@@ -83,8 +123,13 @@ class SimilarProductsView(APIView):
         if product is None:
             raise NotFound("No such product.")
         found = selectors.similar_products(product, query.validated_data["limit"])
+        together = _explanation(selectors.explain_together(product))
         data = RecommendationSerializer(
-            [{"product": p, "score": s, "reason": "similar_items"} for p, s in found], many=True
+            [
+                {"product": p, "score": s, "reason": "similar_items", "explanation": together}
+                for p, s in found
+            ],
+            many=True,
         ).data
         return Response({"count": len(data), "next": None, "previous": None, "results": data})
 
@@ -141,6 +186,54 @@ class InteractionCreateView(APIView):
             value=data["value"],
         )
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+class RecommendationEventSerializer(serializers.Serializer):
+    slot = serializers.ChoiceField(choices=RecommendationStat.Slot.choices)
+    tracking = serializers.RegexField(
+        r"^\d{1,10}:[a-z_]{1,32}:[ab]?$",
+        help_text="The `version:algorithm:arm` the page was given with the recommendation.",
+    )
+    kind = serializers.ChoiceField(choices=["impression", "click", "cart"])
+    product = serializers.IntegerField(min_value=1)
+
+    def validate_tracking(self, value):
+        version, algorithm, arm = value.split(":")
+        if algorithm not in ALGORITHMS:
+            raise serializers.ValidationError(f"Unknown algorithm {algorithm!r}.")
+        return {"model_version": int(version), "algorithm": algorithm, "arm": arm}
+
+
+class RecommendationEventsSerializer(serializers.Serializer):
+    events = RecommendationEventSerializer(many=True, allow_empty=False, max_length=200)
+
+
+class RecommendationEventsRecordedSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField(help_text="Events counted.")
+
+
+class RecommendationEventsView(APIView):
+    """What a page did with its recommendations, reported in one batch per page."""
+
+    permission_classes = [permissions.AllowAny]
+    throttle_scope = "recommendation_events"
+
+    @extend_schema(
+        operation_id="recommendation_event_create",
+        request=RecommendationEventsSerializer,
+        responses={202: RecommendationEventsRecordedSerializer},
+    )
+    def post(self, request):
+        """Count impressions, clicks and cart additions of recommended products (at most 200
+        events per call); the staff dashboard shows the rates per slot, model and A/B arm."""
+        serializer = RecommendationEventsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        events = [
+            {"slot": e["slot"], "kind": e["kind"], **e["tracking"]}
+            for e in serializer.validated_data["events"]
+        ]
+        services.recommendation_events_record(events=events)
+        return Response({"recorded": len(events)}, status=status.HTTP_202_ACCEPTED)
 
 
 class ReviewSerializer(serializers.ModelSerializer):

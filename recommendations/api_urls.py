@@ -19,5 +19,10 @@ urlpatterns = [
         api.ProductReviewsView.as_view(),
         name="product-reviews",
     ),
+    path(
+        "recommendations/events/",
+        api.RecommendationEventsView.as_view(),
+        name="recommendation-events",
+    ),
     path("interactions/", api.InteractionCreateView.as_view(), name="interactions"),
 ]

@@ -85,6 +85,11 @@ class Review(models.Model):
         return f"{self.rating}/5 by {self.user_id} on {self.product_id}"
 
 
+# The algorithms the engine knows (``recommendations.engine.ALGORITHMS``, checked equal by a
+# test), named here so that web processes can validate a name without importing the engine.
+ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid")
+
+
 class ModelVersion(models.Model):
     """One training of one algorithm.
 
@@ -141,6 +146,11 @@ class UserRecommendation(models.Model):
     score = models.FloatField()
     rank = models.PositiveSmallIntegerField()
     reason = models.CharField(max_length=20)
+    # The customer's own product that weighed most in this recommendation ("because you
+    # bought X"), for item-based models; empty for the others.
+    anchor = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["version", "user", "rank"]
@@ -173,3 +183,36 @@ class SimilarProduct(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.rank} like {self.product_id}: {self.similar_id}"
+
+
+class RecommendationStat(models.Model):
+    """What customers did with one slot's recommendations on one day: how many were seen,
+    clicked and put in the cart, per model version and arm of the A/B split.
+
+    Rows are added to in batches (one statement per page's events), never one write per item
+    shown. ``model_version`` is the ``ModelVersion`` id that served the items (0: the popular
+    fallback) and ``algorithm`` its algorithm, kept as values so pruning old versions leaves
+    the figures."""
+
+    class Slot(models.TextChoices):
+        HOME = "home", "Home: recommended for you"
+        PRODUCT = "product", "Product page: customers also bought"
+
+    day = models.DateField()
+    slot = models.CharField(max_length=16, choices=Slot.choices)
+    model_version = models.PositiveIntegerField()
+    algorithm = models.CharField(max_length=32)
+    arm = models.CharField(max_length=1, blank=True)
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    carts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "slot", "model_version", "arm"], name="reco_stat_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.slot} v{self.model_version}{self.arm}"

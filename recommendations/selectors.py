@@ -6,19 +6,84 @@ and switching versions invalidates the area, so a new model is served at once.
 
 from __future__ import annotations
 
+import hashlib
+import math
+from datetime import timedelta
+from typing import NamedTuple
+
 from django.conf import settings
-from django.db.models import Avg, Count, QuerySet, Window
+from django.db.models import Avg, Count, QuerySet, Sum, Window
+from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import product_base_queryset, product_popular
 from orders.selectors import customer_has_bought
-from recommendations import engine
 from recommendations.exceptions import UnknownAlgorithm
-from recommendations.models import ModelVersion, Review, SimilarProduct, UserRecommendation
+from recommendations.models import (
+    ALGORITHMS,
+    ModelVersion,
+    RecommendationStat,
+    Review,
+    SimilarProduct,
+    UserRecommendation,
+)
 from shop.cache import cached
 
 CACHE_AREA = "recommendations"
 POPULAR = "popular"
+
+
+class Explanation(NamedTuple):
+    """Why a product is recommended: a stable ``kind``, the sentence shown to the customer, and
+    the product it points at (the customer's own, or the one on the page), if any."""
+
+    kind: str
+    text: str
+    product: Product | None = None
+
+
+class Recommended(NamedTuple):
+    product: Product
+    score: float
+    reason: str
+    explanation: Explanation
+    # What served it, for measuring: the model version (0: the popular fallback), its
+    # algorithm, and the customer's arm of the A/B split ("" outside one).
+    version: int = 0
+    algorithm: str = POPULAR
+    arm: str = ""
+
+    @property
+    def tracking(self) -> str:
+        """``version:algorithm:arm``, what the page reports back with each event."""
+        return f"{self.version}:{self.algorithm}:{self.arm}"
+
+
+# What a model's reason says when no own product of the customer stands behind the item.
+GENERAL = {
+    "similar_users": Explanation("similar_users", "Customers with tastes like yours chose this"),
+    "factorization": Explanation("taste", "Matches your taste"),
+    "similar_items": Explanation("taste", "Matches what you chose before"),
+    POPULAR: Explanation("popular", "Popular right now"),
+}
+
+
+def explain(product: Product, reason: str, anchor: Product | None, bought: set[int]) -> Explanation:
+    """The explanation of recommending ``product`` with stored reason ``reason`` ("new" for a
+    product few have taken yet) and ``anchor`` (the customer's product behind it); ``bought``
+    holds the ids of products the customer bought."""
+    if reason == "new":
+        return Explanation("new", f"New in {product.category.name}")
+    if anchor is not None:
+        if anchor.pk in bought:
+            return Explanation("bought", f"Because you bought {anchor.name}", anchor)
+        return Explanation("viewed", f"Because you looked at {anchor.name}", anchor)
+    return GENERAL.get(reason, GENERAL[POPULAR])
+
+
+def explain_together(product: Product) -> Explanation:
+    """The explanation of a product shown beside ``product`` ("Customers also bought")."""
+    return Explanation("together", f"Often bought with {product.name}", product)
 
 
 def _timeout() -> int:
@@ -39,39 +104,68 @@ def active_versions() -> dict:
     return cached(CACHE_AREA, ("active",), build, timeout=_timeout())
 
 
-def _popular(limit: int, exclude_ids=()) -> list[tuple[Product, float, str]]:
+def _popular(limit: int, exclude_ids=(), arm: str = "") -> list[Recommended]:
     return [
-        (p, float(p.popularity), POPULAR)
+        Recommended(p, float(p.popularity), POPULAR, GENERAL[POPULAR], arm=arm)
         for p in product_popular(limit=limit, exclude_ids=exclude_ids)
     ]
 
 
+def ab_arm(user_id: int | None) -> str:
+    """The customer's arm ("a" or "b") of the A/B split of ``RECOMMENDATIONS_AB_TEST``, or ""
+    without a split or a customer. Stable: a hash of the customer and
+    ``RECOMMENDATIONS_AB_SALT`` (a new salt deals the customers out afresh)."""
+    if not settings.RECOMMENDATIONS_AB_TEST or user_id is None:
+        return ""
+    digest = hashlib.sha256(f"{settings.RECOMMENDATIONS_AB_SALT}:{user_id}".encode()).digest()
+    return "ab"[digest[0] & 1]
+
+
 def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None):
-    """Up to ``limit`` (product, score, reason) for ``user``, best first.
+    """Up to ``limit`` ``Recommended`` (product, score, reason, explanation) for ``user``,
+    best first.
 
     From the serving version (or the active one of ``algorithm``); customers the model does
     not know, and anonymous visitors, get the popular products (reason "popular"), as do the
     places left when a customer's list is short.
     """
-    if algorithm is not None and algorithm not in engine.ALGORITHMS:
-        raise UnknownAlgorithm(details={"algorithm": algorithm, "known": list(engine.ALGORITHMS)})
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise UnknownAlgorithm(details={"algorithm": algorithm, "known": list(ALGORITHMS)})
     versions = active_versions()
-    version_id = versions["by_algorithm"].get(algorithm) if algorithm else versions["serving"]
     user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    arm = ab_arm(user_id) if algorithm is None else ""
+    if arm:
+        algorithm = settings.RECOMMENDATIONS_AB_TEST["ab".index(arm)]
+    version_id = versions["by_algorithm"].get(algorithm) if algorithm else versions["serving"]
+    if version_id is None and arm:
+        version_id = versions["serving"]  # the arm's model is not trained yet
+    served_by = {pk: name for name, pk in versions["by_algorithm"].items()}.get(version_id, POPULAR)
 
     def build():
-        found: list[tuple[Product, float, str]] = []
+        found: list[Recommended] = []
         if version_id is not None and user_id is not None:
-            rows = (
+            rows = list(
                 UserRecommendation.objects.filter(
                     version_id=version_id, user_id=user_id, product__is_active=True
                 )
-                .select_related("product", "product__category", "product__stock")
+                .select_related("product", "product__category", "product__stock", "anchor")
                 .order_by("rank")[:limit]
             )
-            found = [(row.product, row.score, row.reason) for row in rows]
+            bought = _bought(user_id, [row.anchor_id for row in rows if row.anchor_id])
+            found = [
+                Recommended(
+                    row.product,
+                    row.score,
+                    row.reason,
+                    explain(row.product, row.reason, row.anchor, bought),
+                    version_id,
+                    served_by,
+                    arm,
+                )
+                for row in rows
+            ]
         if len(found) < limit:
-            seen = [p.pk for p, _, _ in found]
+            seen = [r.product.pk for r in found]
             if user_id is not None:
                 from recommendations.models import Interaction
 
@@ -80,10 +174,24 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                     .values_list("product_id", flat=True)
                     .distinct()
                 )
-            found += _popular(limit - len(found), exclude_ids=seen)
+            found += _popular(limit - len(found), exclude_ids=seen, arm=arm)
         return found
 
-    return cached(CACHE_AREA, ("user", version_id, user_id, limit), build, timeout=_timeout())
+    key = ("user", version_id, user_id, limit, arm)
+    return cached(CACHE_AREA, key, build, timeout=_timeout())
+
+
+def _bought(user_id: int, product_ids: list[int]) -> set[int]:
+    """Which of ``product_ids`` the customer bought (one query, none without ids)."""
+    if not product_ids:
+        return set()
+    from recommendations.models import Interaction
+
+    return set(
+        Interaction.objects.filter(
+            user_id=user_id, kind=Interaction.Kind.PURCHASE, product_id__in=product_ids
+        ).values_list("product_id", flat=True)
+    )
 
 
 def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, float]]:
@@ -103,6 +211,102 @@ def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, f
         return [(row.similar, row.score) for row in rows]
 
     return cached(CACHE_AREA, ("similar", version_id, product.pk, limit), build, timeout=_timeout())
+
+
+def similar_tracking() -> str:
+    """``version:algorithm:arm`` of the products shown beside a product (the serving model)."""
+    versions = active_versions()
+    served_by = {pk: name for name, pk in versions["by_algorithm"].items()}
+    version_id = versions["serving"]
+    return f"{version_id or 0}:{served_by.get(version_id, POPULAR)}:"
+
+
+# --- how recommendations do in the shop ---------------------------------------------------
+Z95 = 1.959964
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (95% by default); None without trials."""
+    if not trials:
+        return None
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    spread /= 1 + z * z / trials
+    return max(0.0, centre - spread), min(1.0, centre + spread)
+
+
+def recommendation_performance(*, days: int = 30) -> list[dict]:
+    """Per slot and model version over the last ``days``: impressions, clicks, carts,
+    click-through rate (clicks / impressions) and add-to-cart rate (carts / impressions)."""
+    since = timezone.localdate() - timedelta(days=days - 1)
+    rows = (
+        RecommendationStat.objects.filter(day__gte=since)
+        .values("slot", "model_version", "algorithm")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), carts=Sum("carts"))
+        .order_by("slot", "-model_version")
+    )
+    return [
+        {
+            **row,
+            "ctr": _rate(row["clicks"], row["impressions"]),
+            "cart_rate": _rate(row["carts"], row["impressions"]),
+        }
+        for row in rows
+    ]
+
+
+def ab_result(*, days: int = 30) -> dict | None:
+    """The A/B split's click-through on the home page's recommendations over the last
+    ``days``: per arm the rate with its 95% Wilson interval, and the difference B - A with a
+    95% interval (normal approximation); None when no split is configured."""
+    if not settings.RECOMMENDATIONS_AB_TEST:
+        return None
+    since = timezone.localdate() - timedelta(days=days - 1)
+    sums = {
+        row["arm"]: row
+        for row in RecommendationStat.objects.filter(
+            day__gte=since, slot=RecommendationStat.Slot.HOME, arm__in=["a", "b"]
+        )
+        .values("arm")
+        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"), carts=Sum("carts"))
+        .order_by()
+    }
+    arms = []
+    for arm, algorithm in zip("ab", settings.RECOMMENDATIONS_AB_TEST, strict=True):
+        row = sums.get(arm, {"impressions": 0, "clicks": 0, "carts": 0})
+        arms.append(
+            {
+                "arm": arm,
+                "algorithm": algorithm,
+                "impressions": row["impressions"],
+                "clicks": row["clicks"],
+                "carts": row["carts"],
+                "ctr": _rate(row["clicks"], row["impressions"]),
+                "interval": wilson_interval(row["clicks"], row["impressions"]),
+            }
+        )
+    a, b = arms
+    difference = interval = None
+    verdict = "Not enough data yet: each arm needs impressions."
+    if a["impressions"] and b["impressions"]:
+        difference = b["ctr"] - a["ctr"]
+        se = math.sqrt(
+            a["ctr"] * (1 - a["ctr"]) / a["impressions"]
+            + b["ctr"] * (1 - b["ctr"]) / b["impressions"]
+        )
+        interval = (difference - Z95 * se, difference + Z95 * se)
+        if interval[0] > 0:
+            verdict = f"B ({b['algorithm']}) is clicked more often (95% confidence)."
+        elif interval[1] < 0:
+            verdict = f"A ({a['algorithm']}) is clicked more often (95% confidence)."
+        else:
+            verdict = "No difference shown yet at 95% confidence."
+    return {"arms": arms, "difference": difference, "interval": interval, "verdict": verdict}
 
 
 def product_get(pk: int) -> Product | None:

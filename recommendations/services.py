@@ -1,32 +1,32 @@
-"""Everything that changes recommendation state: interactions, reviews, training, popularity."""
+"""Everything that changes recommendation state except training: interactions, reviews,
+switching and pruning model versions, popularity.
+
+Training (numpy, scipy, scikit-learn) lives in ``recommendations.training``, which only the
+training worker and the management commands import: web processes serve the stored output and
+never load the numerical stack."""
 
 from __future__ import annotations
 
 import logging
-import math
-import time
-import traceback
-from collections.abc import Callable
-from datetime import timedelta
+from collections import defaultdict
+from datetime import date, timedelta
 from functools import partial
 
-import numpy as np
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from catalog.models import Product
 from orders.selectors import customer_has_bought
-from recommendations import engine
-from recommendations.engine.evaluation import Interactions, holdout_mask, ranking_metrics
 from recommendations.exceptions import AlreadyReviewed, InteractionNotAllowed, NotPurchased
 from recommendations.models import (
     Interaction,
     ModelVersion,
+    RecommendationStat,
     Review,
     SimilarProduct,
     UserRecommendation,
@@ -36,7 +36,6 @@ from shop.cache import invalidate
 logger = logging.getLogger(__name__)
 
 CACHE_AREA = "recommendations"
-BULK_BATCH = 5000
 # A signed-in customer's repeated visits to one product count once per this many seconds.
 VIEW_DEDUP_SECONDS = 600
 
@@ -97,9 +96,10 @@ def interactions_record_order(*, order_id: int) -> int:
     from orders.models import OrderLine
 
     lines = list(
-        OrderLine.objects.filter(order_id=order_id, order__paid_at__isnull=False).select_related(
-            "order"
-        )
+        # A guest's order (no account) has nobody to recommend to.
+        OrderLine.objects.filter(
+            order_id=order_id, order__paid_at__isnull=False, order__user__isnull=False
+        ).select_related("order")
     )
     source = f"order:{order_id}"
     rows = [
@@ -141,125 +141,6 @@ def review_create(
     return review
 
 
-# --- the training matrix --------------------------------------------------------------------
-def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.ndarray, int]:
-    """Weighted implicit feedback on active products: (matrix data, user ids, product ids, n).
-
-    Per user and product, each kind adds weight x (1 + ln(count)) — a rating adds weight x
-    stars / 5 — so repeated views count, but less and less.
-    """
-    weights = settings.RECOMMENDATIONS_WEIGHTS
-    # Interactions of erased accounts have no user: the recommender forgets them.
-    qs = Interaction.objects.filter(product__is_active=True, user__isnull=False)
-    if since is not None:
-        qs = qs.filter(at__gte=since)
-    rows = (
-        qs.values_list("user_id", "product_id", "kind")
-        .annotate(n=Count("id"), top=Max("value"))
-        .order_by()
-    )
-    cells: dict[tuple[int, int], float] = {}
-    n_interactions = 0
-    for user_id, product_id, kind, n, top in rows.iterator(chunk_size=20000):
-        weight = float(weights.get(kind, 0.0))
-        if weight <= 0:
-            continue
-        n_interactions += n
-        amount = (
-            weight * top / 5.0 if kind == Interaction.Kind.RATING else weight * (1.0 + math.log(n))
-        )
-        key = (user_id, product_id)
-        cells[key] = cells.get(key, 0.0) + amount
-    if not cells:
-        empty = np.zeros(0, dtype=np.int64)
-        return Interactions(empty, empty, np.zeros(0, np.float32), None, 0, 0), empty, empty, 0
-    pairs = np.array(list(cells.keys()), dtype=np.int64)
-    user_ids, users = np.unique(pairs[:, 0], return_inverse=True)
-    product_ids, items = np.unique(pairs[:, 1], return_inverse=True)
-    data = Interactions(
-        users=users.astype(np.int64),
-        items=items.astype(np.int64),
-        values=np.fromiter(cells.values(), dtype=np.float32, count=len(cells)),
-        times=None,
-        n_users=len(user_ids),
-        n_items=len(product_ids),
-    )
-    return data, user_ids, product_ids, n_interactions
-
-
-# --- training -------------------------------------------------------------------------------
-def _insert(model, columns: list[str], rows: list[tuple]) -> None:
-    """Plain multi-row INSERTs (executemany): many times faster than building model instances."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
-
-
-def _store_outputs(
-    version: ModelVersion, model, user_ids: np.ndarray, product_ids: np.ndarray
-) -> None:
-    per_user = settings.RECOMMENDATIONS_PER_USER
-    per_product = settings.RECOMMENDATIONS_SIMILAR_PER_PRODUCT
-    user_ids, product_ids = user_ids.tolist(), product_ids.tolist()
-    columns = ["version_id", "user_id", "product_id", "score", "rank", "reason"]
-    users_of, products_of = np.asarray(user_ids), np.asarray(product_ids)
-    for users, items, scores in model.recommend_all_arrays(per_user):
-        keep = np.isfinite(scores)
-        rows, cols = np.nonzero(keep)
-        batch = zip(
-            [version.pk] * len(rows),
-            users_of[users[rows]].tolist(),
-            products_of[items[rows, cols]].tolist(),
-            scores[rows, cols].tolist(),
-            (cols + 1).tolist(),
-            [model.reason] * len(rows),
-            strict=True,
-        )
-        _insert(UserRecommendation, columns, list(batch))
-    columns = ["version_id", "product_id", "similar_id", "score", "rank"]
-    batch: list[tuple] = []
-    for item in range(model.n_items):
-        batch.extend(
-            (version.pk, product_ids[item], product_ids[other], score, rank)
-            for rank, (other, score) in enumerate(model.similar_items(item, per_product), start=1)
-        )
-        if len(batch) >= BULK_BATCH:
-            _insert(SimilarProduct, columns, batch)
-            batch = []
-    _insert(SimilarProduct, columns, batch)
-
-
-def _train_one(
-    version: ModelVersion,
-    data: Interactions,
-    user_ids: np.ndarray,
-    product_ids: np.ndarray,
-    params: dict,
-    progress: Callable[[str], None],
-) -> None:
-    started = time.perf_counter()
-    # Quality on a held-out 20% of each customer's items, then refit on everything.
-    held = holdout_mask(data, seed=params.get("seed", 42))
-    train, validation = data.matrix(~held), data.matrix(held)
-    model = engine.build(version.algorithm, **params)
-    model.fit(train)
-    metrics = ranking_metrics(model, train, validation, k=10) if validation.nnz else {}
-    progress(f"{version.algorithm}: evaluated")
-    full = engine.build(version.algorithm, **params).fit(data.matrix())
-    progress(f"{version.algorithm}: fitted")
-    _store_outputs(version, full, user_ids, product_ids)
-    progress(f"{version.algorithm}: stored")
-    version.metrics = {"validation": metrics, "k": 10}
-    version.parameters = full.params
-    version.duration_seconds = time.perf_counter() - started
-    version.status = ModelVersion.Status.READY
-    version.save(update_fields=["metrics", "parameters", "duration_seconds", "status"])
-
-
 @transaction.atomic
 def versions_switch(*, versions: list[ModelVersion]) -> None:
     """Serve the ready ``versions``: every flag moves in this one transaction.
@@ -299,59 +180,6 @@ def versions_prune(*, keep: int | None = None) -> int:
     return len(doomed)
 
 
-def training_run(
-    *,
-    algorithms: list[str] | None = None,
-    progress: Callable[[str], None] | None = None,
-    params: dict[str, dict] | None = None,
-) -> list[ModelVersion]:
-    """Train ``algorithms`` on recent interactions, store their output, switch serving to them.
-
-    Each algorithm is its own version; one that fails is marked failed (with the error) and
-    the version serving before stays active.
-    """
-    algorithms = list(algorithms or settings.RECOMMENDATIONS_ALGORITHMS)
-    for name in algorithms:
-        if name not in engine.ALGORITHMS:
-            raise ValueError(f"unknown algorithm {name!r}")
-    progress = progress or (lambda message: None)
-    params = params or getattr(settings, "RECOMMENDATIONS_PARAMS", {})
-    since = timezone.now() - timedelta(days=settings.RECOMMENDATIONS_TRAINING_DAYS)
-    data, user_ids, product_ids, n_interactions = training_interactions(since=since)
-    progress("matrix built")
-    versions = []
-    for name in algorithms:
-        version = ModelVersion.objects.create(
-            algorithm=name,
-            parameters=params.get(name, {}),
-            n_users=data.n_users,
-            n_items=data.n_items,
-            n_interactions=n_interactions,
-        )
-        try:
-            if not len(data.users):
-                raise ValueError("no interactions to learn from")
-            with transaction.atomic():
-                _train_one(
-                    version,
-                    data,
-                    user_ids,
-                    product_ids,
-                    {"seed": 42, **params.get(name, {})},
-                    progress,
-                )
-        except Exception as exc:
-            logger.exception("training %s failed", name)
-            version.status = ModelVersion.Status.FAILED
-            version.error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
-            version.save(update_fields=["status", "error"])
-            progress(f"{name}: failed")
-        versions.append(version)
-    versions_switch(versions=versions)
-    versions_prune()
-    return versions
-
-
 # --- popularity -----------------------------------------------------------------------------
 @transaction.atomic
 def popularity_refresh(*, days: int | None = None) -> int:
@@ -378,6 +206,43 @@ def popularity_refresh(*, days: int | None = None) -> int:
     invalidate("catalog")
     invalidate(CACHE_AREA)
     return len(products)
+
+
+# --- what customers do with recommendations ----------------------------------------------
+EVENT_COUNTERS = {"impression": "impressions", "click": "clicks", "cart": "carts"}
+
+
+def recommendation_events_record(*, events: list[dict], day: date | None = None) -> int:
+    """Add a page's events to the day's counts, in one statement whatever their number.
+
+    Each event: ``slot``, ``model_version``, ``algorithm``, ``arm`` and ``kind`` (impression,
+    click or cart). Returns how many rows (slot x version x arm) were touched."""
+    day = day or timezone.localdate()
+    counters = list(EVENT_COUNTERS.values())
+    totals: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(counters, 0))
+    algorithms: dict[tuple, str] = {}
+    for event in events:
+        key = (event["slot"], event["model_version"], event["arm"])
+        algorithms[key] = event["algorithm"]
+        totals[key][EVENT_COUNTERS[event["kind"]]] += 1
+    if not totals:
+        return 0
+    table = connection.ops.quote_name(RecommendationStat._meta.db_table)
+    columns = ["day", "slot", "model_version", "algorithm", "arm", *counters]
+    values, params = [], []
+    for key, counts in totals.items():
+        slot, version, arm = key
+        values.append("(" + ", ".join(["%s"] * len(columns)) + ")")
+        params += [day, slot, version, algorithms[key], arm, *(counts[c] for c in counters)]
+    # INSERT ... ON CONFLICT DO UPDATE adds to the counts atomically (PostgreSQL and SQLite).
+    additions = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(values)} "
+        f"ON CONFLICT (day, slot, model_version, arm) DO UPDATE SET {additions}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return len(totals)
 
 
 def demo_users(count: int) -> list:
@@ -414,8 +279,8 @@ __all__ = [
     "interactions_record_order",
     "popularity_refresh",
     "product_view_record",
+    "recommendation_events_record",
     "review_create",
-    "training_run",
     "versions_prune",
     "versions_switch",
 ]

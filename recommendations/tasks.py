@@ -20,8 +20,12 @@ def training_run_task() -> list[int]:
     if not cache.add(TRAINING_LOCK, 1, timeout=3600):
         logger.info("a recommendation training is already running; skipped")
         return []
+    # Imported here, not at the top: web processes import this module to enqueue tasks and must
+    # not load the numerical stack that training needs.
+    from recommendations import training
+
     try:
-        return [v.pk for v in services.training_run()]
+        return [v.pk for v in training.training_run()]
     finally:
         cache.delete(TRAINING_LOCK)
 

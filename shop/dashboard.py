@@ -148,6 +148,14 @@ def recommendation_models(*, limit: int = 5) -> dict | None:
     return {"columns": [n.replace("_", " ") for n in base] + keys, "rows": rows}
 
 
+def recommendations_in_the_shop() -> dict:
+    """How recommendations do with customers: rates per slot and model version, and the A/B
+    split's comparison (the numbers come from ``recommendations.selectors``)."""
+    from recommendations import selectors
+
+    return {"rows": selectors.recommendation_performance(), "ab": selectors.ab_result()}
+
+
 def cache_areas() -> dict[str, dict]:
     return shop_cache.all_stats()
 
@@ -229,4 +237,5 @@ def context() -> dict:
         "low_stock": low_stock(),
         "cache_areas": cache_areas(),
         "recommendation_models": recommendation_models(),
+        "recommendations_in_shop": recommendations_in_the_shop(),
     }

@@ -303,6 +303,10 @@ SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
 # Where customers reach the shop: the base of every link in a mail (no trailing slash).
 SHOP_URL = os.environ.get("SHOP_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+# How long the signed link in an order mail opens the order page without an account (guests).
+ORDER_LINK_MAX_AGE_DAYS = env_int("ORDER_LINK_MAX_AGE_DAYS", 90)
+# How long the link that verifies an account's e-mail address works.
+EMAIL_VERIFICATION_MAX_AGE_DAYS = env_int("EMAIL_VERIFICATION_MAX_AGE_DAYS", 7)
 SHOP_MAX_PRICE = Decimal("9999999999.99")
 # The seller on invoices and credit notes: the address's lines separated by commas.
 SHOP_SELLER_ADDRESS = env_list(
@@ -387,6 +391,11 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     # placement (per user).
     "login": os.environ.get("THROTTLE_LOGIN_RATE", "10/min"),
     "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
+    # What pages report about recommendations (impressions, clicks, carts), per client.
+    "recommendation_events": os.environ.get("THROTTLE_RECOMMENDATION_EVENTS_RATE", "60/min"),
+    # Per address: orders placed without an account, and verification mails asked for again.
+    "guest_checkout": os.environ.get("THROTTLE_GUEST_CHECKOUT_RATE", "10/hour"),
+    "verification": os.environ.get("THROTTLE_VERIFICATION_RATE", "5/hour"),
 }
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
@@ -455,9 +464,21 @@ CELERY_BEAT_SCHEDULE["orders-reconcile-payments"] = {
 RECOMMENDATIONS_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 5.0}
 # Algorithms trained nightly; the one with the best validation NDCG becomes the default.
 RECOMMENDATIONS_ALGORITHMS = env_list(
-    "RECOMMENDATIONS_ALGORITHMS", ["popular", "user_knn", "item_knn", "nmf", "ease"]
+    "RECOMMENDATIONS_ALGORITHMS",
+    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid"],
 )
+# An A/B split of signed-in customers between two algorithms ("ease,recent_ease"): each
+# customer is served one of them, by a stable hash of the customer and the salt; the staff
+# dashboard compares their click-through. Empty: everyone gets the serving model.
+RECOMMENDATIONS_AB_TEST = env_list("RECOMMENDATIONS_AB_TEST", [])
+if RECOMMENDATIONS_AB_TEST and len(RECOMMENDATIONS_AB_TEST) != 2:
+    raise ImproperlyConfigured("RECOMMENDATIONS_AB_TEST names exactly two algorithms")
+RECOMMENDATIONS_AB_SALT = os.environ.get("RECOMMENDATIONS_AB_SALT", "split-1")
 RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
+# Products nobody took yet but new in the catalog (created in the last N days, at most M of
+# the newest) join the training matrix, so that the hybrid model can recommend them.
+RECOMMENDATIONS_NEW_DAYS = env_int("RECOMMENDATIONS_NEW_DAYS", 30)
+RECOMMENDATIONS_NEW_MAX = env_int("RECOMMENDATIONS_NEW_MAX", 1000)
 RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)
 RECOMMENDATIONS_TRAINING_DAYS = env_int("RECOMMENDATIONS_TRAINING_DAYS", 365)
 RECOMMENDATIONS_POPULARITY_DAYS = env_int("RECOMMENDATIONS_POPULARITY_DAYS", 30)

@@ -2,6 +2,7 @@
 and every task is named after the service it runs and retries what is transient."""
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -66,8 +67,13 @@ def test_every_task_is_named_after_the_service_it_runs():
         app_name, _, function = name.split(".")
         assert function.endswith("_task"), name
         service = function.removesuffix("_task")
-        services = importlib.import_module(f"{app_name}.services")
-        assert hasattr(services, service), f"{name} runs no service {app_name}.{service}"
+        # Training is the one service module of its own: only the training worker loads it.
+        modules = [f"{app_name}.services"] + (
+            ["recommendations.training"] * (app_name == "recommendations")
+        )
+        assert any(hasattr(importlib.import_module(module), service) for module in modules), (
+            f"{name} runs no service {app_name}.{service}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -85,3 +91,30 @@ def test_tasks_that_talk_to_the_outside_retry_its_transient_errors(task_name, tr
     assert issubclass(transient, tuple(task.autoretry_for))
     assert task.retry_backoff and task.retry_jitter and task.max_retries >= 3
     assert task.acks_late
+
+
+def test_web_processes_do_not_load_the_numerical_stack():
+    """A web process (settings, URL configuration, WSGI application) serves stored
+    recommendations and draws PDFs on demand: it must not import numpy, scipy, scikit-learn or
+    fpdf2, about 110 MiB per worker. Only training and document drawing load them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup();"
+        "import shop.wsgi; from django.urls import get_resolver; get_resolver().url_patterns;"
+        "print(','.join(m for m in ('numpy','scipy','sklearn','fpdf') if m in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings_test"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
+
+
+def test_the_algorithm_names_web_processes_know_are_the_engines():
+    from recommendations import engine
+    from recommendations.models import ALGORITHMS
+
+    assert tuple(engine.ALGORITHMS) == ALGORITHMS

@@ -18,6 +18,7 @@ from orders.services.checkout import (
     request_fingerprint,
 )
 from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
+from orders.services.guests import orders_claim
 from orders.services.invoices import credit_note_issue, invoice_issue
 from orders.services.lifecycle import (
     order_cancel,
@@ -54,6 +55,7 @@ __all__ = [
     "order_place",
     "order_quote",
     "order_refund_quote",
+    "orders_claim",
     "order_process",
     "order_ship",
     "orders_resume_stuck",

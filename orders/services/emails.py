@@ -13,7 +13,9 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from orders.links import order_link_key
 from orders.models import Order, OrderEmail
 from shop.dispatch import enqueue_on_commit
 from shop.mail import mail_send
@@ -61,7 +63,7 @@ def order_email_send(*, email_id: int) -> bool:
         return False
     email = OrderEmail.objects.select_related("order", "order__user").get(pk=email_id)
     order = email.order
-    recipient = order.email or order.user.email
+    recipient = order.email or (order.user.email if order.user_id else "")
     if recipient:
         try:
             mail_send(
@@ -77,13 +79,25 @@ def order_email_send(*, email_id: int) -> bool:
     return bool(recipient)
 
 
+def order_greeting(order: Order) -> str:
+    """Whom an order mail greets: the customer's username, or for a guest (no account) the
+    name on the shipping address."""
+    if order.user_id:
+        return order.user.get_username()
+    return (order.shipping_address or {}).get("name", "")
+
+
 def order_email_context(order: Order) -> dict:
     """What every order mail's templates are rendered with."""
     return {
         "order": order,
         "lines": order.lines.all(),
-        "greeting": order.user.get_username() if order.user_id else "",
-        "order_url": settings.SHOP_URL + reverse("orders:order-detail", args=[order.number]),
+        "greeting": order_greeting(order),
+        # Signed and dated: it opens the page without an account (a guest's only way in).
+        "order_url": settings.SHOP_URL
+        + reverse("orders:order-detail", args=[order.number])
+        + "?"
+        + urlencode({"key": order_link_key(order)}),
     }
 
 

@@ -7,9 +7,11 @@ Nothing here knows about Django. Every model follows one interface (``Recommende
 from recommendations.engine.base import Recommender
 from recommendations.engine.models import (
     EASE,
+    Hybrid,
     ItemKNN,
     NMFRecommender,
     Popularity,
+    RecentEASE,
     UserKNN,
 )
 
@@ -19,6 +21,8 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "item_knn": ItemKNN,
     "nmf": NMFRecommender,
     "ease": EASE,
+    "recent_ease": RecentEASE,
+    "hybrid": Hybrid,
 }
 
 
@@ -34,9 +38,11 @@ def build(name: str, **params) -> Recommender:
 __all__ = [
     "ALGORITHMS",
     "EASE",
+    "Hybrid",
     "ItemKNN",
     "NMFRecommender",
     "Popularity",
+    "RecentEASE",
     "Recommender",
     "UserKNN",
     "build",

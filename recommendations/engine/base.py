@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -37,8 +39,33 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, np.take_along_axis(part_scores, order, axis=1)
 
 
+def aligned_times(matrix: sp.csr_matrix, times) -> sp.csr_matrix:
+    """``times`` as a CSR matrix with exactly ``matrix``'s cells, in its order (0 where a cell
+    has no time)."""
+    times = sp.csr_matrix(times, dtype=np.float64)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    values = np.asarray(times[rows, matrix.indices]).ravel()
+    return sp.csr_matrix((values, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)
+
+
+@dataclass
+class SideInfo:
+    """What is known about the items besides who took them: ``features`` (items x features,
+    e.g. category, brand, genre; any non-negative weights) and ``graph`` (items x items, the
+    catalog's edges: related, accessory, substitute). Either may be None."""
+
+    features: sp.csr_matrix | None = None
+    graph: sp.csr_matrix | None = None
+
+
 class Recommender:
-    """Fit on a CSR user x item matrix of implicit feedback (larger = stronger)."""
+    """Fit on a CSR user x item matrix of implicit feedback (larger = stronger).
+
+    ``times``, when given, is a CSR matrix of the same shape holding, at each interaction's
+    cell, when it last happened (seconds): models that use order and recency read it, the
+    others ignore it. ``side`` (``SideInfo``) is read by models that use what is known about
+    the items (``hybrid``); the others ignore it.
+    """
 
     name = "base"
     # The reason shown to a customer for a recommendation of this model.
@@ -51,6 +78,10 @@ class Recommender:
     # --- to implement ------------------------------------------------------------------------
     def _fit(self, matrix: sp.csr_matrix) -> None:
         raise NotImplementedError
+
+    def _fit_times(self, matrix: sp.csr_matrix, times: sp.csr_matrix) -> None:
+        """Fit with interaction times; models that have no use for them fit without."""
+        self._fit(matrix)
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """Dense scores (len(users) x n_items), higher is better; seen items not yet removed."""
@@ -73,10 +104,46 @@ class Recommender:
     def n_items(self) -> int:
         return self.matrix.shape[1]
 
-    def fit(self, matrix) -> Recommender:
+    def item_reasons(self, items: np.ndarray) -> np.ndarray:
+        """The reason of each recommended item (an array shaped like ``items``)."""
+        return np.full(np.shape(items), self.reason, dtype=object)
+
+    def fit(self, matrix, times=None, side: SideInfo | None = None) -> Recommender:
+        self.side = side
         self.matrix = as_csr(matrix)
-        self._fit(self.matrix)
+        if times is None:
+            self._fit(self.matrix)
+        else:
+            self._fit_times(self.matrix, aligned_times(self.matrix, times))
         return self
+
+    def scoring_profile(self) -> sp.csr_matrix:
+        """The user x item matrix that scoring multiplies with ``weights`` (item-based models)."""
+        return self.matrix
+
+    def anchors(self, users, items) -> np.ndarray:
+        """For each user's recommended ``items`` (an array of len(users) rows), the user's own
+        item that contributed most to that item's score: the "because you bought X" of an
+        item-based model (score = profile @ weights). -1 where no own item contributed, and
+        everywhere for models that do not score through items (``weights`` absent)."""
+        items = np.asarray(items, dtype=np.int64)
+        found = np.full(items.shape, -1, dtype=np.int64)
+        weights = getattr(self, "weights", None)
+        if weights is None or items.size == 0:
+            return found
+        profile = self.scoring_profile()
+        for row, user in enumerate(np.asarray(users, dtype=np.int64)):
+            start, end = profile.indptr[user], profile.indptr[user + 1]
+            own, strength = profile.indices[start:end], profile.data[start:end]
+            if not len(own):
+                continue
+            block = weights[own][:, items[row]]
+            block = block.toarray() if sp.issparse(block) else np.asarray(block)
+            contribution = strength[:, None].astype(np.float64) * block
+            best = contribution.argmax(axis=0)
+            positive = contribution[best, np.arange(len(best))] > 0
+            found[row] = np.where(positive, own[best], -1)
+        return found
 
     def _mask_seen(self, users: np.ndarray, scores: np.ndarray) -> None:
         seen = self.matrix[users]

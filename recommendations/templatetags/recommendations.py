@@ -23,9 +23,9 @@ def recommended_for(user, limit=8):
     if not getattr(user, "is_authenticated", False):
         return {"products": []}
     found = selectors.recommendations_for_user(user, int(limit))
-    if all(reason == selectors.POPULAR for _, _, reason in found):
+    if all(r.reason == selectors.POPULAR for r in found):
         return {"products": []}
-    return {"title": "Recommended for you", "products": [product for product, _, _ in found]}
+    return {"title": "Recommended for you", "products": found, "slot": "home"}
 
 
 @register.inclusion_tag("recommendations/_similar.html", takes_context=True)
@@ -36,7 +36,11 @@ def similar_to(context, product, limit=8):
             services.product_view_record(user=request.user, product=product)
         except Exception:  # a lost view must never break the product page
             logger.warning("could not record a product view", exc_info=True)
-    return {"products": [p for p, _ in selectors.similar_products(product, int(limit))]}
+    return {
+        "products": [p for p, _ in selectors.similar_products(product, int(limit))],
+        "slot": "product",
+        "tracking": selectors.similar_tracking(),
+    }
 
 
 @register.inclusion_tag("recommendations/_reviews.html", takes_context=True)

@@ -59,6 +59,8 @@ ERROR_CODES = {
     "open_orders": "an order of the account is still on its way: the account can be deleted "
     "once it was delivered or cancelled",
     "product_in_stock": "the product is in stock: no back-in-stock alert is needed",
+    "verification_link_invalid": "the e-mail verification link expired, was changed, or is for "
+    "an address the account no longer has",
     "training_failed": "training a recommendation model failed",
     "shop_error": "a business rule refused the request",
     "server_error": "an unexpected error, logged; quote details.request_id when reporting it",

@@ -45,6 +45,15 @@ def percent(rate) -> str:
     return f"{value:f}%"
 
 
+@register.filter
+def rate(value) -> str:
+    """A measured rate as a percentage with one decimal: ``0.0345`` -> "3.5%"."""
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return ""
+
+
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
     """The current query string with some parameters replaced; ``None`` or "" removes one.

@@ -13,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers import alerts, wishlist
-from customers.models import Address, StockAlert, WishlistItem
+from customers.models import Address, EmailAddress, StockAlert, WishlistItem
 from customers.privacy import customer_export
 from orders import services as orders
 from orders.models import Cart, IdempotencyRecord, Invoice, Order
@@ -111,6 +112,7 @@ def lived_in(customer, customer_client, stocked, staff):
     an Idempotency-Key (so an invoice), a review, a wishlist, a back-in-stock alert, a cart, an
     API token, a signed-in session, a failed sign-in, and an entry in the admin's history."""
     make_address(customer, **ADDRESS)
+    EmailAddress.objects.create(user=customer, email=customer.email, verified_at=timezone.now())
     product = stocked(quantity=5)
     response = customer_client.post(
         "/api/orders/",
@@ -170,6 +172,7 @@ def test_the_export_holds_everything_about_the_customer_and_no_card_token(
     body = response.json()
     assert body["profile"]["email"] == PERSON["email"]
     assert body["addresses"][0]["line1"] == ADDRESS["line1"]
+    assert body["email_verification"][0]["email"] == PERSON["email"]
     (order,) = body["orders"]
     assert order["number"] == lived_in.number
     assert order["shipping_address"]["phone"] == ADDRESS["phone"]
@@ -204,6 +207,7 @@ def test_the_scan_sees_the_personal_data_of_a_customer_who_used_the_shop(lived_i
     # Plain columns, encrypted fields and sessions: the scan reads all of them.
     assert any(hit.startswith("auth_user.") for hit in found)
     assert any("customers.Address.line1 (decrypted)" in hit for hit in found)
+    assert any("customers.EmailAddress.email (decrypted)" in hit for hit in found)
     assert any("orders.Order.shipping_address (decrypted)" in hit for hit in found)
     assert any("orders.Invoice.buyer (decrypted)" in hit for hit in found)
     assert any("orders.IdempotencyRecord.response_body (decrypted)" in hit for hit in found)
@@ -252,6 +256,7 @@ def test_erasure_deletes_what_only_served_the_customer(customer_client, customer
 
     for model, owner in (
         (Address, "owner"),
+        (EmailAddress, "user"),
         (WishlistItem, "owner"),
         (StockAlert, "owner"),
         (Cart, "user"),
@@ -283,7 +288,9 @@ def test_the_next_training_does_not_know_an_erased_customer(customer_client, cus
     reco.interaction_record(user=other, product=product, kind="view")
 
     erase(customer_client)
-    data, user_ids, product_ids, n = reco.training_interactions()
+    from recommendations.training import training_interactions
+
+    data, user_ids, product_ids, n = training_interactions()
 
     assert customer.pk not in set(user_ids.tolist())
     assert other.pk in set(user_ids.tolist())

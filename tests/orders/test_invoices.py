@@ -12,8 +12,8 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from orders import services
-from orders.documents import invoice_pdf
 from orders.exceptions import RefundLinesInvalid
+from orders.invoice_pdf import invoice_pdf
 from orders.models import Invoice, InvoiceSequence, Order
 from orders.services import lifecycle
 from pricing.models import Voucher

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from recommendations import services
+from recommendations import training
 from recommendations.models import Interaction, Review
-from tests.factories import ProductFactory, UserFactory, bought_line
+from tests.factories import InteractionFactory, ProductFactory, UserFactory, bought_line
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,49 @@ def test_anonymous_visitors_get_popular_products(api_client, products):
     assert set(results[0]["product"]) >= {"id", "name", "price", "in_stock", "url"}
 
 
+def test_each_recommendation_says_which_of_the_customers_products_it_comes_from(shoppers, products):
+    # Shopper 0 has products 0, 1 and 6; product 2 goes with 0 and 1. A purchase of 0 turns
+    # "looked at" into "bought" where 0 is the product behind the recommendation.
+    training.training_run(algorithms=["item_knn"])
+
+    first = client_for(shoppers[0]).get("/api/recommendations/?limit=1").json()["results"][0]
+
+    assert first["product"]["id"] == products[2].pk
+    anchor = first["explanation"]["product"]
+    assert anchor in {products[0].pk, products[1].pk}
+    named = next(p for p in products if p.pk == anchor)
+    assert first["explanation"] == {
+        "kind": "viewed",
+        "text": f"Because you looked at {named.name}",
+        "product": anchor,
+    }
+    InteractionFactory(user=shoppers[0], product=named, kind="purchase")
+    training.training_run(algorithms=["item_knn"])
+    again = client_for(shoppers[0]).get("/api/recommendations/?limit=1").json()["results"][0]
+    assert again["explanation"]["kind"] == "bought"
+    assert again["explanation"]["text"].startswith("Because you bought ")
+
+
+def test_popular_and_similar_products_say_why_too(api_client, shoppers, products):
+    training.training_run(algorithms=["item_knn"])
+
+    popular = api_client.get("/api/recommendations/?limit=1").json()["results"][0]
+    similar = api_client.get(f"/api/products/{products[0].pk}/similar/?limit=1").json()
+
+    assert popular["explanation"] == {
+        "kind": "popular",
+        "text": "Popular right now",
+        "product": None,
+    }
+    assert similar["results"][0]["explanation"] == {
+        "kind": "together",
+        "text": f"Often bought with {products[0].name}",
+        "product": products[0].pk,
+    }
+
+
 def test_a_known_customer_gets_the_models_recommendations(shoppers, products):
-    services.training_run(algorithms=["item_knn", "nmf"])
+    training.training_run(algorithms=["item_knn", "nmf"])
 
     response = client_for(shoppers[0]).get("/api/recommendations/?limit=1&algorithm=item_knn")
 
@@ -56,7 +97,7 @@ def test_bad_limit_or_algorithm_is_a_400_in_the_error_format(api_client, query):
 
 
 def test_similar_products_come_from_the_serving_model(api_client, shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
 
     response = api_client.get(f"/api/products/{products[0].pk}/similar/?limit=2")
 
@@ -208,7 +249,7 @@ def test_reviews_of_an_unknown_product_is_a_404(api_client):
 
 
 def test_model_versions_are_for_staff_only(user_client, staff_client, api_client, shoppers):
-    services.training_run(algorithms=["popular"])
+    training.training_run(algorithms=["popular"])
 
     assert api_client.get("/api/recommendations/models/").status_code in (401, 403)
     assert user_client.get("/api/recommendations/models/").status_code == 403
@@ -221,7 +262,7 @@ def test_model_versions_are_for_staff_only(user_client, staff_client, api_client
 
 
 def test_a_second_request_is_served_from_the_cache(shoppers):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
     client = client_for(shoppers[0])
 
     with CaptureQueriesContext(connection) as first:
@@ -239,7 +280,7 @@ def test_a_new_version_is_served_at_once_despite_the_cache(shoppers):
     before = client.get("/api/recommendations/?limit=1").json()["results"][0]
     assert before["reason"] == "popular"
 
-    services.training_run(algorithms=["user_knn"])
+    training.training_run(algorithms=["user_knn"])
 
     after = client.get("/api/recommendations/?limit=1").json()["results"][0]
     assert after["reason"] == "similar_users"

@@ -129,3 +129,130 @@ def test_user_knn_draws_neighbours_from_the_most_active_users_past_its_pool():
     neighbours = set(model.neighbours.indices.tolist())
     assert neighbours <= {0, 1, 2, 5}
     assert 1 in model.neighbours[3].indices.tolist()
+
+
+# --- recency-aware EASE --------------------------------------------------------------------
+def _cells(rows):
+    """A user x item matrix (ones) and its times from [(user, item, time)]."""
+    users, items, times = (np.array(column) for column in zip(*rows, strict=True))
+    shape = (users.max() + 1, items.max() + 1)
+    ones = sp.csr_matrix((np.ones(len(users)), (users, items)), shape=shape)
+    return ones, sp.csr_matrix((times.astype(float), (users, items)), shape=shape)
+
+
+def test_recent_ease_without_times_scores_exactly_as_ease():
+    matrix, _ = _cells([(0, 0, 1), (0, 1, 2), (1, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2)])
+    plain = engine.build("ease", l2=1.0).fit(matrix)
+    recent = engine.build("recent_ease", l2=1.0).fit(matrix)
+    users = np.arange(3)
+    assert np.allclose(plain.score_users(users), recent.score_users(users))
+
+
+def test_recency_ranks_count_the_users_more_recent_items():
+    from recommendations.engine.base import aligned_times
+    from recommendations.engine.models import recency_ranks
+
+    matrix, times = _cells([(0, 0, 30), (0, 1, 10), (0, 2, 20), (1, 1, 5)])
+    assert recency_ranks(matrix, aligned_times(matrix, times)).tolist() == [0, 2, 1, 0]
+
+
+def test_what_customers_took_next_after_the_latest_item_comes_first():
+    # Many customers bought 0 then 1, and 2 then 3; the customer's latest item is 2.
+    rows = []
+    for user in range(6):
+        rows += [(user, 0, 1), (user, 1, 2), (user, 2, 3), (user, 3, 4)]
+    rows += [(6, 0, 1), (6, 2, 5)]
+    matrix, times = _cells(rows)
+    model = engine.build("recent_ease", l2=1.0, half_life=1.0, transitions=1.0)
+    model.fit(matrix, times)
+
+    assert [item for item, _ in model.recommend(6, k=2)] == [3, 1]
+
+
+def test_the_latest_items_weigh_more_than_old_ones():
+    # Items 0/1 go together, as do 2/3; the customer took 0 long ago and 2 just now.
+    rows = [(u, 0, 1) for u in range(4)] + [(u, 1, 2) for u in range(4)]
+    rows += [(u, 2, 1) for u in range(4, 8)] + [(u, 3, 2) for u in range(4, 8)]
+    rows += [(8, 0, 1), (8, 2, 100)]
+    matrix, times = _cells(rows)
+    plain = engine.build("recent_ease", l2=1.0, half_life=None, transitions=0.0)
+    recent = engine.build("recent_ease", l2=1.0, half_life=0.5, transitions=0.0)
+
+    first_plain = plain.fit(matrix, times).score_users(np.array([8]))[0]
+    first_recent = recent.fit(matrix, times).score_users(np.array([8]))[0]
+    assert first_plain[1] == pytest.approx(first_plain[3])
+    assert first_recent[3] > first_recent[1]
+
+
+def test_an_interactions_time_matrix_keeps_each_cells_latest_time():
+    from recommendations.engine.evaluation import Interactions
+
+    data = Interactions(
+        users=np.array([0, 0, 1]),
+        items=np.array([1, 1, 0]),
+        values=np.ones(3, dtype=np.float32),
+        times=np.array([5.0, 9.0, 3.0]),
+        n_users=2,
+        n_items=2,
+    )
+    assert data.time_matrix().toarray().tolist() == [[0.0, 9.0], [3.0, 0.0]]
+
+
+# --- explanations ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["item_knn", "ease", "recent_ease"])
+def test_an_item_based_recommendation_names_the_customers_item_behind_it(name):
+    # Items 0/1 go together, as do 2/3; customer 8 has 0 and 2, so 1 comes from 0, 3 from 2.
+    rows = [(u, 0, 1) for u in range(4)] + [(u, 1, 2) for u in range(4)]
+    rows += [(u, 2, 1) for u in range(4, 8)] + [(u, 3, 2) for u in range(4, 8)]
+    rows += [(8, 0, 1), (8, 2, 2)]
+    matrix, times = _cells(rows)
+    model = engine.build(name, l2=1.0) if "ease" in name else engine.build(name)
+    model.fit(matrix, times)
+
+    items = np.array([[1, 3]])
+    assert model.anchors(np.array([8]), items).tolist() == [[0, 2]]
+
+
+@pytest.mark.parametrize("name", ["popular", "user_knn", "nmf"])
+def test_models_that_do_not_score_through_items_name_no_item(name):
+    matrix, _ = _cells([(0, 0, 1), (0, 1, 2), (1, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2)])
+    model = engine.build(name).fit(matrix)
+    assert (model.anchors(np.array([0, 1]), np.array([[2], [0]])) == -1).all()
+
+
+# --- cold start ------------------------------------------------------------------------------
+def test_the_hybrid_recommends_a_product_nobody_took_that_is_like_the_customers():
+    from recommendations.engine.base import SideInfo
+
+    # Items 0-2 are books, 3-5 kitchen goods; item 6 is a new book nobody took yet.
+    rows = [(u, i, 1) for u in range(4) for i in (0, 1, 2)]
+    rows += [(u, i, 1) for u in range(4, 8) for i in (3, 4, 5)] + [(8, 0, 1)]
+    matrix, times = _cells(rows)
+    matrix = sp.csr_matrix(matrix, shape=(9, 7))
+    times = sp.csr_matrix(times, shape=(9, 7))
+    books = [0, 1, 2, 6]
+    features = sp.csr_matrix(
+        ([1.0] * 7, (range(7), [0 if i in books else 1 for i in range(7)])), shape=(7, 2)
+    )
+
+    plain = engine.build("recent_ease", l2=1.0).fit(matrix, times)
+    hybrid = engine.build("hybrid", l2=1.0, content=1.0, graph=0.0, warm=3.0)
+    hybrid.fit(matrix, times, SideInfo(features=features))
+
+    assert 6 not in [item for item, _ in plain.recommend(8, k=2)]
+    assert 6 in [item for item, _ in hybrid.recommend(8, k=3)]
+    assert hybrid.item_reasons(np.array([6, 1])).tolist() == ["new", "similar_items"]
+
+
+def test_catalog_edges_lead_the_hybrid_to_an_accessory():
+    from recommendations.engine.base import SideInfo
+
+    rows = [(u, i, 1) for u in range(4) for i in (0, 1)] + [(4, 0, 1)]
+    matrix, times = _cells(rows)
+    matrix, times = sp.csr_matrix(matrix, shape=(5, 4)), sp.csr_matrix(times, shape=(5, 4))
+    graph = sp.csr_matrix(([1.0], ([0], [3])), shape=(4, 4))  # 3 is 0's accessory
+
+    hybrid = engine.build("hybrid", l2=1.0, content=0.0, graph=1.0)
+    hybrid.fit(matrix, times, SideInfo(graph=graph))
+
+    assert [item for item, _ in hybrid.recommend(4, k=2)] == [1, 3]

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from orders.models import OrderStatus
 from payments.models import Payment
-from recommendations import engine, receivers, selectors, services, tasks
+from recommendations import engine, receivers, selectors, services, tasks, training
 from recommendations.exceptions import AlreadyReviewed, NotPurchased
 from recommendations.models import (
     Interaction,
@@ -154,7 +154,7 @@ def test_popularity_counts_recent_weighted_interactions_only(products, settings)
 
 
 def test_training_creates_ready_versions_and_serves_the_best_one(shoppers, products):
-    versions = services.training_run(algorithms=["popular", "item_knn", "ease"])
+    versions = training.training_run(algorithms=["popular", "item_knn", "ease"])
 
     assert [v.status for v in versions] == ["ready"] * 3
     assert ModelVersion.objects.filter(is_active=True).count() == 3
@@ -174,9 +174,9 @@ def test_training_creates_ready_versions_and_serves_the_best_one(shoppers, produ
 
 def test_a_new_training_switches_every_flag_and_prunes_old_versions(shoppers, settings):
     settings.RECOMMENDATIONS_KEEP_VERSIONS = 1
-    first = services.training_run(algorithms=["item_knn"])[0]
-    second = services.training_run(algorithms=["item_knn"])[0]
-    third = services.training_run(algorithms=["item_knn"])[0]
+    first = training.training_run(algorithms=["item_knn"])[0]
+    second = training.training_run(algorithms=["item_knn"])[0]
+    third = training.training_run(algorithms=["item_knn"])[0]
 
     active = ModelVersion.objects.get(is_active=True)
     assert active.pk == third.pk and active.is_serving
@@ -185,7 +185,7 @@ def test_a_new_training_switches_every_flag_and_prunes_old_versions(shoppers, se
 
 
 def test_a_failed_training_keeps_the_previous_version_serving(shoppers, monkeypatch):
-    good = services.training_run(algorithms=["item_knn"])[0]
+    good = training.training_run(algorithms=["item_knn"])[0]
     real_build = engine.build
 
     def broken(name, **params):
@@ -194,7 +194,7 @@ def test_a_failed_training_keeps_the_previous_version_serving(shoppers, monkeypa
         return model
 
     monkeypatch.setattr(engine, "build", broken)
-    failed = services.training_run(algorithms=["item_knn"])[0]
+    failed = training.training_run(algorithms=["item_knn"])[0]
 
     assert failed.status == "failed" and "MemoryError" in failed.error
     good.refresh_from_db()
@@ -204,7 +204,7 @@ def test_a_failed_training_keeps_the_previous_version_serving(shoppers, monkeypa
 
 
 def test_training_without_interactions_fails_cleanly(db):
-    version = services.training_run(algorithms=["popular"])[0]
+    version = training.training_run(algorithms=["popular"])[0]
 
     assert version.status == "failed"
     assert not ModelVersion.objects.filter(is_active=True).exists()
@@ -230,7 +230,7 @@ def test_the_nightly_task_skips_while_another_training_runs(shoppers):
 
 
 def test_cold_start_and_anonymous_visitors_get_popular_products(shoppers, products):
-    services.training_run(algorithms=["ease"])
+    training.training_run(algorithms=["ease"])
     products[6].popularity = 100
     products[6].save()
     newcomer = UserFactory()
@@ -240,4 +240,20 @@ def test_cold_start_and_anonymous_visitors_get_popular_products(shoppers, produc
 
         found = selectors.recommendations_for_user(visitor or AnonymousUser(), 3)
         assert found[0][0] == products[6]
-        assert {reason for _, _, reason in found} == {"popular"}
+        assert {r.reason for r in found} == {"popular"}
+
+
+def test_a_new_product_is_recommended_as_new_in_its_category(shoppers, products):
+    # Shoppers of taste A took products 0-2; a product of their category nobody took yet
+    # comes into the catalog.
+    from tests.factories import ProductFactory, StockItemFactory
+
+    new = ProductFactory(category=products[0].category)
+    StockItemFactory(product=new)
+    training.training_run(algorithms=["hybrid"])
+
+    found = selectors.recommendations_for_user(shoppers[3], 10, algorithm="hybrid")
+
+    [item] = [r for r in found if r.product == new]
+    assert item.reason == "new"
+    assert item.explanation.text == f"New in {new.category.name}"

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from recommendations import services
+from recommendations import training
 from recommendations.models import Interaction, Review
 
 pytestmark = pytest.mark.django_db
@@ -16,12 +16,13 @@ def logged_in(user):
 
 
 def test_home_shows_a_known_customers_recommendations(shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
 
     page = logged_in(shoppers[0]).get("/").content.decode()
 
     assert "Recommended for you" in page
     assert products[2].name in page
+    assert "Because you looked at " in page
 
 
 def test_home_shows_no_personal_block_to_anonymous_visitors(products):
@@ -31,7 +32,7 @@ def test_home_shows_no_personal_block_to_anonymous_visitors(products):
 
 
 def test_product_page_shows_customers_also_bought_and_records_one_view(shoppers, products):
-    services.training_run(algorithms=["item_knn"])
+    training.training_run(algorithms=["item_knn"])
     client = logged_in(shoppers[0])
 
     page = client.get(products[0].get_absolute_url()).content.decode()

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
-from recommendations import services
+from recommendations import services, training
 from recommendations.models import Interaction
 
 DEMO_CUSTOMERS = ("alice", "bob", "carol")
@@ -79,5 +79,5 @@ class Command(BaseCommand):
         services.popularity_refresh()
         self.stdout.write(f"{created} demo interactions")
         if options["train"]:
-            for version in services.training_run():
+            for version in training.training_run():
                 self.stdout.write(f"{version.algorithm}: {version.status}")

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from recommendations import engine, services
+from recommendations import engine, training
 from recommendations.models import ModelVersion
 
 STAGES_PER_ALGORITHM = 3  # evaluated, fitted, stored
@@ -31,7 +31,7 @@ class Command(BaseCommand):
             bar.update(STAGES_PER_ALGORITHM if message.endswith("failed") else 1)
 
         try:
-            versions = services.training_run(algorithms=algorithms, progress=progress)
+            versions = training.training_run(algorithms=algorithms, progress=progress)
         finally:
             bar.close()
         for version in versions:

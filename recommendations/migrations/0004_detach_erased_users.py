@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('recommendations', '0001_initial'),
+        ('recommendations', '0003_recommendation_stats'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0003_product_tax_class_product_weight'),
-        ('customers', '0001_initial'),
+        ('customers', '0002_email_address'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
