@@ -52,6 +52,7 @@ Actor = OrderEvent.Actor
 Mail = OrderEmail.Kind
 OPEN = [ReturnStatus.REQUESTED, ReturnStatus.APPROVED]
 GIVEN_BACK = [ReturnStatus.RECEIVED, ReturnStatus.REFUNDED]
+PAST = {"approve": "approved", "receive": "received", "settle": "settled", "reject": "rejected"}
 
 
 def order_delivered_at(order: Order) -> datetime | None:
@@ -110,7 +111,7 @@ def _apply(returned: Return, name: str) -> None:
         getattr(returned, name)()
     except TransitionNotAllowed as exc:
         raise InvalidTransition(
-            f"A return that is {before} cannot be {'settled' if name == 'settle' else name}ed.",
+            f"A return that is {before} cannot be {PAST[name]}.",
             details={"status": before, "action": name},
         ) from exc
 
