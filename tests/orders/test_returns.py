@@ -3,7 +3,6 @@ a credit note) or rejected; never more units than bought, never more money than 
 
 from datetime import timedelta
 from decimal import Decimal as D
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -13,10 +12,10 @@ from rest_framework.test import APIClient
 from inventory.models import StockItem, StockMovement
 from orders import services
 from orders.models import Invoice, OrderEmail, OrderEvent, Return
-from payments.exceptions import GatewayTransientError
-from payments.models import Payment, Refund
+from payments.models import Payment, Refund, TestGatewayCharge
 from payments.services import payment_refund
 from tests.factories import UserFactory
+from tests.faults import GATEWAY, Faults
 
 pytestmark = pytest.mark.django_db
 
@@ -329,22 +328,29 @@ def test_a_return_never_refunds_more_than_is_left_on_the_payment(staff, order):
     assert not Invoice.objects.filter(kind="credit_note").exists()
 
 
-def test_a_lost_refund_answer_leaves_the_return_received_until_the_sweeper(staff, order, mails):
+def test_a_lost_refund_answer_leaves_the_return_received_until_the_sweeper(
+    staff, order, mails, settings, monkeypatch, tmp_path
+):
     book, _ = lines_of(order)
     returned = services.return_request(order_id=order.pk, lines=[(book.pk, 1)], reason="x")
-    lost = mock.patch(
-        "orders.services.returns.refund_settle", side_effect=GatewayTransientError("timeout")
-    )
+    faults = Faults(tmp_path / "faults.json")
+    faults.set(lose_first=["refund"])  # the gateway refunds, its answer never arrives
+    for name, value in faults.env().items():
+        monkeypatch.setenv(name, value)
+    settings.PAYMENT_GATEWAY = GATEWAY
 
-    with lost:
-        services.return_receive(return_id=returned.pk, user=staff)
+    services.return_receive(return_id=returned.pk, user=staff)
     assert Return.objects.get().status == "received"
     assert Refund.objects.get().status == "pending"
 
     settled, subjects = mails(services.returns_settle_pending)
 
     assert settled == 1 and Return.objects.get().status == "refunded"
-    assert Refund.objects.get().status == "succeeded"
+    refund = Refund.objects.get()
+    assert refund.status == "succeeded"
+    assert payment_of(order).refunded_amount == refund.amount == Return.objects.get().refund_amount
+    charges = TestGatewayCharge.objects.filter(operation="refund")
+    assert charges.count() == 1  # asked twice under one key, refunded once
     assert subjects == [f"Your return for order {order.number} is refunded"]
 
 
