@@ -55,6 +55,13 @@ class PaymentInline(admin.TabularInline):
         return False
 
 
+class ReturnInline(ReadOnlyInline):
+    model = Return
+    fields = ["status", "reason", "refund_amount", "created_at", "refunded_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+
 def _run(modeladmin, request, queryset, service, verb):
     done = 0
     for order in queryset:
@@ -94,7 +101,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, ReturnInline, OrderEventInline]
     actions = ["ship", "deliver", "cancel"]
 
     def has_add_permission(self, request):

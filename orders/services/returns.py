@@ -27,6 +27,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
+from inventory.models import StockMovement
 from inventory.services import stock_add
 from orders.exceptions import RefundLinesInvalid, ReturnNotAllowed
 from orders.models import (
@@ -250,7 +251,7 @@ def return_receive(*, return_id: int, user=None) -> Return:
                 product_id=row.order_line.product_id,
                 quantity=row.quantity,
                 reason=f"return {returned.pk} of order {order.number}",
-                kind="restock",
+                kind=StockMovement.Kind.RESTOCK,
                 reference=order.number,
                 actor=user if getattr(user, "pk", None) else None,
             )

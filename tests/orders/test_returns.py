@@ -349,7 +349,9 @@ def test_a_lost_refund_answer_leaves_the_return_received_until_the_sweeper(
     refund = Refund.objects.get()
     assert refund.status == "succeeded"
     assert payment_of(order).refunded_amount == refund.amount == Return.objects.get().refund_amount
-    charges = TestGatewayCharge.objects.filter(operation="refund")
+    charges = TestGatewayCharge.objects.filter(
+        operation="refund", parent_reference=payment_of(order).gateway_reference
+    )
     assert charges.count() == 1  # asked twice under one key, refunded once
     assert subjects == [f"Your return for order {order.number} is refunded"]
 

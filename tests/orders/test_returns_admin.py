@@ -65,3 +65,9 @@ def test_a_view_only_staff_member_is_offered_no_return_actions(client, requested
 
     assert 'value="receive"' not in html
     assert Return.objects.get().status == "requested"
+
+
+def test_the_order_screen_lists_its_returns(admin_client, requested):
+    html = admin_client.get(f"/admin/orders/order/{requested.order_id}/change/").content.decode()
+
+    assert "broken" in html and f"/admin/orders/return/{requested.pk}/change/" in html
