@@ -10,6 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from orders import hooks, links, selectors, services
@@ -409,8 +410,71 @@ def order_detail(request, number):
             "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
             or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
             "documents": selectors.order_invoices(order),
+            **_returns_context(order, can_request=order.user_id == request.user.pk),
         },
     )
+
+
+def _returns_context(order, *, can_request: bool) -> dict:
+    """The order's returns, and what can still be asked back (while the window is open, by the
+    customer whose account placed the order: a guest's order is returned through the shop's
+    staff)."""
+    ends = services.return_window_ends(order)
+    returnable = []
+    if can_request and ends is not None and ends >= timezone.now():
+        left = services.order_returnable_units(order)
+        returnable = [
+            {"line": line, "left": left[line.pk]}
+            for line in order.lines.all()
+            if left.get(line.pk, 0) > 0
+        ]
+    return {
+        "returns": selectors.order_returns(order),
+        "returnable": returnable,
+        "return_window_ends": ends,
+    }
+
+
+@login_required
+@require_POST
+def order_return_request(request, number):
+    """Ask to send back units of the order's lines: ``qty_<line id>`` per line, and a reason."""
+    order = selectors.order_for_customer(user=request.user, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    lines = []
+    for line in order.lines.all():
+        value = (request.POST.get(f"qty_{line.pk}") or "0").strip()
+        if not value.isdecimal():
+            messages.error(request, f"Enter how many of {line.product_name} to return.")
+            return redirect("orders:order-detail", number=number)
+        if int(value) > 0:
+            lines.append((line.pk, int(value)))
+    try:
+        services.return_request(
+            order_id=order.id,
+            lines=lines,
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
+    except ShopError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "Your return request was sent. We will e-mail you once it is approved."
+        )
+    return redirect("orders:order-detail", number=number)
+
+
+@login_required
+def return_credit_note(request, number, return_id):
+    """The credit note of one of the order's returns, as a PDF."""
+    document = selectors.return_credit_note(
+        user=request.user, order_number=number, return_id=return_id
+    )
+    if document is None:
+        raise Http404("No such document.")
+    return invoice_response(document)
 
 
 def order_invoice(request, number):

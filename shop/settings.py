@@ -356,6 +356,14 @@ CELERY_BEAT_SCHEDULE["orders-send-due-emails"] = {
     "schedule": timedelta(minutes=5),
 }
 
+# Returns: a delivered order can be returned this many days after its delivery.
+RETURNS_WINDOW_DAYS = env_int("RETURNS_WINDOW_DAYS", 30)
+# Refunds of received returns whose gateway answer was lost are settled by this sweeper.
+CELERY_BEAT_SCHEDULE["orders-settle-returns"] = {
+    "task": "orders.tasks.returns_settle_pending_task",
+    "schedule": timedelta(minutes=5),
+}
+
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
 CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
 # A Redis outage degrades the shop instead of failing every request: cache reads miss and

@@ -53,6 +53,8 @@ ERROR_CODES = {
     "payment_declined": "the card was declined",
     "gateway_unavailable": "the payment gateway did not answer; try again later",
     "refund_exceeds_capture": "more than was captured and not yet refunded",
+    "return_not_allowed": "the order cannot be returned (not delivered, past the return "
+    "window, or those units are already being returned)",
     "not_purchased": "only a customer who bought the product (and kept it) may do this",
     "already_reviewed": "one review per customer and product",
     "address_book_full": "the customer's address book holds as many addresses as it may",
