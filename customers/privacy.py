@@ -92,6 +92,19 @@ def _order(order: Order) -> dict:
             }
             for payment in order.payments.all()
         ],
+        "returns": [
+            {
+                "status": request.status,
+                "reason": request.reason,
+                "refund_amount": _money(request.refund_amount),
+                "created_at": _when(request.created_at),
+                "lines": [
+                    {"sku": line.order_line.sku, "quantity": line.quantity}
+                    for line in request.lines.all()
+                ],
+            }
+            for request in order.returns.all()
+        ],
         "invoices": [
             {
                 "number": invoice.number,
@@ -108,7 +121,7 @@ def customer_export(*, user) -> dict:
     """Everything the shop holds about ``user``, as JSON-ready data."""
     orders = (
         Order.objects.filter(user=user)
-        .prefetch_related("lines", "payments", "invoices")
+        .prefetch_related("lines", "payments", "invoices", "returns__lines__order_line")
         .order_by("created_at", "id")
     )
     cart = Cart.objects.filter(user=user).prefetch_related("items__product").first()

@@ -22,6 +22,7 @@ from customers.models import Address, EmailAddress, StockAlert, WishlistItem
 from customers.privacy import customer_export
 from orders import services as orders
 from orders.models import Cart, IdempotencyRecord, Invoice, Order
+from orders.services.returns import return_request
 from recommendations import services as reco
 from recommendations.models import Interaction, Review, UserRecommendation
 from shop.fields import EncryptedJSONField, EncryptedTextField
@@ -129,6 +130,12 @@ def lived_in(customer, customer_client, stocked, staff):
     orders.order_process(order_id=order.pk)
     orders.order_ship(order_id=order.pk, actor="staff")
     orders.order_deliver(order_id=order.pk, actor="staff")
+    return_request(
+        order_id=order.pk,
+        lines=[(order.lines.get().pk, 1)],
+        reason="Too small",
+        user=customer,
+    )
     reco.review_create(user=customer, product=product, rating=4, title="Good", text="Fine")
     reco.product_view_record(user=customer, product=product)
     sold_out = stocked(quantity=0)
@@ -178,6 +185,7 @@ def test_the_export_holds_everything_about_the_customer_and_no_card_token(
     assert order["shipping_address"]["phone"] == ADDRESS["phone"]
     assert order["lines"][0]["quantity"] == 1
     assert order["payments"][0]["card_last4"] == "4242"
+    assert order["returns"][0]["reason"] == "Too small"
     assert order["invoices"][0]["number"] == Invoice.objects.get(order=lived_in).number
     assert {i["kind"] for i in body["interactions"]} >= {"view", "rating"}
     assert body["reviews"][0]["rating"] == 4
