@@ -17,8 +17,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+# The wishlist's and back-in-stock alerts' services live in their own modules (customers/
+# wishlist.py, customers/alerts.py); they are services of this app like the ones below.
+from customers.alerts import stock_alert_subscribe as stock_alert_subscribe
+from customers.alerts import stock_alerts_send as stock_alerts_send
 from customers.exceptions import AddressBookFull, VerificationLinkInvalid
 from customers.models import ADDRESS_FIELDS, Address, EmailAddress
+from customers.wishlist import wishlist_add as wishlist_add
+from customers.wishlist import wishlist_remove as wishlist_remove
 from orders.services import orders_claim
 from shop.dispatch import enqueue_on_commit
 from shop.mail import mail_send

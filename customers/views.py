@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from customers import selectors, services
 from customers.exceptions import AddressBookFull, VerificationLinkInvalid
 from customers.forms import AddressForm, RegisterForm
+from customers.wishlist import wishlist_items
+from orders.selectors import order_list
 from shop.api.ids import MAX_ID
 from shop.security import page_throttle_wait, throttled_page
 
@@ -106,6 +108,10 @@ def email_verification(request):
     )
 
 
+# How many orders and saved products the account page shows (links lead to all of them).
+ACCOUNT_RECENT = 5
+
+
 @login_required
 def account(request):
     return render(
@@ -113,6 +119,8 @@ def account(request):
         "customers/account.html",
         {
             "default_address": selectors.customer_default_address(request.user),
+            "recent_orders": order_list(user=request.user)[:ACCOUNT_RECENT],
+            "wishlist_items": wishlist_items(owner=request.user)[:ACCOUNT_RECENT],
             "email_verified": services.email_is_verified(request.user),
         },
     )

@@ -607,3 +607,14 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
         except Exception:
             logger.exception("settling refund %s failed", refund_id)
     return settled
+
+
+@transaction.atomic
+def payment_tokens_forget(*, order_ids: list[int]) -> int:
+    """An erased account: forget the card tokens of the orders' settled payments (brand and
+    last four digits stay, the accounts need them). Returns how many payments were changed."""
+    return (
+        Payment.objects.filter(order_id__in=list(order_ids), status__in=Payment.TERMINAL)
+        .exclude(token_reference="")
+        .update(token_reference="")
+    )

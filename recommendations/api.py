@@ -21,6 +21,8 @@ from recommendations.models import (
 from shop.api.schema import error_response
 
 MAX_LIMIT = 50
+# Who wrote a review whose author erased the account.
+ERASED_AUTHOR = "A former customer"
 
 
 class LimitSerializer(serializers.Serializer):
@@ -244,6 +246,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "product", "author", "created_at"]
 
     def get_author(self, review) -> str:
+        if review.user is None:
+            return ERASED_AUTHOR
         return review.user.first_name or review.user.username
 
 

@@ -39,7 +39,8 @@ def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.n
     stars / 5 — so repeated views count, but less and less.
     """
     weights = settings.RECOMMENDATIONS_WEIGHTS
-    qs = Interaction.objects.filter(product__is_active=True)
+    # Interactions of erased accounts have no user: the recommender forgets them.
+    qs = Interaction.objects.filter(product__is_active=True, user__isnull=False)
     if since is not None:
         qs = qs.filter(at__gte=since)
     rows = (

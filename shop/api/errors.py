@@ -58,6 +58,9 @@ ERROR_CODES = {
     "not_purchased": "only a customer who bought the product (and kept it) may do this",
     "already_reviewed": "one review per customer and product",
     "address_book_full": "the customer's address book holds as many addresses as it may",
+    "open_orders": "an order of the account is still on its way: the account can be deleted "
+    "once it was delivered or cancelled",
+    "product_in_stock": "the product is in stock: no back-in-stock alert is needed",
     "verification_link_invalid": "the e-mail verification link expired, was changed, or is for "
     "an address the account no longer has",
     "training_failed": "training a recommendation model failed",
