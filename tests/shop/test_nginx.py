@@ -155,7 +155,7 @@ def test_static_files_come_from_disk(proxy):
     response = get(port, "/static/app.css")
     assert response.status == 200
     assert response.body == b"body {}"
-    assert "immutable" in response.getheader("Cache-Control")
+    assert response.getheader("Cache-Control") == "public, max-age=31536000, immutable"
     assert not any(path.startswith("/static/") for path in upstream.hits)
 
 
