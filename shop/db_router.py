@@ -149,6 +149,8 @@ class ReadYourWritesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not replica_configured():  # replica reads are off: nothing to pin
+            return self.get_response(request)
         wrote = request.method in UNSAFE_METHODS
         pinned = wrote or client_wrote_recently(request)
         token = _pinned.set(pinned)
