@@ -64,7 +64,7 @@ def test_writes_and_migrations_use_the_primary_only():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_task_reads_the_primary(with_replica):
-    assert alias_probe.apply().get() == PRIMARY
+    assert alias_probe.apply().result == PRIMARY
 
 
 def _serve(request) -> tuple[str, HttpResponse]:
