@@ -330,9 +330,11 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payment_give_back_task": {"queue": CELERY_QUEUE_ORDERS},
     "payments.tasks.payments_settle_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
     "inventory.tasks.reservations_expire_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.returns_settle_pending_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.order_email_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
     "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
+    "customers.tasks.email_verification_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "recommendations.tasks.training_run_task": {"queue": CELERY_QUEUE_TRAINING},
     "recommendations.tasks.popularity_refresh_task": {"queue": CELERY_QUEUE_TRAINING},
 }
