@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,14 +120,36 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# DATABASE_URL may point at PgBouncer in transaction mode (deploy/pgbouncer/): set
+# DATABASE_PGBOUNCER=1 then. A server connection is the client's only for one transaction, so
+# nothing may outlive one: no server-side cursors (iterator() would lose its cursor at the
+# commit) and no prepared statements (PgBouncer 1.18 does not track them).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+# A streaming replica of the primary for reads that may lag (shop/db_router.py).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# A client that wrote reads the primary for this long afterwards (read-your-writes).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+# Off: every read uses the primary, though the replica alias exists (the test suite's default).
+DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", True)
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if DATABASE_PGBOUNCER:
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return config
+
+
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
-        )
-    }
+    DATABASES = {"default": _database(DATABASE_URL)}
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+        # Tests create no database on the (read-only) replica: the alias mirrors default there.
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+        DATABASE_ROUTERS = ["shop.db_router.PrimaryReplicaRouter"]
 else:
     DATABASES = {
         "default": {
@@ -177,6 +200,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files; in production nginx serves both directories from disk (deploy/nginx/).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -281,6 +307,40 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Queues, so that a training run never delays an order: each has its own workers in
+# production (`celery -A shop worker -Q orders`; deploy/stack.sh). A worker started without
+# -Q consumes every one of them (`make worker`, the smoke test).
+CELERY_QUEUE_ORDERS = "orders"  # orders, payments, stock reservations
+CELERY_QUEUE_EMAIL = "email"  # mails to customers and staff
+CELERY_QUEUE_TRAINING = "training"  # recommendation training and popularity
+CELERY_TASK_QUEUES = [
+    Queue(name)
+    for name in (
+        CELERY_TASK_DEFAULT_QUEUE,
+        CELERY_QUEUE_ORDERS,
+        CELERY_QUEUE_EMAIL,
+        CELERY_QUEUE_TRAINING,
+    )
+]
+# Every task not named here runs on the default queue (heartbeat, purges, reconciliation,
+# interactions of placed orders).
+CELERY_TASK_ROUTES = {
+    "orders.tasks.order_process_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.orders_resume_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.payment_give_back_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.payments_settle_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
+    "inventory.tasks.reservations_expire_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.returns_settle_pending_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.order_email_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
+    "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
+    "customers.tasks.email_verification_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "recommendations.tasks.training_run_task": {"queue": CELERY_QUEUE_TRAINING},
+    "recommendations.tasks.popularity_refresh_task": {"queue": CELERY_QUEUE_TRAINING},
+}
+# Off: every task goes to the default queue (a test's worker listens on a queue of its own).
+if not env_bool("CELERY_TASK_ROUTED", True):
+    CELERY_TASK_ROUTES = {}
 # A task whose worker died is redelivered after this many seconds (Redis broker).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
@@ -382,6 +442,9 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 1
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CELERY_BEAT_SCHEDULE["shop-heartbeat"] = {"task": "shop.tasks.heartbeat", "schedule": 30.0}
 MIDDLEWARE = ["shop.middleware.RequestContextMiddleware", *MIDDLEWARE]
+if "replica" in DATABASES:
+    # Before the session is read: a client that just wrote reads the primary.
+    MIDDLEWARE.insert(1, "shop.db_router.ReadYourWritesMiddleware")
 LOGGING["filters"] = {"request_context": {"()": "shop.logging.RequestContextFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["request_context"]
 LOGGING["formatters"]["plain"]["format"] = (
