@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test smoke clients install install-dev migrate demo worker beat lint format check bench clean
+.PHONY: run test smoke clients install install-dev migrate demo worker beat stack stack-stop stack-status lint format check bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -60,12 +60,27 @@ migrate: install
 demo: install
 	$(PY) manage.py load_demo
 
-## worker / beat: Celery against REDIS_URL (production-like runs)
+## worker / beat: Celery against REDIS_URL (production-like runs). A worker serves every queue
+## unless CELERY_QUEUES names some (e.g. CELERY_QUEUES=orders: one worker per queue in production)
 worker: install
-	$(VENV)/bin/celery -A shop worker --loglevel=INFO --concurrency=$${CELERY_CONCURRENCY:-2}
+	$(VENV)/bin/celery -A shop worker --loglevel=INFO --concurrency=$${CELERY_CONCURRENCY:-2} \
+		$${CELERY_QUEUES:+-Q $$CELERY_QUEUES}
 
 beat: install
 	$(VENV)/bin/celery -A shop beat --loglevel=INFO
+
+## stack: the production topology on this machine (deploy/stack.sh): nginx on
+## http://127.0.0.1:8080, gunicorn, PgBouncer (transaction mode), a streaming replica, a Celery
+## worker per queue (orders, email, training, celery) and beat, on PostgreSQL shop_stack and
+## Redis db 12. Needs Debian's nginx and pgbouncer. stack-stop stops all of it.
+stack: install
+	SHOP_VENV=$(abspath $(VENV)) deploy/stack.sh start
+
+stack-stop:
+	SHOP_VENV=$(abspath $(VENV)) deploy/stack.sh stop
+
+stack-status:
+	SHOP_VENV=$(abspath $(VENV)) deploy/stack.sh status
 
 ## bench: the benchmark suite on PostgreSQL (database shop_bench), Redis db 5, gunicorn and
 ## Celery on loopback; writes BENCHMARKS.md (see docs/benchmarks.md). Under 15 minutes here.

@@ -1,16 +1,55 @@
-"""The customer's own address book over the API: list, add, change, delete, make default."""
+"""Registering over the API, and the customer's own address book: list, add, change, delete,
+make default."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, serializers, viewsets
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from customers import selectors, services
 from customers.models import ADDRESS_FIELDS
 from orders.api import AddressSerializer
 from shop.api.ids import id_or_404
 from shop.api.schema import error_response
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField()
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class RegisterView(APIView):
+    """Create a customer account; a link to verify its e-mail address is mailed to it."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(
+        operation_id="account_register",
+        request=RegisterSerializer,
+        responses={
+            201: inline_serializer(
+                "RegisteredUser",
+                {
+                    "id": serializers.IntegerField(),
+                    "username": serializers.CharField(),
+                    "email": serializers.EmailField(),
+                },
+            )
+        },
+    )
+    def post(self, request):
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        return Response(
+            {"id": user.id, "username": user.username, "email": user.email},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class AddressBookSerializer(AddressSerializer):

@@ -1,19 +1,115 @@
-"""The customer's own pages: the account overview, the address book, and changing or resetting
-the password (Django's views and tokens, with the shop's templates)."""
+"""The customer's own pages: registering, signing in and out, verifying the e-mail address, the
+account overview, the address book, and changing or resetting the password (Django's views and
+tokens, with the shop's templates)."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from customers import selectors, services
-from customers.exceptions import AddressBookFull
-from customers.forms import AddressForm
+from customers.exceptions import AddressBookFull, VerificationLinkInvalid
+from customers.forms import AddressForm, RegisterForm
+from customers.wishlist import wishlist_items
+from orders.selectors import order_list
 from shop.api.ids import MAX_ID
+from shop.security import page_throttle_wait, throttled_page
+
+
+def safe_next(request, default: str = "/") -> str:
+    """The ``next`` parameter if it points into this site, otherwise ``default``."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def register(request):
+    if request.user.is_authenticated:
+        return redirect(safe_next(request))
+    form = RegisterForm(request.POST or None)
+    next_url = safe_next(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(**form.account_data())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request,
+                f"Welcome, {user.username}! Your account is ready. We sent a link to "
+                f"{user.email}: open it to confirm your e-mail address.",
+            )
+            return redirect(next_url)
+    return render(request, "accounts/register.html", {"form": form, "next": next_url})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Welcome back, {form.get_user().username}.")
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's rule): a link or an image tag cannot log anyone out."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have been logged out. See you soon.")
+        return response
+
+
+def email_verify(request, key: str):
+    """The link from the verification mail: works signed in or not (it may be opened on
+    another device), and tells how many guest orders joined the account."""
+    try:
+        user, claimed = services.email_verify(key=key)
+    except VerificationLinkInvalid as exc:
+        return render(request, "customers/email_verify.html", {"error": exc.message}, status=400)
+    return render(
+        request,
+        "customers/email_verify.html",
+        {"verified_email": user.email, "claimed": claimed},
+    )
+
+
+@login_required
+def email_verification(request):
+    """Whether the address is confirmed, and a button to mail the link again (rate-limited per
+    network address, ``THROTTLE_VERIFICATION_RATE``)."""
+    if request.method == "POST":
+        wait = page_throttle_wait(request, "verification")
+        if wait is not None:
+            return throttled_page("Too many confirmation mails asked for. Try again later.", wait)
+        if services.email_verification_request(user=request.user):
+            messages.success(request, f"We sent a new link to {request.user.email}.")
+        else:
+            messages.info(request, "Your e-mail address is already confirmed.")
+        return redirect("email-verification")
+    return render(
+        request,
+        "customers/email_verification.html",
+        {"verified": services.email_is_verified(request.user)},
+    )
+
+
+# How many orders and saved products the account page shows (links lead to all of them).
+ACCOUNT_RECENT = 5
 
 
 @login_required
@@ -21,7 +117,12 @@ def account(request):
     return render(
         request,
         "customers/account.html",
-        {"default_address": selectors.customer_default_address(request.user)},
+        {
+            "default_address": selectors.customer_default_address(request.user),
+            "recent_orders": order_list(user=request.user)[:ACCOUNT_RECENT],
+            "wishlist_items": wishlist_items(owner=request.user)[:ACCOUNT_RECENT],
+            "email_verified": services.email_is_verified(request.user),
+        },
     )
 
 

@@ -16,8 +16,8 @@ import django
 django.setup()
 
 from catalog.services import category_create, product_create  # noqa: E402
+from customers.services import user_register  # noqa: E402
 from inventory.services import stock_add  # noqa: E402
-from shop.accounts.services import user_register  # noqa: E402
 
 
 def main() -> None:

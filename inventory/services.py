@@ -20,6 +20,7 @@ from django.utils import timezone
 from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
+from inventory.signals import stock_available
 from shop.cache import invalidate
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
@@ -77,6 +78,8 @@ def _after_change(product_ids: Iterable[int]) -> None:
 def _back_in_stock(item: StockItem, added: int) -> None:
     if item.available == added:  # it was sold out before this change
         transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    if item.available > 0:
+        stock_available.send(sender=StockItem, product_ids=[item.product_id])
 
 
 def _handed_back(reservations: list[Reservation]) -> None:
@@ -84,10 +87,12 @@ def _handed_back(reservations: list[Reservation]) -> None:
     units: dict[int, int] = defaultdict(int)
     for reservation in reservations:
         units[reservation.product_id] += reservation.quantity
-    for item in StockItem.objects.filter(pk__in=sorted(units)):
-        if item.available == units[item.product_id]:
-            transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
-            return
+    items = list(StockItem.objects.filter(pk__in=sorted(units)))
+    if any(item.available == units[item.product_id] for item in items):
+        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    back = [item.product_id for item in items if item.available > 0]
+    if back:
+        stock_available.send(sender=StockItem, product_ids=back)
 
 
 def _reorder_raise(item: StockItem) -> ReorderRequest | None:
@@ -189,8 +194,10 @@ def stock_open(
         ],
         batch_size=1000,
     )
-    if any(item.quantity > 0 for item in items):
+    opened = [item.product_id for item in items if item.quantity > 0]
+    if opened:
         transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+        stock_available.send(sender=StockItem, product_ids=opened)
     return items
 
 

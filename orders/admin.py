@@ -15,6 +15,8 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     ReconciliationIssue,
+    Return,
+    ReturnLine,
 )
 from payments.models import Payment
 from shop.admin import ReadOnlyInline
@@ -51,6 +53,13 @@ class PaymentInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class ReturnInline(ReadOnlyInline):
+    model = Return
+    fields = ["status", "reason", "refund_amount", "created_at", "refunded_at"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 def _run(modeladmin, request, queryset, service, verb):
@@ -92,7 +101,7 @@ class OrderAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     readonly_fields = fields
-    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, ReturnInline, OrderEventInline]
     actions = ["ship", "deliver", "cancel"]
 
     def has_add_permission(self, request):
@@ -242,3 +251,97 @@ class InvoiceAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, invoice):
             raise PermissionDenied
         return invoice_response(invoice)
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["order_line", "quantity", "refund_amount", "tax_amount"]
+    readonly_fields = fields
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    """Customers' returns: staff approve, receive (restock, refund, credit note) or reject them,
+    through the return services; nothing here edits a return directly."""
+
+    list_display = [
+        "id",
+        "order",
+        "status",
+        "refund_amount",
+        "currency",
+        "created_at",
+        "received_at",
+        "refunded_at",
+    ]
+    list_filter = ["status", "created_at"]
+    search_fields = ["order__number", "order__user__username"]
+    list_select_related = ["order"]
+    date_hierarchy = "created_at"
+    fields = [
+        "order",
+        "status",
+        "reason",
+        "refund_amount",
+        "currency",
+        "refund",
+        "staff_note",
+        "requested_by",
+        "created_at",
+        "updated_at",
+        "received_at",
+        "refunded_at",
+    ]
+    readonly_fields = fields
+    inlines = [ReturnLineInline]
+    actions = ["approve", "receive", "reject"]
+
+    def has_add_permission(self, request):
+        return False  # customers ask for returns, on the order page or through the API
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _run(self, request, queryset, verb, call):
+        done = 0
+        for return_id in list(queryset.order_by("pk").values_list("pk", flat=True)):
+            try:
+                call(return_id)
+            except ShopError as exc:
+                self.message_user(request, f"Return {return_id}: {exc.message}", messages.WARNING)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, f"{done} return(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Approve selected returns", permissions=["change"])
+    def approve(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "approved",
+            lambda pk: services.return_approve(return_id=pk, user=request.user),
+        )
+
+    @admin.action(
+        description="Receive selected returns (restock, refund, credit note)",
+        permissions=["change"],
+    )
+    def receive(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "received",
+            lambda pk: services.return_receive(return_id=pk, user=request.user),
+        )
+
+    @admin.action(description="Reject selected returns", permissions=["change"])
+    def reject(self, request, queryset):
+        self._run(
+            request,
+            queryset,
+            "rejected",
+            lambda pk: services.return_reject(
+                return_id=pk, user=request.user, reason=f"rejected by {request.user.username}"
+            ),
+        )

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders import selectors, services
+from orders.api_returns import ReturnRequestSerializer, ReturnSerializer, return_body
 from orders.documents import invoice_response
 from orders.models import CartItem, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
 from shop.api.ids import MAX_ID, id_field, id_or_404
@@ -556,3 +557,31 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             label = "credit note" if kind == InvoiceKind.CREDIT_NOTE else "invoice"
             raise NotFound(f"Order {order.number} has no {label} yet.")
         return invoice_response(document)
+
+    @extend_schema(
+        operation_id="return_create",
+        request=ReturnRequestSerializer,
+        responses={
+            201: ReturnSerializer,
+            409: error_response(
+                "return_not_allowed",
+                note="The order is not delivered, its return window has passed, or some of "
+                "these units are already in another return.",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="returns")
+    def returns(self, request, pk=None):
+        """Ask to send back units of a delivered order's lines, within the return window.
+
+        201 with the return (``requested``) and what it would refund, VAT included."""
+        order = self.get_object()
+        data = ReturnRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        returned = services.return_request(
+            order_id=order.pk,
+            lines=[(row["line"], row["quantity"]) for row in data.validated_data["lines"]],
+            reason=data.validated_data["reason"],
+            user=request.user,
+        )
+        return Response(return_body(returned.pk), status=status.HTTP_201_CREATED)

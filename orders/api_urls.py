@@ -2,9 +2,11 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from orders.api import CartItemsView, CartItemView, CartView, OrderViewSet, QuoteView
+from orders.api_returns import ReturnViewSet
 
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
+router.register("returns", ReturnViewSet, basename="return")
 
 urlpatterns = [
     path("cart/", CartView.as_view(), name="api-cart"),

@@ -70,3 +70,12 @@ class RefundLinesInvalid(ShopError):
     code = "validation_error"
     status_code = 400
     default_message = "These lines cannot be given back."
+
+
+class ReturnNotAllowed(ShopError):
+    """A return the order does not allow: not delivered, past the return window, or more units
+    than are left to send back once earlier returns are counted."""
+
+    code = "return_not_allowed"
+    status_code = 409
+    default_message = "This order cannot be returned."

@@ -1,5 +1,6 @@
 from django import forms
 
+from orders.hooks import ADDRESS_FIELDS
 from orders.services.cart import MAX_LINE_QUANTITY
 
 
@@ -15,7 +16,6 @@ class CartQuantityForm(forms.Form):
 
 # The fields that change the price: re-pricing the page looks at these only.
 PRICING_FIELDS = ("country", "shipping_method", "voucher")
-ADDRESS_FIELDS = ("name", "line1", "line2", "city", "postal_code", "country", "phone")
 
 
 class CheckoutForm(forms.Form):
@@ -26,6 +26,13 @@ class CheckoutForm(forms.Form):
     ``expected_total`` is the total the page showed: placing the order at another total is
     refused (the customer sees the new one first)."""
 
+    # Asked of guests only (see GuestCheckoutForm): a customer's mails go to the account's.
+    email = forms.EmailField(
+        label="Email address",
+        required=False,
+        help_text="We send the order confirmation and a link to follow the order here.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     name = forms.CharField(
         label="Full name", max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -76,6 +83,9 @@ class CheckoutForm(forms.Form):
         max_digits=12, decimal_places=2, required=False, widget=forms.HiddenInput
     )
 
+    # Signed-in customers only: keep the address in the address book once the order is placed.
+    save_address = forms.BooleanField(label="Save this address to my address book", required=False)
+
     def clean_country(self):
         return self.cleaned_data["country"].upper()
 
@@ -93,3 +103,19 @@ class CheckoutForm(forms.Form):
 
     def address(self) -> dict:
         return {field: self.cleaned_data.get(field, "") for field in ADDRESS_FIELDS}
+
+
+class GuestCheckoutForm(CheckoutForm):
+    """The checkout without an account: the e-mail address is where the order's mails and the
+    link to its page go, so it is required."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["save_address"]  # a guest has no address book
+        self.fields["email"].required = True
+        self.fields["email"].error_messages["required"] = (
+            "Enter your e-mail address: the confirmation and the link to your order go there."
+        )
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip()

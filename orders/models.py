@@ -27,8 +27,14 @@ CANCELLABLE = [OrderStatus.CREATED, OrderStatus.CONFIRMED, OrderStatus.PROCESSIN
 
 class Order(FSMModelMixin, models.Model):
     number = models.CharField(max_length=32, unique=True)
+    # None for a guest's order (placed with an e-mail address and no account) until the owner of
+    # that address verifies it on an account (customers.services claims the order then).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     status = FSMField(
         default=OrderStatus.CREATED, choices=OrderStatus.choices, protected=True, db_index=True
@@ -206,7 +212,11 @@ class CartItem(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer to a request sent with an Idempotency-Key, replayed for repeats."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # None for a guest's request: its key is then scoped by the visitor's session (see the
+    # storefront's checkout), and the second constraint keeps it once.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
     scope = models.CharField(max_length=40)
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
@@ -219,6 +229,11 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "scope", "key"], name="orders_idempotency_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "key"],
+                condition=Q(user__isnull=True),
+                name="orders_idempotency_unique_guest",
             ),
         ]
 
@@ -237,9 +252,17 @@ class OrderEmail(models.Model):
         PAYMENT_FAILED = "payment_failed", "Payment failed"
         SHIPPED = "shipped", "Shipped"
         CANCELLED = "cancelled", "Cancelled"
+        RETURN_REQUESTED = "return_requested", "Return requested"
+        RETURN_APPROVED = "return_approved", "Return approved"
+        RETURN_REJECTED = "return_rejected", "Return rejected"
+        RETURN_REFUNDED = "return_refunded", "Return refunded"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=30, choices=Kind.choices)
+    # The return a return mail is about (an order may have several returns).
+    return_request = models.ForeignKey(
+        "orders.Return", null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # A sender claims the mail before it talks to the mail server, so two never send it both.
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -249,7 +272,16 @@ class OrderEmail(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "kind"], name="orders_email_once_per_kind"),
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(return_request__isnull=True),
+                name="orders_email_once_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["return_request", "kind"],
+                condition=Q(return_request__isnull=False),
+                name="orders_email_once_per_return_kind",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -336,9 +368,17 @@ class Invoice(models.Model):
     year = models.PositiveIntegerField()
     sequence = models.PositiveIntegerField()
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
-    # A credit note cancels this invoice.
-    credits = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_note"
+    # A credit note cancels this invoice, all of it (a cancel) or the lines of one return.
+    credits = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    return_request = models.OneToOneField(
+        "orders.Return",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_note",
+        help_text="The return whose lines this credit note gives back.",
     )
     issued_at = models.DateTimeField()
     # {"name", "address", "vat_id"}: the shop as it was named when the document was issued.
@@ -356,7 +396,11 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "kind"], name="orders_invoice_one_per_kind"),
+            models.UniqueConstraint(
+                fields=["order", "kind"],
+                condition=Q(return_request__isnull=True),
+                name="orders_invoice_one_per_kind",
+            ),
             models.UniqueConstraint(
                 fields=["kind", "year", "sequence"], name="orders_invoice_sequence_used_once"
             ),
@@ -364,6 +408,10 @@ class Invoice(models.Model):
                 condition=(Q(kind=InvoiceKind.INVOICE, gross__gt=0, credits__isnull=True))
                 | Q(kind=InvoiceKind.CREDIT_NOTE, gross__lt=0, credits__isnull=False),
                 name="orders_invoice_kind_sign",
+            ),
+            models.CheckConstraint(
+                condition=Q(return_request__isnull=True) | Q(kind=InvoiceKind.CREDIT_NOTE),
+                name="orders_invoice_return_is_credit_note",
             ),
         ]
 
@@ -374,3 +422,108 @@ class Invoice(models.Model):
     def filename(self) -> str:
         label = "credit-note" if self.kind == InvoiceKind.CREDIT_NOTE else "invoice"
         return f"{label}-{self.number}.pdf"
+
+
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    APPROVED = "approved", "Approved"
+    RECEIVED = "received", "Received, refund under way"
+    REFUNDED = "refunded", "Refunded"
+    REJECTED = "rejected", "Rejected"
+
+
+class Return(FSMModelMixin, models.Model):
+    """A customer's request to send back units of a delivered order's lines.
+
+    requested -> approved -> received (restocked, refund recorded, credit note issued) ->
+    refunded (the gateway confirmed the refund); requested or approved -> rejected. Staff may
+    receive a requested return directly (the goods arrived before anyone approved it)."""
+
+    Status = ReturnStatus
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = FSMField(
+        default=ReturnStatus.REQUESTED,
+        choices=ReturnStatus.choices,
+        protected=True,
+        db_index=True,
+    )
+    reason = models.CharField(max_length=255)
+    # What the lines give back, VAT included: estimated at the request, fixed when received.
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    refund = models.OneToOneField(
+        "payments.Refund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="return_request",
+    )
+    staff_note = models.CharField(max_length=255, blank=True, help_text="E.g. why it was refused.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund_amount__gte=0), name="orders_return_refund_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Return {self.pk} of order {self.order_id} ({self.status})"
+
+    # --- transitions: they change the field only; orders.services.returns saves and audits --
+    @transition(field=status, source=ReturnStatus.REQUESTED, target=ReturnStatus.APPROVED)
+    def approve(self):
+        pass
+
+    @transition(
+        field=status,
+        source=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED],
+        target=ReturnStatus.RECEIVED,
+    )
+    def receive(self):
+        pass
+
+    @transition(field=status, source=ReturnStatus.RECEIVED, target=ReturnStatus.REFUNDED)
+    def settle(self):
+        pass
+
+    @transition(
+        field=status,
+        source=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED],
+        target=ReturnStatus.REJECTED,
+    )
+    def reject(self):
+        pass
+
+
+class ReturnLine(models.Model):
+    """Units of one order line in a return, with what they give back (VAT included)."""
+
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="return_lines")
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    refund_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="orders_returnline_quantity_gte_1"
+            ),
+            models.UniqueConstraint(
+                fields=["return_request", "order_line"], name="orders_returnline_unique_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x line {self.order_line_id}"

@@ -5,7 +5,17 @@ from decimal import Decimal
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from catalog.selectors import product_available_quantity
-from orders.models import Cart, Invoice, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
+from orders.models import (
+    Cart,
+    Invoice,
+    InvoiceKind,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Return,
+    ReturnLine,
+)
 from payments.models import Payment
 
 
@@ -93,9 +103,43 @@ def order_invoice(order: Order, *, kind: str = InvoiceKind.INVOICE) -> Invoice |
     kind)."""
     if kind not in InvoiceKind.values:
         return None
-    return Invoice.objects.select_related("order", "credits").filter(order=order, kind=kind).first()
+    documents = Invoice.objects.select_related("order", "credits").filter(order=order, kind=kind)
+    # An order's credit note is the one that cancels it; those of returns are the returns'.
+    return documents.filter(return_request__isnull=True).first()
 
 
 def order_invoices(order: Order) -> dict[str, Invoice]:
     """The order's documents by kind (``invoice``, ``credit_note``), those it has."""
-    return {document.kind: document for document in Invoice.objects.filter(order=order)}
+    documents = Invoice.objects.filter(order=order, return_request__isnull=True)
+    return {document.kind: document for document in documents}
+
+
+def return_queryset() -> QuerySet[Return]:
+    return Return.objects.select_related("order", "credit_note").prefetch_related(
+        Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line"))
+    )
+
+
+def return_list(*, user=None, status: str | None = None) -> QuerySet[Return]:
+    """Returns with their lines; ``user=None`` means every customer's (staff)."""
+    qs = return_queryset()
+    if user is not None:
+        qs = qs.filter(order__user=user)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def order_returns(order: Order) -> list[Return]:
+    """The order's returns, newest first, with their lines and credit notes."""
+    return list(return_queryset().filter(order=order).order_by("-created_at", "-id"))
+
+
+def return_credit_note(*, user, order_number: str, return_id: int) -> Invoice | None:
+    """The credit note of a return of this customer's order (any order's for staff)."""
+    qs = Invoice.objects.select_related("order", "credits").filter(
+        return_request_id=return_id, order__number=order_number
+    )
+    if not user.is_staff:
+        qs = qs.filter(order__user=user)
+    return qs.first()

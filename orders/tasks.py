@@ -40,3 +40,8 @@ def order_emails_send_due_task() -> int:
 def payments_reconcile_task() -> dict:
     window = timedelta(days=settings.RECONCILIATION_DAYS)
     return services.payments_reconcile(fix=True, changed_within=window).counts()
+
+
+@shared_task(ignore_result=True)
+def returns_settle_pending_task() -> int:
+    return services.returns_settle_pending()

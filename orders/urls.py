@@ -14,4 +14,10 @@ urlpatterns = [
     path("orders/<str:number>/", views.order_detail, name="order-detail"),
     path("orders/<str:number>/cancel/", views.order_cancel, name="order-cancel"),
     path("orders/<str:number>/invoice/", views.order_invoice, name="order-invoice"),
+    path("orders/<str:number>/returns/", views.order_return_request, name="order-return"),
+    path(
+        "orders/<str:number>/returns/<int:return_id>/credit-note/",
+        views.return_credit_note,
+        name="return-credit-note",
+    ),
 ]

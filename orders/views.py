@@ -5,16 +5,24 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.selectors import product_variant_id_for
-from orders import selectors, services
+from orders import hooks, links, selectors, services
 from orders.documents import invoice_response
-from orders.forms import AddToCartForm, CartQuantityForm, CheckoutForm
+from orders.forms import (
+    ADDRESS_FIELDS,
+    AddToCartForm,
+    CartQuantityForm,
+    CheckoutForm,
+    GuestCheckoutForm,
+)
 from orders.models import CANCELLABLE, OrderEvent, OrderStatus
 from orders.receivers import CART_SESSION_KEY
 from payments.models import Payment
@@ -27,6 +35,11 @@ from pricing.exceptions import (
 )
 from pricing.services import DEFAULT_METHOD, Quote
 from shop.exceptions import ShopError
+from shop.security import page_throttle_wait, throttled_page
+
+GUEST_THROTTLED = (
+    "Too many orders from your network without an account. Please wait a while, or sign in."
+)
 
 
 def _cart(request, *, create: bool = False):
@@ -188,13 +201,19 @@ def _checkout_place(request, *, form, cart) -> tuple[str | None, dict | None]:
     data = form.cleaned_data
     if data["expected_total"] is None:  # a page that showed no total: show one before charging
         return None, {"was": None}
+    user = request.user if request.user.is_authenticated else None
+    key, scope = data["idempotency_key"], "storefront.checkout"
+    if user is None:
+        # A guest's key is scoped by the visitor's cart token, so nobody else can replay it.
+        key, scope = f"{request.session.get(CART_SESSION_KEY, '')}:{key}", "storefront.guest"
     try:
         _, body, _ = services.idempotent_call(
-            user=request.user,
-            scope="storefront.checkout",
-            key=data["idempotency_key"],
+            user=user,
+            scope=scope,
+            key=key,
             fingerprint=services.request_fingerprint(
                 {
+                    "email": data["email"],
                     "address": form.address(),
                     "token": data["payment_token"],
                     "shipping_method": data["shipping_method"],
@@ -206,7 +225,8 @@ def _checkout_place(request, *, form, cart) -> tuple[str | None, dict | None]:
                 201,
                 {
                     "number": services.order_place(
-                        user=request.user,
+                        user=user,
+                        email=data["email"] if user is None else "",
                         shipping_address=form.address(),
                         payment_token=data["payment_token"],
                         cart=cart,
@@ -228,9 +248,33 @@ def _checkout_place(request, *, form, cart) -> tuple[str | None, dict | None]:
     return None, None
 
 
-@login_required
+def _save_address(request, book, address: dict) -> None:
+    """Keep the order's address in the customer's book; the order stands whatever happens."""
+    try:
+        if book.save(request.user, address):
+            messages.success(request, "The address was saved to your address book.")
+    except ShopError as exc:
+        messages.warning(request, f"The address was not saved: {exc.message}")
+    except ValidationError:
+        messages.warning(request, "The address was not saved: it is not complete.")
+
+
+def _saved_with_selection(saved: list, shown: dict) -> list[dict]:
+    """The saved addresses for the page, each marked ``selected`` when the form holds it."""
+    return [{"saved": a, "selected": hooks.same_address(a.address, shown)} for a in saved]
+
+
+def _shown_address(form) -> dict:
+    """The address the page shows: what was submitted, or the initial one."""
+    return {field: form[field].value() or "" for field in ADDRESS_FIELDS}
+
+
 def checkout(request):
     """The checkout page: address, delivery method, voucher and card beside the priced summary.
+
+    A visitor without an account checks out as a guest with an e-mail address: the order's
+    mails go there, with a signed link to its page (orders.links); the session that placed it
+    sees it at once. Guests' orders are limited per address (``THROTTLE_GUEST_CHECKOUT_RATE``).
 
     A submit whose ``action`` is not ``place`` only re-prices the page (the same page with a new
     quote; without JavaScript, too). Placing passes the total the customer saw: a total that
@@ -241,10 +285,24 @@ def checkout(request):
         messages.info(request, "Your cart is empty.")
         return redirect("orders:cart")
     action = request.POST.get("action", "place")
-    form = CheckoutForm(
-        request.POST or None,
-        initial={"idempotency_key": uuid.uuid4().hex, "name": request.user.get_full_name()},
-    )
+    guest = not request.user.is_authenticated
+    book = None if guest else hooks.address_book()
+    saved = book.addresses(request.user) if book else []
+    data = request.POST or None
+    initial = {
+        "idempotency_key": uuid.uuid4().hex,
+        "name": "" if guest else request.user.get_full_name(),
+    }
+    if data is not None and data.get("use_address"):
+        # "Deliver to this address": its fields replace what the form held, then re-price.
+        action, data = "update", data.copy()
+        chosen = next((a for a in saved if str(a.id) == data["use_address"]), None)
+        for field, value in (chosen.address if chosen else {}).items():
+            data[field] = value or ""
+    elif data is None and saved:
+        initial.update(saved[0].address if saved[0].is_default else {})
+    form_class = GuestCheckoutForm if guest else CheckoutForm
+    form = form_class(data, initial=initial)
     price_changed = None
     if form.is_bound:
         valid = form.is_valid()
@@ -253,8 +311,16 @@ def checkout(request):
         elif form.errors.pop("expected_total", None):  # not a decimal: not a total we showed
             price_changed = {"was": None}
         elif valid:
+            if guest:
+                wait = page_throttle_wait(request, "guest_checkout")
+                if wait is not None:
+                    return throttled_page(GUEST_THROTTLED, wait)
             number, price_changed = _checkout_place(request, form=form, cart=cart)
             if number:
+                if guest:
+                    links.session_remember(request.session, number)
+                elif book is not None and form.cleaned_data.get("save_address"):
+                    _save_address(request, book, form.address())
                 return redirect("orders:order-detail", number=number)
 
     # The choices that price the page: what was submitted, or the defaults.
@@ -269,7 +335,7 @@ def checkout(request):
     quote, errors = None, {}
     if country:
         quote, errors = _checkout_quote(
-            user=request.user,
+            user=None if guest else request.user,
             cart=cart,
             country=country,
             shipping_method=method,
@@ -293,6 +359,8 @@ def checkout(request):
             "shipping_method": quote.shipping_method if quote else method or "",
             "voucher_typed": voucher_typed or "",
             "price_changed": price_changed,
+            "guest": guest,
+            "saved_addresses": _saved_with_selection(saved, _shown_address(form)),
         },
     )
 
@@ -308,11 +376,37 @@ def order_list(request):
     )
 
 
-@login_required
+def _order_for_visitor(request, number: str):
+    """The order if this visitor may see it: their own (staff: any), or one whose signed link
+    this browser session opened (orders.links); None otherwise."""
+    if request.user.is_authenticated:
+        order = selectors.order_for_customer(user=request.user, number=number)
+        if order is not None:
+            return order
+    if links.session_allows(request.session, number):
+        return selectors.order_detail_queryset().filter(number=number).first()
+    return None
+
+
+def _no_order(request):
+    """Someone else's order is a 404; a visitor who is not signed in is asked to sign in."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    raise Http404("No such order.")
+
+
 def order_detail(request, number):
-    order = selectors.order_for_customer(user=request.user, number=number)
+    key = request.GET.get("key")
+    if key is not None:
+        # The link from an order mail: remember the order for this session, then show the page
+        # at its plain address (the key stays out of the history and of Referer headers).
+        if links.order_from_link_key(number=number, key=key) is None:
+            return render(request, "orders/order_link_invalid.html", status=403)
+        links.session_remember(request.session, number)
+        return redirect("orders:order-detail", number=number)
+    order = _order_for_visitor(request, number)
     if order is None:
-        raise Http404("No such order.")
+        return _no_order(request)
     payment = selectors.order_latest_payment(order)
     return render(
         request,
@@ -326,14 +420,78 @@ def order_detail(request, number):
             "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
             or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
             "documents": selectors.order_invoices(order),
+            **_returns_context(order, can_request=order.user_id == request.user.pk),
         },
     )
 
 
+def _returns_context(order, *, can_request: bool) -> dict:
+    """The order's returns, and what can still be asked back (while the window is open, by the
+    customer whose account placed the order: a guest's order is returned through the shop's
+    staff)."""
+    ends = services.return_window_ends(order)
+    returnable = []
+    if can_request and ends is not None and ends >= timezone.now():
+        left = services.order_returnable_units(order)
+        returnable = [
+            {"line": line, "left": left[line.pk]}
+            for line in order.lines.all()
+            if left.get(line.pk, 0) > 0
+        ]
+    return {
+        "returns": selectors.order_returns(order),
+        "returnable": returnable,
+        "return_window_ends": ends,
+    }
+
+
 @login_required
+@require_POST
+def order_return_request(request, number):
+    """Ask to send back units of the order's lines: ``qty_<line id>`` per line, and a reason."""
+    order = selectors.order_for_customer(user=request.user, number=number)
+    if order is None:
+        raise Http404("No such order.")
+    lines = []
+    for line in order.lines.all():
+        value = (request.POST.get(f"qty_{line.pk}") or "0").strip()
+        if not value.isdecimal():
+            messages.error(request, f"Enter how many of {line.product_name} to return.")
+            return redirect("orders:order-detail", number=number)
+        if int(value) > 0:
+            lines.append((line.pk, int(value)))
+    try:
+        services.return_request(
+            order_id=order.id,
+            lines=lines,
+            reason=request.POST.get("reason", ""),
+            user=request.user,
+        )
+    except ShopError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "Your return request was sent. We will e-mail you once it is approved."
+        )
+    return redirect("orders:order-detail", number=number)
+
+
+@login_required
+def return_credit_note(request, number, return_id):
+    """The credit note of one of the order's returns, as a PDF."""
+    document = selectors.return_credit_note(
+        user=request.user, order_number=number, return_id=return_id
+    )
+    if document is None:
+        raise Http404("No such document.")
+    return invoice_response(document)
+
+
 def order_invoice(request, number):
     """The order's invoice (or, with ?kind=credit_note, its credit note) as a PDF."""
-    order = selectors.order_for_customer(user=request.user, number=number)
+    order = _order_for_visitor(request, number)
+    if order is None:
+        return _no_order(request)
     document = None
     if order is not None:
         document = selectors.order_invoice(order, kind=request.GET.get("kind") or "invoice")
@@ -342,17 +500,16 @@ def order_invoice(request, number):
     return invoice_response(document)
 
 
-@login_required
 @require_POST
 def order_cancel(request, number):
-    order = selectors.order_for_customer(user=request.user, number=number)
+    order = _order_for_visitor(request, number)
     if order is None:
-        raise Http404("No such order.")
+        return _no_order(request)
     try:
         services.order_cancel(
             order_id=order.id,
             actor=OrderEvent.Actor.CUSTOMER,
-            user=request.user,
+            user=request.user if request.user.is_authenticated else None,
             reason="cancelled by the customer",
         )
     except ShopError as exc:

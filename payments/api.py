@@ -1,17 +1,38 @@
-"""Payments API: customers read the payments of their own orders, staff read all."""
+"""Payments API: customers read the payments of their own orders, staff read all and give
+back part of a payment."""
+
+from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from payments import selectors
+from payments import selectors, services
 from payments.models import Payment, Refund
+from shop.api.schema import error_response
+
+
+class IsStaff(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_staff)
 
 
 class RefundSerializer(serializers.ModelSerializer):
     class Meta:
         model = Refund
-        fields = ["id", "amount", "reason", "at"]
+        fields = ["id", "amount", "reason", "status", "at"]
         read_only_fields = fields
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="What to give back; at most what was captured and not yet refunded.",
+    )
+    reason = serializers.CharField(max_length=255)
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -41,6 +62,35 @@ class PaymentSerializer(serializers.ModelSerializer):
 class PaymentViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = PaymentSerializer
+
+    @extend_schema(
+        summary="Staff: give back part of a captured payment",
+        request=RefundInputSerializer,
+        responses={
+            201: RefundSerializer,
+            409: error_response(
+                "invalid_transition",
+                "refund_exceeds_capture",
+                name="RefundRefusedError",
+                note="The payment is not completed, or the amount is more than was captured "
+                "and not yet refunded (details: requested, refundable).",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsStaff])
+    def refund(self, request, pk=None):
+        """Record the refund and send it to the gateway: 201 with the refund, ``succeeded``,
+        or ``pending`` while the gateway has not answered (it is sent again until it does)."""
+        payment = self.get_object()
+        data = RefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        refund = services.payment_refund(
+            payment_id=payment.pk,
+            amount=data.validated_data["amount"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no real user

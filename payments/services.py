@@ -372,15 +372,14 @@ def _pending_refunds(payment: Payment) -> Decimal:
     return total or Decimal("0.00")
 
 
-def payment_refund(
+def payment_refund_record(
     *, payment_id: int, amount: Decimal | None = None, reason: str = "", actor=None
 ) -> Refund:
-    """Refund part or all (``amount=None``) of what was captured and not yet refunded.
+    """Record a pending refund of part or all (``amount=None``) of what was captured and not
+    yet refunded, under the payment's row lock (so two refunds can never both pass the check).
 
-    The refund is recorded as pending under the payment's row lock (so two refunds can never
-    both pass the check), committed, and only then sent to the gateway with its own
-    idempotency key. An unanswered call leaves it pending: ``refund_settle`` (the sweeper)
-    finishes it, and the same key never refunds twice."""
+    Talks to nobody: it may run inside a caller's transaction (a return records its refund
+    with the restock), and ``refund_settle`` sends it once that transaction has committed."""
     with atomic_bounded():
         payment = _locked(payment_id)
         if payment.status != Status.COMPLETED:
@@ -409,6 +408,18 @@ def payment_refund(
         )
         refund.full_clean(validate_constraints=False, exclude=["payment", "actor"])
         refund.save()
+    return refund
+
+
+def payment_refund(
+    *, payment_id: int, amount: Decimal | None = None, reason: str = "", actor=None
+) -> Refund:
+    """Refund part or all (``amount=None``) of what was captured and not yet refunded.
+
+    The refund is recorded as pending (``payment_refund_record``), committed, and only then
+    sent to the gateway with its own idempotency key. An unanswered call leaves it pending:
+    ``refund_settle`` (the sweeper) finishes it, and the same key never refunds twice."""
+    refund = payment_refund_record(payment_id=payment_id, amount=amount, reason=reason, actor=actor)
     try:
         return refund_settle(refund_id=refund.pk)
     except GatewayTransientError:
@@ -596,3 +607,14 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
         except Exception:
             logger.exception("settling refund %s failed", refund_id)
     return settled
+
+
+@transaction.atomic
+def payment_tokens_forget(*, order_ids: list[int]) -> int:
+    """An erased account: forget the card tokens of the orders' settled payments (brand and
+    last four digits stay, the accounts need them). Returns how many payments were changed."""
+    return (
+        Payment.objects.filter(order_id__in=list(order_ids), status__in=Payment.TERMINAL)
+        .exclude(token_reference="")
+        .update(token_reference="")
+    )

@@ -191,6 +191,9 @@ def _voucher_check(voucher: Voucher, *, goods: Decimal, currency: str, user, now
             f"This voucher needs goods of at least {voucher.min_subtotal} {voucher.currency}.",
             "minimum_not_met",
         )
+    if voucher.per_customer_limit is not None and not getattr(user, "is_authenticated", False):
+        # A guest has no history to count uses against: such a voucher needs an account.
+        refuse("Sign in to use this voucher.", "account_required")
     if voucher.per_customer_limit is not None and user is not None and user.is_authenticated:
         used = VoucherUse.objects.filter(
             voucher=voucher, user=user, released_at__isnull=True
@@ -311,6 +314,11 @@ def voucher_use_claim(*, voucher: Voucher, order, user) -> VoucherUse:
     )
     if not changed:
         raise VoucherExhausted(details={"voucher": voucher.code})
+    if voucher.per_customer_limit is not None and user is None:
+        raise VoucherInvalid(
+            "Sign in to use this voucher.",
+            details={"voucher": voucher.code, "reason": "account_required"},
+        )
     if voucher.per_customer_limit is not None and user is not None:
         used = VoucherUse.objects.filter(
             voucher=voucher, user=user, released_at__isnull=True

@@ -21,6 +21,8 @@ from recommendations.models import (
 from shop.api.schema import error_response
 
 MAX_LIMIT = 50
+# Who wrote a review whose author erased the account.
+ERASED_AUTHOR = "A former customer"
 
 
 class LimitSerializer(serializers.Serializer):
@@ -35,7 +37,7 @@ class ExplanationSerializer(serializers.Serializer):
     """Why the product is recommended, as a sentence for people and a kind for programs."""
 
     kind = serializers.ChoiceField(
-        choices=["bought", "viewed", "together", "similar_users", "taste", "popular"]
+        choices=["bought", "viewed", "together", "similar_users", "taste", "new", "popular"]
     )
     text = serializers.CharField()
     product = serializers.IntegerField(
@@ -69,12 +71,17 @@ def _explanation(explanation: selectors.Explanation) -> dict:
     }
 
 
+# Version 1's ``reason`` names the model family; a product recommended for being new is the
+# hybrid's item-based answer (its ``explanation`` says "new").
+API_REASON = {"new": "similar_items"}
+
+
 def _items(found: list[selectors.Recommended]) -> list[dict]:
     return [
         {
             "product": r.product,
             "score": r.score,
-            "reason": r.reason,
+            "reason": API_REASON.get(r.reason, r.reason),
             "explanation": _explanation(r.explanation),
         }
         for r in found
@@ -239,6 +246,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "product", "author", "created_at"]
 
     def get_author(self, review) -> str:
+        if review.user is None:
+            return ERASED_AUTHOR
         return review.user.first_name or review.user.username
 
 

@@ -15,8 +15,14 @@ class Interaction(models.Model):
         PURCHASE = "purchase", "Purchased"
         RATING = "rating", "Rated"
 
+    # Empty once the customer erased the account: the product keeps its counts, training
+    # leaves the row out.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interactions"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="interactions",
     )
     product = models.ForeignKey(
         "catalog.Product", on_delete=models.CASCADE, related_name="interactions"
@@ -50,8 +56,13 @@ class Interaction(models.Model):
 
 class Review(models.Model):
     product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="reviews")
+    # Empty once the author erased the account: the review stays, signed by nobody.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviews",
     )
     rating = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -76,7 +87,7 @@ class Review(models.Model):
 
 # The algorithms the engine knows (``recommendations.engine.ALGORITHMS``, checked equal by a
 # test), named here so that web processes can validate a name without importing the engine.
-ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease")
+ALGORITHMS = ("popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid")
 
 
 class ModelVersion(models.Model):

@@ -68,9 +68,12 @@ GENERAL = {
 }
 
 
-def explain(reason: str, anchor: Product | None, bought: set[int]) -> Explanation:
-    """The explanation of one recommendation with model reason ``reason`` and ``anchor`` (the
-    customer's product behind it); ``bought`` holds the ids of products the customer bought."""
+def explain(product: Product, reason: str, anchor: Product | None, bought: set[int]) -> Explanation:
+    """The explanation of recommending ``product`` with stored reason ``reason`` ("new" for a
+    product few have taken yet) and ``anchor`` (the customer's product behind it); ``bought``
+    holds the ids of products the customer bought."""
+    if reason == "new":
+        return Explanation("new", f"New in {product.category.name}")
     if anchor is not None:
         if anchor.pk in bought:
             return Explanation("bought", f"Because you bought {anchor.name}", anchor)
@@ -183,7 +186,7 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                         row.product,
                         row.score,
                         row.reason,
-                        explain(row.reason, row.anchor, bought),
+                        explain(row.product, row.reason, row.anchor, bought),
                         version_id,
                         served_by,
                         arm,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import date, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -95,9 +96,10 @@ def interactions_record_order(*, order_id: int) -> int:
     from orders.models import OrderLine
 
     lines = list(
-        OrderLine.objects.filter(order_id=order_id, order__paid_at__isnull=False).select_related(
-            "order"
-        )
+        # A guest's order (no account) has nobody to recommend to.
+        OrderLine.objects.filter(
+            order_id=order_id, order__paid_at__isnull=False, order__user__isnull=False
+        ).select_related("order")
     )
     source = f"order:{order_id}"
     rows = [
@@ -265,7 +267,20 @@ def demo_users(count: int) -> list:
     return users
 
 
+@transaction.atomic
+def customer_forget(*, user) -> int:
+    """An erased account: its interactions and reviews stay (product counts, the review's
+    words) but belong to nobody, so the next training has no trace of the customer; the
+    recommendations computed for them go now. Returns how many interactions were detached."""
+    detached = Interaction.objects.filter(user=user).update(user=None)
+    Review.objects.filter(user=user).update(user=None)
+    UserRecommendation.objects.filter(user=user).delete()
+    transaction.on_commit(partial(invalidate, CACHE_AREA))
+    return detached
+
+
 __all__ = [
+    "customer_forget",
     "interaction_record",
     "interaction_record_for",
     "interactions_record_order",

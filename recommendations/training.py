@@ -13,12 +13,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
+import scipy.sparse as sp
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from catalog.models import Product, ProductRelation
 from recommendations import engine
+from recommendations.engine.base import SideInfo
 from recommendations.engine.evaluation import Interactions, holdout_mask, ranking_metrics
 from recommendations.models import Interaction, ModelVersion, SimilarProduct, UserRecommendation
 from recommendations.services import versions_prune, versions_switch
@@ -36,7 +39,8 @@ def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.n
     stars / 5 — so repeated views count, but less and less.
     """
     weights = settings.RECOMMENDATIONS_WEIGHTS
-    qs = Interaction.objects.filter(product__is_active=True)
+    # Interactions of erased accounts have no user: the recommender forgets them.
+    qs = Interaction.objects.filter(product__is_active=True, user__isnull=False)
     if since is not None:
         qs = qs.filter(at__gte=since)
     rows = (
@@ -76,6 +80,71 @@ def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.n
     return data, user_ids, product_ids, n_interactions
 
 
+# --- what is known about the products --------------------------------------------------------
+# How much each kind of catalog edge says about taking one product after the other.
+EDGE_WEIGHTS = {
+    ProductRelation.Kind.ACCESSORY: 1.0,
+    ProductRelation.Kind.BUNDLE: 1.0,
+    ProductRelation.Kind.RELATED: 0.7,
+    ProductRelation.Kind.SUBSTITUTE: 0.5,
+}
+
+
+def with_new_products(
+    data: Interactions, product_ids: np.ndarray
+) -> tuple[Interactions, np.ndarray]:
+    """The matrix widened by products nobody took yet that came into the catalog in the last
+    ``RECOMMENDATIONS_NEW_DAYS`` (the newest ``RECOMMENDATIONS_NEW_MAX``), so that models
+    using what is known about products can recommend them."""
+    since = timezone.now() - timedelta(days=settings.RECOMMENDATIONS_NEW_DAYS)
+    new = list(
+        Product.objects.filter(is_active=True, created_at__gte=since)
+        .exclude(pk__in=product_ids.tolist())
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)[: settings.RECOMMENDATIONS_NEW_MAX]
+    )
+    if not new:
+        return data, product_ids
+    widened = Interactions(
+        data.users, data.items, data.values, data.times, data.n_users, data.n_items + len(new)
+    )
+    return widened, np.concatenate([product_ids, np.asarray(new, dtype=np.int64)])
+
+
+def product_side_info(product_ids: np.ndarray) -> SideInfo:
+    """Features (category and its parents, attribute values) and the catalog graph's edges of
+    ``product_ids``, in the matrix's column order."""
+    column = {pk: n for n, pk in enumerate(product_ids.tolist())}
+    rows, tokens = [], []
+    products = Product.objects.filter(pk__in=list(column)).select_related("category")
+    for product in products.only("pk", "attributes", "category__id", "category__parent_id"):
+        found = [f"category:{product.category_id}"]
+        if product.category.parent_id:
+            found.append(f"category:{product.category.parent_id}")
+        for key, value in (product.attributes or {}).items():
+            if isinstance(value, (str, int, bool)) and len(str(value)) <= 64:
+                found.append(f"attribute:{key}={value}")
+        rows += [column[product.pk]] * len(found)
+        tokens += found
+    vocabulary = {token: n for n, token in enumerate(sorted(set(tokens)))}
+    features = sp.csr_matrix(
+        (np.ones(len(tokens), dtype=np.float32), (rows, [vocabulary[t] for t in tokens])),
+        shape=(len(column), max(len(vocabulary), 1)),
+    )
+    edges = ProductRelation.objects.filter(
+        from_product_id__in=list(column), to_product_id__in=list(column)
+    ).values_list("from_product_id", "to_product_id", "kind", "weight")
+    sources, targets, weights = [], [], []
+    for source, target, kind, weight in edges.iterator():
+        sources.append(column[source])
+        targets.append(column[target])
+        weights.append(float(weight) * EDGE_WEIGHTS.get(kind, 0.5))
+    graph = sp.csr_matrix(
+        (np.asarray(weights, dtype=np.float32), (sources, targets)), shape=(len(column),) * 2
+    )
+    return SideInfo(features=features, graph=graph)
+
+
 # --- training -------------------------------------------------------------------------------
 def _insert(model, columns: list[str], rows: list[tuple]) -> None:
     """Plain multi-row INSERTs (executemany): many times faster than building model instances."""
@@ -107,7 +176,7 @@ def _store_outputs(
             products_of[items[rows, cols]].tolist(),
             scores[rows, cols].tolist(),
             (cols + 1).tolist(),
-            [model.reason] * len(rows),
+            model.item_reasons(items[rows, cols]).tolist(),
             [None if a < 0 else a for a in anchor_ids.tolist()],
             strict=True,
         )
@@ -132,6 +201,7 @@ def _train_one(
     product_ids: np.ndarray,
     params: dict,
     progress: Callable[[str], None],
+    side: SideInfo | None = None,
 ) -> None:
     started = time.perf_counter()
     # Quality on each customer's latest 20% of items (what they did next is what a shop has
@@ -139,10 +209,10 @@ def _train_one(
     held = holdout_mask(data, split="temporal", seed=params.get("seed", 42))
     train, validation = data.matrix(~held), data.matrix(held)
     model = engine.build(version.algorithm, **params)
-    model.fit(train, data.time_matrix(~held))
+    model.fit(train, data.time_matrix(~held), side)
     metrics = ranking_metrics(model, train, validation, k=10) if validation.nnz else {}
     progress(f"{version.algorithm}: evaluated")
-    full = engine.build(version.algorithm, **params).fit(data.matrix(), data.time_matrix())
+    full = engine.build(version.algorithm, **params).fit(data.matrix(), data.time_matrix(), side)
     progress(f"{version.algorithm}: fitted")
     _store_outputs(version, full, user_ids, product_ids)
     progress(f"{version.algorithm}: stored")
@@ -172,6 +242,10 @@ def training_run(
     params = params or getattr(settings, "RECOMMENDATIONS_PARAMS", {})
     since = timezone.now() - timedelta(days=settings.RECOMMENDATIONS_TRAINING_DAYS)
     data, user_ids, product_ids, n_interactions = training_interactions(since=since)
+    side = None
+    if len(data.users):
+        data, product_ids = with_new_products(data, product_ids)
+        side = product_side_info(product_ids)
     progress("matrix built")
     versions = []
     for name in algorithms:
@@ -193,6 +267,7 @@ def training_run(
                     product_ids,
                     {"seed": 42, **params.get(name, {})},
                     progress,
+                    side,
                 )
         except Exception as exc:
             logger.exception("training %s failed", name)

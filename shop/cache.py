@@ -18,7 +18,7 @@ for the dashboard and ``/metrics``. On Redis a hit is one round trip: the versio
 and the lookup count travel in one pipeline.
 
 The cache is for reads that may be a little old. A write (checkout, payment, stock) always
-reads the database.
+reads the database (the primary: values are built from the replica only outside a transaction).
 """
 
 import hashlib
@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+from shop import db_router
 
 logger = logging.getLogger(__name__)
 
@@ -125,16 +127,25 @@ def cached(
             version = area_version(area)
     except Exception:  # the cache is down: serve from the source, slower but correct
         logger.warning("cache unavailable; building %s values uncached", area, exc_info=True)
-        return builder()
-    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == int(version):
+        with db_router.replica_reads():
+            return builder()
+    # A value built from the replica (marked by a third item) may lack what this client has
+    # just written: a client pinned to the primary (read-your-writes) builds it again.
+    fresh = isinstance(stored, tuple) and len(stored) in (2, 3) and stored[0] == int(version)
+    if fresh and (len(stored) == 2 or not db_router.pinned_to_primary()):
         return stored[1]
     _count(area, "misses")
-    value = builder()
+    # A cached value may be a little old anyway: it is built from the replica, if there is one
+    # and this client has not just written (shop.db_router).
+    with db_router.replica_reads():
+        from_replica = db_router.read_alias() == db_router.REPLICA
+        value = builder()
     if value is not None:
         if timeout is None:
             timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
+        entry = (int(version), value, "replica") if from_replica else (int(version), value)
         try:
-            cache.set(full_key, (int(version), value), timeout)
+            cache.set(full_key, entry, timeout)
         except Exception:
             logger.warning("cache unavailable; %s value not stored", area, exc_info=True)
     return value

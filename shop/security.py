@@ -208,3 +208,33 @@ def throttle_login_posts(view):
     wrapped.__name__ = getattr(view, "__name__", "login")
     wrapped.__doc__ = view.__doc__
     return wrapped
+
+
+class PageThrottle(SimpleRateThrottle):
+    """A rate of ``DEFAULT_THROTTLE_RATES`` applied to an HTML form's POSTs, per address."""
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def page_throttle_wait(request, scope: str) -> int | None:
+    """Count this request against rate ``scope`` for its address: None while within the rate,
+    otherwise how many seconds to wait."""
+    throttle = PageThrottle(scope)
+    if throttle.allow_request(request, None):
+        return None
+    return int(throttle.wait() or 60)
+
+
+def throttled_page(message: str, wait: int) -> HttpResponse:
+    """The 429 page, with Retry-After."""
+    html = loader.render_to_string(
+        "429.html", {"message": message, "SHOP_NAME": settings.SHOP_NAME}, request=None
+    )
+    response = HttpResponse(html, status=429)
+    response["Retry-After"] = str(wait)
+    return response

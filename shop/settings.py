@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,14 +120,36 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# DATABASE_URL may point at PgBouncer in transaction mode (deploy/pgbouncer/): set
+# DATABASE_PGBOUNCER=1 then. A server connection is the client's only for one transaction, so
+# nothing may outlive one: no server-side cursors (iterator() would lose its cursor at the
+# commit) and no prepared statements (PgBouncer 1.18 does not track them).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+# A streaming replica of the primary for reads that may lag (shop/db_router.py).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+# A client that wrote reads the primary for this long afterwards (read-your-writes).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
+# Off: every read uses the primary, though the replica alias exists (the test suite's default).
+DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", True)
+
+
+def _database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    if DATABASE_PGBOUNCER:
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return config
+
+
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(
-            DATABASE_URL,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
-        )
-    }
+    DATABASES = {"default": _database(DATABASE_URL)}
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+        # Tests create no database on the (read-only) replica: the alias mirrors default there.
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+        DATABASE_ROUTERS = ["shop.db_router.PrimaryReplicaRouter"]
 else:
     DATABASES = {
         "default": {
@@ -177,6 +200,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files; in production nginx serves both directories from disk (deploy/nginx/).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -281,6 +307,40 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Queues, so that a training run never delays an order: each has its own workers in
+# production (`celery -A shop worker -Q orders`; deploy/stack.sh). A worker started without
+# -Q consumes every one of them (`make worker`, the smoke test).
+CELERY_QUEUE_ORDERS = "orders"  # orders, payments, stock reservations
+CELERY_QUEUE_EMAIL = "email"  # mails to customers and staff
+CELERY_QUEUE_TRAINING = "training"  # recommendation training and popularity
+CELERY_TASK_QUEUES = [
+    Queue(name)
+    for name in (
+        CELERY_TASK_DEFAULT_QUEUE,
+        CELERY_QUEUE_ORDERS,
+        CELERY_QUEUE_EMAIL,
+        CELERY_QUEUE_TRAINING,
+    )
+]
+# Every task not named here runs on the default queue (heartbeat, purges, reconciliation,
+# interactions of placed orders).
+CELERY_TASK_ROUTES = {
+    "orders.tasks.order_process_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.orders_resume_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.payment_give_back_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.payments_settle_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
+    "inventory.tasks.reservations_expire_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.returns_settle_pending_task": {"queue": CELERY_QUEUE_ORDERS},
+    "orders.tasks.order_email_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
+    "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
+    "customers.tasks.email_verification_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "recommendations.tasks.training_run_task": {"queue": CELERY_QUEUE_TRAINING},
+    "recommendations.tasks.popularity_refresh_task": {"queue": CELERY_QUEUE_TRAINING},
+}
+# Off: every task goes to the default queue (a test's worker listens on a queue of its own).
+if not env_bool("CELERY_TASK_ROUTED", True):
+    CELERY_TASK_ROUTES = {}
 # A task whose worker died is redelivered after this many seconds (Redis broker).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 CELERY_TIMEZONE = TIME_ZONE
@@ -303,6 +363,10 @@ SHOP_NAME = os.environ.get("SHOP_NAME", "Northwind Market")
 # Where customers reach the shop: the base of every link in a mail (no trailing slash).
 SHOP_URL = os.environ.get("SHOP_URL", "http://127.0.0.1:8000").rstrip("/")
 SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "EUR")
+# How long the signed link in an order mail opens the order page without an account (guests).
+ORDER_LINK_MAX_AGE_DAYS = env_int("ORDER_LINK_MAX_AGE_DAYS", 90)
+# How long the link that verifies an account's e-mail address works.
+EMAIL_VERIFICATION_MAX_AGE_DAYS = env_int("EMAIL_VERIFICATION_MAX_AGE_DAYS", 7)
 SHOP_MAX_PRICE = Decimal("9999999999.99")
 # The seller on invoices and credit notes: the address's lines separated by commas.
 SHOP_SELLER_ADDRESS = env_list(
@@ -352,6 +416,14 @@ CELERY_BEAT_SCHEDULE["orders-send-due-emails"] = {
     "schedule": timedelta(minutes=5),
 }
 
+# Returns: a delivered order can be returned this many days after its delivery.
+RETURNS_WINDOW_DAYS = env_int("RETURNS_WINDOW_DAYS", 30)
+# Refunds of received returns whose gateway answer was lost are settled by this sweeper.
+CELERY_BEAT_SCHEDULE["orders-settle-returns"] = {
+    "task": "orders.tasks.returns_settle_pending_task",
+    "schedule": timedelta(minutes=5),
+}
+
 # --- Operations and security (cache, metrics, logs, health, throttles; docs/operations.md) --
 CACHE_DEFAULT_TIMEOUT = env_int("CACHE_DEFAULT_TIMEOUT", 300)
 # A Redis outage degrades the shop instead of failing every request: cache reads miss and
@@ -370,6 +442,9 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 1
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CELERY_BEAT_SCHEDULE["shop-heartbeat"] = {"task": "shop.tasks.heartbeat", "schedule": 30.0}
 MIDDLEWARE = ["shop.middleware.RequestContextMiddleware", *MIDDLEWARE]
+if "replica" in DATABASES:
+    # Before the session is read: a client that just wrote reads the primary.
+    MIDDLEWARE.insert(1, "shop.db_router.ReadYourWritesMiddleware")
 LOGGING["filters"] = {"request_context": {"()": "shop.logging.RequestContextFilter"}}
 LOGGING["handlers"]["console"]["filters"] = ["request_context"]
 LOGGING["formatters"]["plain"]["format"] = (
@@ -389,6 +464,9 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "orders": os.environ.get("THROTTLE_ORDERS_RATE", "60/min"),
     # What pages report about recommendations (impressions, clicks, carts), per client.
     "recommendation_events": os.environ.get("THROTTLE_RECOMMENDATION_EVENTS_RATE", "60/min"),
+    # Per address: orders placed without an account, and verification mails asked for again.
+    "guest_checkout": os.environ.get("THROTTLE_GUEST_CHECKOUT_RATE", "10/hour"),
+    "verification": os.environ.get("THROTTLE_VERIFICATION_RATE", "5/hour"),
 }
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
@@ -458,7 +536,7 @@ RECOMMENDATIONS_WEIGHTS = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 
 # Algorithms trained nightly; the one with the best validation NDCG becomes the default.
 RECOMMENDATIONS_ALGORITHMS = env_list(
     "RECOMMENDATIONS_ALGORITHMS",
-    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease"],
+    ["popular", "user_knn", "item_knn", "nmf", "ease", "recent_ease", "hybrid"],
 )
 # An A/B split of signed-in customers between two algorithms ("ease,recent_ease"): each
 # customer is served one of them, by a stable hash of the customer and the salt; the staff
@@ -468,6 +546,10 @@ if RECOMMENDATIONS_AB_TEST and len(RECOMMENDATIONS_AB_TEST) != 2:
     raise ImproperlyConfigured("RECOMMENDATIONS_AB_TEST names exactly two algorithms")
 RECOMMENDATIONS_AB_SALT = os.environ.get("RECOMMENDATIONS_AB_SALT", "split-1")
 RECOMMENDATIONS_PER_USER = env_int("RECOMMENDATIONS_PER_USER", 50)
+# Products nobody took yet but new in the catalog (created in the last N days, at most M of
+# the newest) join the training matrix, so that the hybrid model can recommend them.
+RECOMMENDATIONS_NEW_DAYS = env_int("RECOMMENDATIONS_NEW_DAYS", 30)
+RECOMMENDATIONS_NEW_MAX = env_int("RECOMMENDATIONS_NEW_MAX", 1000)
 RECOMMENDATIONS_SIMILAR_PER_PRODUCT = env_int("RECOMMENDATIONS_SIMILAR_PER_PRODUCT", 20)
 RECOMMENDATIONS_TRAINING_DAYS = env_int("RECOMMENDATIONS_TRAINING_DAYS", 365)
 RECOMMENDATIONS_POPULARITY_DAYS = env_int("RECOMMENDATIONS_POPULARITY_DAYS", 30)

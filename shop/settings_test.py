@@ -28,3 +28,6 @@ WHITENOISE_USE_FINDERS = True
 FIELD_ENCRYPTION_KEYS = env_list(  # noqa: F405
     "FIELD_ENCRYPTION_KEYS", ["dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE="]
 )
+# Reads stay on the primary (tests hold their data in uncommitted transactions); the replica
+# tests (tests/shop/test_replica.py) turn replica reads on against the real replica.
+DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", False)  # noqa: F405

@@ -15,7 +15,6 @@ urlpatterns = [
     path("api/", include("shop.api.urls")),
     path("health/", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
-    path("accounts/", include("shop.accounts.urls")),
     path("accounts/", include("customers.urls")),
     path("", include("orders.urls")),
     path("", include("recommendations.urls")),

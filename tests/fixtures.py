@@ -80,3 +80,26 @@ def with_variants():
         return parent, variants
 
     return make
+
+
+@pytest.fixture
+def delivered(user, stocked):
+    """Make a paid, shipped and delivered order for Germany of a book (7 % VAT) and a lamp
+    (19 % VAT), through the services as a worker and staff would; returns the order."""
+    from orders import services
+    from tests.orders.conftest import ADDRESS
+
+    def make(*, books=2, lamps=1, buyer=None):
+        book = stocked(quantity=10, price=Decimal("12.50"), tax_class="reduced", name="Cookbook")
+        lamp = stocked(quantity=10, price=Decimal("30.00"), name="Desk lamp")
+        order = services.order_place(
+            user=buyer or user,
+            shipping_address={**ADDRESS, "country": "DE"},
+            payment_token="tok_visa",
+            lines=[(book.pk, books), (lamp.pk, lamps)],
+        )
+        services.order_process(order_id=order.pk)
+        services.order_ship(order_id=order.pk, actor="staff")
+        return services.order_deliver(order_id=order.pk, actor="staff")
+
+    return make

@@ -66,8 +66,8 @@ from schemathesis.specs.openapi.checks import (
 from catalog.models import Category, Product
 from customers.models import Address
 from inventory.models import ReorderRequest, StockItem
-from orders.models import Order
-from orders.services import invoice_issue
+from orders.models import Order, OrderEvent, OrderLine, Return
+from orders.services import invoice_issue, return_request
 from payments.models import Payment
 from tests.customers.factories import make_address
 from tests.factories import (
@@ -153,6 +153,14 @@ def roles(db):
         PaymentFactory(order=order)
         if paid_at:
             invoice_issue(order_id=order.pk)  # so the invoice's PDF answer is fuzzed too
+    # A delivered order with a return asked for, so the returns' operations are fuzzed too.
+    delivered = OrderFactory(
+        user=customer, status="delivered", total=products[0].price, paid_at=timezone.now()
+    )
+    line = OrderLineFactory(order=delivered, product=products[0], quantity=2)
+    PaymentFactory(order=delivered)
+    OrderEvent.objects.create(order=delivered, from_status="shipped", to_status="delivered")
+    return_request(order_id=delivered.pk, lines=[(line.pk, 1)], reason="too big")
     ReviewFactory(user=customer, product=products[1])
     make_address(customer)
     make_address(customer, city="Hamburg")
@@ -175,12 +183,14 @@ LIVE_OBJECTS = [
     ("/api/v1/categories/", lambda: Category.objects.values_list("pk", flat=True)),
     ("/api/v1/orders/", lambda: Order.objects.values_list("pk", flat=True)),
     ("/api/v1/payments/", lambda: Payment.objects.values_list("pk", flat=True)),
+    ("/api/v1/returns/", lambda: Return.objects.values_list("pk", flat=True)),
 ]
 # Body fields that name a stored object, wherever they appear in a body.
 LIVE_FIELDS = {
     "product": lambda: Product.objects.values_list("pk", flat=True),
     "category": lambda: Category.objects.values_list("pk", flat=True),
     "parent": lambda: Category.objects.values_list("pk", flat=True),
+    "line": lambda: OrderLine.objects.values_list("pk", flat=True),
 }
 
 

@@ -118,6 +118,9 @@ def test_the_default_rates_are_high_enough_for_shoppers_and_strict_for_logins():
         "user": "1200/min",
         "login": "10/min",
         "orders": "60/min",
+        "guest_checkout": "10/hour",
+        "verification": "5/hour",
+        "recommendation_events": "60/min",
     }
 
 

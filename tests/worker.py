@@ -9,6 +9,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from celery.app.routes import Router
 from django.conf import settings
 from django.db import connection
 
@@ -47,6 +48,7 @@ class Worker:
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_TASK_ALWAYS_EAGER": "0",
             "CELERY_TASK_DEFAULT_QUEUE": self.queue,
+            "CELERY_TASK_ROUTED": "0",
             **self.env,
         }
         with self.log.open("ab") as log:
@@ -98,6 +100,10 @@ def running_worker(concurrency: int = 2, *, start: bool = True, env: dict[str, s
     conf = celery_app.conf
     saved = (conf.task_always_eager, conf.task_default_queue)
     conf.task_always_eager, conf.task_default_queue = False, queue
+    # Every task to this test's queue, whatever its route in production (CELERY_TASK_ROUTES).
+    amqp = celery_app.amqp
+    saved_router = amqp.__dict__.get("router")
+    amqp.__dict__["router"] = Router([], amqp.queues, True, app=celery_app)
     worker = Worker(queue, concurrency, env)
     if start:
         worker.start()
@@ -106,6 +112,10 @@ def running_worker(concurrency: int = 2, *, start: bool = True, env: dict[str, s
     finally:
         worker.stop()
         conf.task_always_eager, conf.task_default_queue = saved
+        if saved_router is None:
+            amqp.__dict__.pop("router", None)
+        else:
+            amqp.__dict__["router"] = saved_router
         with celery_app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
 

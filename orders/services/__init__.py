@@ -18,7 +18,12 @@ from orders.services.checkout import (
     request_fingerprint,
 )
 from orders.services.emails import order_email_due, order_email_send, order_emails_send_due
-from orders.services.invoices import credit_note_issue, invoice_issue
+from orders.services.guests import orders_claim
+from orders.services.invoices import (
+    credit_note_issue,
+    credit_note_issue_for_return,
+    invoice_issue,
+)
 from orders.services.lifecycle import (
     order_cancel,
     order_deliver,
@@ -29,6 +34,17 @@ from orders.services.lifecycle import (
 from orders.services.maintenance import idempotency_records_purge
 from orders.services.reconciliation import money_differences, payments_reconcile
 from orders.services.refunds import RefundQuote, order_refund_quote
+from orders.services.returns import (
+    order_delivered_at,
+    order_returnable_units,
+    return_approve,
+    return_receive,
+    return_refund_settle,
+    return_reject,
+    return_request,
+    return_window_ends,
+    returns_settle_pending,
+)
 
 __all__ = [
     "RefundQuote",
@@ -41,11 +57,13 @@ __all__ = [
     "cart_restore_from_order",
     "cart_set_quantity",
     "credit_note_issue",
+    "credit_note_issue_for_return",
     "idempotency_records_purge",
     "idempotent_call",
     "invoice_issue",
     "money_differences",
     "order_cancel",
+    "order_delivered_at",
     "order_email_due",
     "order_email_send",
     "order_emails_send_due",
@@ -54,9 +72,18 @@ __all__ = [
     "order_place",
     "order_quote",
     "order_refund_quote",
+    "order_returnable_units",
+    "orders_claim",
     "order_process",
     "order_ship",
     "orders_resume_stuck",
     "payments_reconcile",
     "request_fingerprint",
+    "return_approve",
+    "return_receive",
+    "return_refund_settle",
+    "return_reject",
+    "return_request",
+    "return_window_ends",
+    "returns_settle_pending",
 ]

@@ -207,9 +207,12 @@ def cart_merge(*, user, session_key: str) -> Cart | None:
 
 
 @transaction.atomic
-def cart_restore_from_order(*, order) -> Cart:
+def cart_restore_from_order(*, order) -> Cart | None:
     """Put a failed order's lines back into its customer's cart, so nothing is lost (unless the
-    cart has meanwhile filled with products of another currency)."""
+    cart has meanwhile filled with products of another currency). A guest's order has no
+    customer cart to go back to: None."""
+    if order.user_id is None:
+        return None
     cart = cart_get_or_create(user=order.user)
     currency = _cart_currency(cart)
     if currency is not None and currency != order.currency:

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from catalog.models import Product
@@ -124,6 +125,9 @@ def order_place(
     """Place an order for explicit ``lines`` [(product_id, quantity)] or the ``cart``, priced
     by the same service as the quote (shipping, VAT, discounts) and snapshotted.
 
+    ``user=None`` places a guest's order: it then needs ``email``, where its mails go (with a
+    signed link to the order page, orders.links).
+
     All or nothing: if any line cannot be reserved, InsufficientStock propagates and nothing
     is created; if ``expected_total`` is given and differs from the computed total, PriceChanged
     (409) and nothing is created. A voucher's use is counted race-free. The cart's ordered lines
@@ -144,6 +148,8 @@ def order_place(
         )
     if quote.total <= 0:
         raise EmptyOrder("There is nothing to pay for this order.")
+    if user is None and not email:
+        raise ValidationError({"email": ["A guest's order needs an e-mail address."]})
     order_lines = [
         OrderLine(
             product=line.product,
@@ -161,7 +167,7 @@ def order_place(
     order = Order(
         number=order_number_new(),
         user=user,
-        email=email or user.email,
+        email=email or (user.email if user is not None else ""),
         shipping_address=shipping_address,
         currency=quote.currency,
         subtotal=quote.subtotal,

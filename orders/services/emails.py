@@ -13,7 +13,9 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
+from orders.links import order_link_key
 from orders.models import Order, OrderEmail
 from shop.dispatch import enqueue_on_commit
 from shop.mail import mail_send
@@ -26,14 +28,21 @@ SUBJECTS = {
     Kind.PAYMENT_FAILED: "Payment for order {number} failed",
     Kind.SHIPPED: "Your order {number} is on its way",
     Kind.CANCELLED: "Your order {number} was cancelled",
+    Kind.RETURN_REQUESTED: "We received your return request for order {number}",
+    Kind.RETURN_APPROVED: "Your return for order {number} is approved",
+    Kind.RETURN_REJECTED: "Your return for order {number} was not accepted",
+    Kind.RETURN_REFUNDED: "Your return for order {number} is refunded",
 }
 # A claim older than this belongs to a sender that died: the mail may be sent again.
 CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
-def order_email_due(*, order: Order, kind: str) -> OrderEmail | None:
-    """Make mail ``kind`` due for ``order`` (once: a second call changes nothing)."""
-    email, created = OrderEmail.objects.get_or_create(order=order, kind=Kind(kind))
+def order_email_due(*, order: Order, kind: str, return_request=None) -> OrderEmail | None:
+    """Make mail ``kind`` due for ``order`` (once: a second call changes nothing); a return's
+    mails are due once per return."""
+    email, created = OrderEmail.objects.get_or_create(
+        order=order, kind=Kind(kind), return_request=return_request
+    )
     if not created:
         return None
     from orders.tasks import order_email_send_task
@@ -59,16 +68,24 @@ def order_email_send(*, email_id: int) -> bool:
     now = timezone.now()
     if not _claim(email_id, now):
         return False
-    email = OrderEmail.objects.select_related("order", "order__user").get(pk=email_id)
+    email = OrderEmail.objects.select_related("order", "order__user", "return_request").get(
+        pk=email_id
+    )
     order = email.order
-    recipient = order.email or order.user.email
+    recipient = order.email or (order.user.email if order.user_id else "")
     if recipient:
         try:
             mail_send(
                 to=[recipient],
                 template=f"order_{email.kind}",
                 subject=SUBJECTS[Kind(email.kind)].format(number=order.number),
-                context=order_email_context(order),
+                context={
+                    **order_email_context(order),
+                    "return_request": email.return_request,
+                    "return_lines": email.return_request.lines.select_related("order_line")
+                    if email.return_request
+                    else [],
+                },
             )
         except Exception:
             OrderEmail.objects.filter(pk=email_id, claimed_at=now).update(claimed_at=None)
@@ -77,13 +94,25 @@ def order_email_send(*, email_id: int) -> bool:
     return bool(recipient)
 
 
+def order_greeting(order: Order) -> str:
+    """Whom an order mail greets: the customer's username, or for a guest (no account) the
+    name on the shipping address."""
+    if order.user_id:
+        return order.user.get_username()
+    return (order.shipping_address or {}).get("name", "")
+
+
 def order_email_context(order: Order) -> dict:
     """What every order mail's templates are rendered with."""
     return {
         "order": order,
         "lines": order.lines.all(),
-        "greeting": order.user.get_username() if order.user_id else "",
-        "order_url": settings.SHOP_URL + reverse("orders:order-detail", args=[order.number]),
+        "greeting": order_greeting(order),
+        # Signed and dated: it opens the page without an account (a guest's only way in).
+        "order_url": settings.SHOP_URL
+        + reverse("orders:order-detail", args=[order.number])
+        + "?"
+        + urlencode({"key": order_link_key(order)}),
     }
 
 

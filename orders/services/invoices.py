@@ -20,7 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import timezone
 
-from orders.models import Invoice, InvoiceKind, InvoiceSequence, Order
+from orders.models import Invoice, InvoiceKind, InvoiceSequence, Order, Return
 from shop.db import atomic_bounded
 
 ZERO = Decimal("0.00")
@@ -188,7 +188,9 @@ def credit_note_issue(*, order_id: int) -> Invoice | None:
         invoice = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
         if invoice is None:
             return None
-        existing = Invoice.objects.filter(order=order, kind=InvoiceKind.CREDIT_NOTE).first()
+        existing = Invoice.objects.filter(
+            order=order, kind=InvoiceKind.CREDIT_NOTE, return_request__isnull=True
+        ).first()
         if existing is not None:
             return existing
         return _issue(
@@ -204,5 +206,60 @@ def credit_note_issue(*, order_id: int) -> Invoice | None:
                 "gross": ZERO - invoice.gross,
                 "tax": ZERO - invoice.tax,
                 "net": ZERO - invoice.net,
+            },
+        )
+
+
+def credit_note_issue_for_return(*, return_id: int) -> Invoice | None:
+    """Issue the credit note of a received return (in the transaction that receives it, last):
+    the returned units of each line with what they give back and its VAT, negated, and the VAT
+    per rate. Idempotent; None when the order has no invoice or the return gives back nothing."""
+    with atomic_bounded():
+        returned = Return.objects.select_for_update().get(pk=return_id)
+        existing = Invoice.objects.filter(return_request=returned).first()
+        if existing is not None:
+            return existing
+        order = returned.order
+        invoice = Invoice.objects.filter(
+            order_id=returned.order_id, kind=InvoiceKind.INVOICE
+        ).first()
+        if invoice is None or returned.refund_amount <= 0:
+            return None
+        lines = []
+        for row in returned.lines.select_related("order_line"):
+            line = row.order_line
+            line_total = line.unit_price * row.quantity
+            lines.append(
+                {
+                    "name": line.product_name,
+                    "sku": line.sku,
+                    "quantity": row.quantity,
+                    "unit_price": line.unit_price,
+                    "line_total": line_total,
+                    "discount": line_total - row.refund_amount,
+                    "tax_rate": line.tax_rate,
+                    "tax_amount": row.tax_amount,
+                    "gross": row.refund_amount,
+                    "net": row.refund_amount - row.tax_amount,
+                }
+            )
+        taxes = _taxes(lines)
+        gross = sum((line["gross"] for line in lines), ZERO)
+        tax = sum((row["tax"] for row in taxes), ZERO)
+        discount = sum((line["discount"] for line in lines), ZERO)
+        return _issue(
+            order=order,
+            kind=InvoiceKind.CREDIT_NOTE,
+            fields={
+                "credits": invoice,
+                "return_request": returned,
+                "seller": invoice.seller,
+                "buyer": invoice.buyer,
+                "lines": _negated(_as_strings(lines), LINE_AMOUNTS),
+                "taxes": _negated(_as_strings(taxes), TAX_AMOUNTS),
+                "discount": ZERO - discount,
+                "gross": ZERO - gross,
+                "tax": ZERO - tax,
+                "net": ZERO - (gross - tax),
             },
         )

@@ -7,6 +7,7 @@ Nothing here knows about Django. Every model follows one interface (``Recommende
 from recommendations.engine.base import Recommender
 from recommendations.engine.models import (
     EASE,
+    Hybrid,
     ItemKNN,
     NMFRecommender,
     Popularity,
@@ -21,6 +22,7 @@ ALGORITHMS: dict[str, type[Recommender]] = {
     "nmf": NMFRecommender,
     "ease": EASE,
     "recent_ease": RecentEASE,
+    "hybrid": Hybrid,
 }
 
 
@@ -36,6 +38,7 @@ def build(name: str, **params) -> Recommender:
 __all__ = [
     "ALGORITHMS",
     "EASE",
+    "Hybrid",
     "ItemKNN",
     "NMFRecommender",
     "Popularity",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -46,12 +48,23 @@ def aligned_times(matrix: sp.csr_matrix, times) -> sp.csr_matrix:
     return sp.csr_matrix((values, matrix.indices.copy(), matrix.indptr.copy()), shape=matrix.shape)
 
 
+@dataclass
+class SideInfo:
+    """What is known about the items besides who took them: ``features`` (items x features,
+    e.g. category, brand, genre; any non-negative weights) and ``graph`` (items x items, the
+    catalog's edges: related, accessory, substitute). Either may be None."""
+
+    features: sp.csr_matrix | None = None
+    graph: sp.csr_matrix | None = None
+
+
 class Recommender:
     """Fit on a CSR user x item matrix of implicit feedback (larger = stronger).
 
     ``times``, when given, is a CSR matrix of the same shape holding, at each interaction's
     cell, when it last happened (seconds): models that use order and recency read it, the
-    others ignore it.
+    others ignore it. ``side`` (``SideInfo``) is read by models that use what is known about
+    the items (``hybrid``); the others ignore it.
     """
 
     name = "base"
@@ -91,7 +104,12 @@ class Recommender:
     def n_items(self) -> int:
         return self.matrix.shape[1]
 
-    def fit(self, matrix, times=None) -> Recommender:
+    def item_reasons(self, items: np.ndarray) -> np.ndarray:
+        """The reason of each recommended item (an array shaped like ``items``)."""
+        return np.full(np.shape(items), self.reason, dtype=object)
+
+    def fit(self, matrix, times=None, side: SideInfo | None = None) -> Recommender:
+        self.side = side
         self.matrix = as_csr(matrix)
         if times is None:
             self._fit(self.matrix)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommendations.engine import build
-from recommendations.engine.base import as_csr
+from recommendations.engine.base import SideInfo, as_csr, top_k
 
 METRICS = ("precision", "recall", "ndcg", "hit_rate", "coverage")
 
@@ -99,16 +99,60 @@ def holdout_mask(
     return mask
 
 
+def cold_item_split(
+    data: Interactions, *, fraction: float = 0.2, keep: int = 4, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cold-item protocol: a seeded ``fraction`` of the items become "new", keeping only
+    their ``keep`` earliest interactions (by time, else at random) in training; every later
+    interaction with them is the test. Returns (test mask, cold item mask)."""
+    rng = np.random.default_rng(seed)
+    cold = np.zeros(data.n_items, dtype=bool)
+    cold[rng.choice(data.n_items, size=int(round(data.n_items * fraction)), replace=False)] = True
+    noise = rng.random(len(data.items))
+    order = np.lexsort((noise, noise if data.times is None else data.times, data.items))
+    sorted_items = data.items[order]
+    starts = np.concatenate(([0], np.cumsum(np.bincount(sorted_items, minlength=data.n_items))))
+    position = np.arange(len(order)) - starts[sorted_items]
+    held_sorted = cold[sorted_items] & (position >= keep)
+    mask = np.zeros(len(order), dtype=bool)
+    mask[order] = held_sorted
+    return mask, cold
+
+
+def _ranked(model, users: np.ndarray, k: int, candidates: np.ndarray | None):
+    """(user, [item, ...]) for ``users``: the model's top ``k`` of all items, or of the
+    ``candidates`` (a boolean item mask) only; the user's training items removed."""
+    if candidates is None:
+        for user, recs in model.recommend_all(k, users=users):
+            yield user, [item for item, _ in recs]
+        return
+    for start in range(0, len(users), 512):
+        batch = users[start : start + 512]
+        scores = np.asarray(model.score_users(batch), dtype=np.float64)
+        model._mask_seen(batch, scores)
+        scores[:, ~candidates] = -np.inf
+        idx, vals = top_k(scores, k)
+        for user, row_idx, row_vals in zip(batch.tolist(), idx, vals, strict=True):
+            yield user, row_idx[np.isfinite(row_vals)].tolist()
+
+
 def ranking_metrics(
-    model, train: sp.csr_matrix, test: sp.csr_matrix, *, k: int = 10
+    model,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    *,
+    k: int = 10,
+    candidates: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Precision, recall, NDCG and hit rate at k over users with test items, plus coverage."""
+    """Precision, recall, NDCG and hit rate at k over users with test items, plus coverage.
+
+    ``candidates`` (a boolean item mask) limits the ranking to those items (the cold-item
+    protocol ranks the new items only)."""
     users = np.flatnonzero(np.diff(test.indptr))
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     totals = dict.fromkeys(("precision", "recall", "ndcg", "hit_rate"), 0.0)
     recommended: set[int] = set()
-    for user, recs in model.recommend_all(k, users=users):
-        items = [i for i, _ in recs]
+    for user, items in _ranked(model, users, k, candidates):
         recommended.update(items)
         relevant = set(test.indices[test.indptr[user] : test.indptr[user + 1]].tolist())
         hits = np.array([i in relevant for i in items], dtype=float)
@@ -133,14 +177,16 @@ def evaluate(
     *,
     k: int = 10,
     train_times: sp.csr_matrix | None = None,
+    side: SideInfo | None = None,
+    candidates: np.ndarray | None = None,
 ) -> dict:
-    """Fit ``name`` with ``params`` on train (and its times), score it on test; fit seconds
-    included."""
+    """Fit ``name`` with ``params`` on train (and its times and side information), score it
+    on test (ranking ``candidates`` only, when given); fit seconds included."""
     model = build(name, **params)
     start = time.perf_counter()
-    model.fit(train, train_times)
+    model.fit(train, train_times, side)
     fit_seconds = time.perf_counter() - start
-    metrics = ranking_metrics(model, train, test, k=k)
+    metrics = ranking_metrics(model, train, test, k=k, candidates=candidates)
     metrics["fit_seconds"] = fit_seconds
     return metrics
 
@@ -157,6 +203,13 @@ GRIDS: dict[str, dict[str, list]] = {
         "l2": [250.0, 500.0, 1000.0],
         "half_life": [None, 5.0, 10.0, 20.0],
         "transitions": [0.0, 0.3, 1.0],
+    },
+    # Content 0 and graph 0 is recent_ease with its defaults: tuning may fall back to it.
+    "hybrid": {
+        "half_life": [None, 10.0],
+        "transitions": [0.0, 1.0],
+        "content": [0.0, 0.3, 1.0, 2.0],
+        "graph": [0.0, 1.0],
     },
 }
 
@@ -187,16 +240,34 @@ def tune(
     k: int = 10,
     grids: dict | None = None,
     metric: str = "ndcg",
+    side: SideInfo | None = None,
+    cold_keep: int = 4,
+    cold_rank_all: bool = False,
 ) -> TuningResult:
-    """The grid point with the best validation ``metric`` (validation carved from train)."""
-    val_mask = holdout_mask(train_data, split=split, seed=seed + 1)
+    """The grid point with the best validation ``metric`` (validation carved from train with
+    the same rule; for the ``cold`` split, among items that are not cold in the test)."""
+    candidates = None
+    if split == "cold":
+        val_mask, candidates = cold_item_split(train_data, keep=cold_keep, seed=seed + 1)
+        candidates = None if cold_rank_all else candidates
+    else:
+        val_mask = holdout_mask(train_data, split=split, seed=seed + 1)
     fit_part, val_part = train_data.matrix(~val_mask), train_data.matrix(val_mask)
     fit_times = train_data.time_matrix(~val_mask)
     best: TuningResult | None = None
     trials = []
     for params in grid(name, grids) or [{}]:
         params = {**params, "seed": seed}
-        result = evaluate(name, params, fit_part, val_part, k=k, train_times=fit_times)
+        result = evaluate(
+            name,
+            params,
+            fit_part,
+            val_part,
+            k=k,
+            train_times=fit_times,
+            side=side,
+            candidates=candidates,
+        )
         trials.append({"params": params, metric: result[metric]})
         if best is None or result[metric] > best.validation[metric]:
             best = TuningResult(name, params, result)

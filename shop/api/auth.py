@@ -1,12 +1,11 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import permissions, serializers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shop import security
-from shop.accounts.services import user_register
 from shop.api.schema import error_response
 
 
@@ -17,12 +16,6 @@ class CredentialsSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
-
-
-class RegisterSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
 class TokenView(APIView):
@@ -59,33 +52,3 @@ class TokenView(APIView):
         security.login_succeeded(request, username=user.get_username())
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
-
-
-class RegisterView(APIView):
-    """Create a customer account."""
-
-    permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
-
-    @extend_schema(
-        operation_id="account_register",
-        request=RegisterSerializer,
-        responses={
-            201: inline_serializer(
-                "RegisteredUser",
-                {
-                    "id": serializers.IntegerField(),
-                    "username": serializers.CharField(),
-                    "email": serializers.EmailField(),
-                },
-            )
-        },
-    )
-    def post(self, request):
-        data = RegisterSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        user = user_register(**data.validated_data)
-        return Response(
-            {"id": user.id, "username": user.username, "email": user.email},
-            status=status.HTTP_201_CREATED,
-        )

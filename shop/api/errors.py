@@ -53,9 +53,16 @@ ERROR_CODES = {
     "payment_declined": "the card was declined",
     "gateway_unavailable": "the payment gateway did not answer; try again later",
     "refund_exceeds_capture": "more than was captured and not yet refunded",
+    "return_not_allowed": "the order cannot be returned (not delivered, past the return "
+    "window, or those units are already being returned)",
     "not_purchased": "only a customer who bought the product (and kept it) may do this",
     "already_reviewed": "one review per customer and product",
     "address_book_full": "the customer's address book holds as many addresses as it may",
+    "open_orders": "an order of the account is still on its way: the account can be deleted "
+    "once it was delivered or cancelled",
+    "product_in_stock": "the product is in stock: no back-in-stock alert is needed",
+    "verification_link_invalid": "the e-mail verification link expired, was changed, or is for "
+    "an address the account no longer has",
     "training_failed": "training a recommendation model failed",
     "shop_error": "a business rule refused the request",
     "server_error": "an unexpected error, logged; quote details.request_id when reporting it",

@@ -5,7 +5,6 @@ from shop.api import auth
 
 urlpatterns = [
     path("auth/token/", auth.TokenView.as_view(), name="api-token"),
-    path("auth/register/", auth.RegisterView.as_view(), name="api-register"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("catalog.api_urls")),

@@ -218,3 +218,41 @@ def test_models_that_do_not_score_through_items_name_no_item(name):
     matrix, _ = _cells([(0, 0, 1), (0, 1, 2), (1, 1, 1), (1, 2, 2), (2, 0, 1), (2, 2, 2)])
     model = engine.build(name).fit(matrix)
     assert (model.anchors(np.array([0, 1]), np.array([[2], [0]])) == -1).all()
+
+
+# --- cold start ------------------------------------------------------------------------------
+def test_the_hybrid_recommends_a_product_nobody_took_that_is_like_the_customers():
+    from recommendations.engine.base import SideInfo
+
+    # Items 0-2 are books, 3-5 kitchen goods; item 6 is a new book nobody took yet.
+    rows = [(u, i, 1) for u in range(4) for i in (0, 1, 2)]
+    rows += [(u, i, 1) for u in range(4, 8) for i in (3, 4, 5)] + [(8, 0, 1)]
+    matrix, times = _cells(rows)
+    matrix = sp.csr_matrix(matrix, shape=(9, 7))
+    times = sp.csr_matrix(times, shape=(9, 7))
+    books = [0, 1, 2, 6]
+    features = sp.csr_matrix(
+        ([1.0] * 7, (range(7), [0 if i in books else 1 for i in range(7)])), shape=(7, 2)
+    )
+
+    plain = engine.build("recent_ease", l2=1.0).fit(matrix, times)
+    hybrid = engine.build("hybrid", l2=1.0, content=1.0, graph=0.0, warm=3.0)
+    hybrid.fit(matrix, times, SideInfo(features=features))
+
+    assert 6 not in [item for item, _ in plain.recommend(8, k=2)]
+    assert 6 in [item for item, _ in hybrid.recommend(8, k=3)]
+    assert hybrid.item_reasons(np.array([6, 1])).tolist() == ["new", "similar_items"]
+
+
+def test_catalog_edges_lead_the_hybrid_to_an_accessory():
+    from recommendations.engine.base import SideInfo
+
+    rows = [(u, i, 1) for u in range(4) for i in (0, 1)] + [(4, 0, 1)]
+    matrix, times = _cells(rows)
+    matrix, times = sp.csr_matrix(matrix, shape=(5, 4)), sp.csr_matrix(times, shape=(5, 4))
+    graph = sp.csr_matrix(([1.0], ([0], [3])), shape=(4, 4))  # 3 is 0's accessory
+
+    hybrid = engine.build("hybrid", l2=1.0, content=0.0, graph=1.0)
+    hybrid.fit(matrix, times, SideInfo(graph=graph))
+
+    assert [item for item, _ in hybrid.recommend(4, k=2)] == [1, 3]

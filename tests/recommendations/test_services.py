@@ -241,3 +241,19 @@ def test_cold_start_and_anonymous_visitors_get_popular_products(shoppers, produc
         found = selectors.recommendations_for_user(visitor or AnonymousUser(), 3)
         assert found[0][0] == products[6]
         assert {r.reason for r in found} == {"popular"}
+
+
+def test_a_new_product_is_recommended_as_new_in_its_category(shoppers, products):
+    # Shoppers of taste A took products 0-2; a product of their category nobody took yet
+    # comes into the catalog.
+    from tests.factories import ProductFactory, StockItemFactory
+
+    new = ProductFactory(category=products[0].category)
+    StockItemFactory(product=new)
+    training.training_run(algorithms=["hybrid"])
+
+    found = selectors.recommendations_for_user(shoppers[3], 10, algorithm="hybrid")
+
+    [item] = [r for r in found if r.product == new]
+    assert item.reason == "new"
+    assert item.explanation.text == f"New in {new.category.name}"
