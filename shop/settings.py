@@ -335,6 +335,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
     "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
     "customers.tasks.email_verification_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "customers.tasks.stock_alerts_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "recommendations.tasks.training_run_task": {"queue": CELERY_QUEUE_TRAINING},
     "recommendations.tasks.popularity_refresh_task": {"queue": CELERY_QUEUE_TRAINING},
 }
