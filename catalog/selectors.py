@@ -5,9 +5,9 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, TextField
+from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, TextField
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -213,16 +213,137 @@ def product_available_quantity(product: Product) -> int:
     return max(stock.quantity - stock.reserved, 0)
 
 
-def attribute_facets(qs: QuerySet[Product], *, limit_values: int = 12) -> dict[str, list[str]]:
-    """The attribute names and most common values among a set of products (for filter UIs)."""
-    counts: dict[str, dict[str, int]] = {}
-    for attrs in qs.order_by().values_list("attributes", flat=True)[:2000]:
-        for key, value in (attrs or {}).items():
-            if isinstance(value, (str, int, float, bool)):
-                bucket = counts.setdefault(key, {})
-                text = str(value).lower() if isinstance(value, bool) else str(value)
-                bucket[text] = bucket.get(text, 0) + 1
+def _product_filtered(
+    *,
+    search: str | None = None,
+    category: Category | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    attributes: Mapping[str, Iterable[str]] | None = None,
+    in_stock: bool | None = None,
+) -> QuerySet[Product]:
+    """Active products matching the filters, unordered and without joins (for counting)."""
+    qs = Product.objects.filter(is_active=True)
+    if search and search.strip():
+        qs = product_search(qs, search)
+    if category is not None:
+        qs = product_filter_category(qs, category)
+    qs = product_filter_price(qs, min_price=min_price, max_price=max_price)
+    if attributes:
+        qs = product_filter_attributes(qs, attributes)
+    if in_stock is not None:
+        qs = product_filter_in_stock(qs, in_stock)
+    return qs.order_by()
+
+
+def _attribute_counts(qs: QuerySet[Product], *, only: str | None = None) -> dict[str, dict]:
+    """``{name: {value_as_text: count}}`` over the scalar attributes of the products in ``qs``,
+    counted by the database (one GROUP BY over the attributes' key/value pairs)."""
+    try:
+        ids_sql, ids_params = qs.values("id").query.sql_with_params()
+    except EmptyResultSet:
+        return {}
+    table = Product._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT e.key, e.value #>> '{{}}', COUNT(*) FROM {table} p "
+            "CROSS JOIN LATERAL jsonb_each(p.attributes) e "
+            f"WHERE p.id IN ({ids_sql}) "
+            "AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')"
+        )
+        params = list(ids_params)
+    else:
+        # json_each's type: 'true'/'false' for booleans (their value reads 1/0), shown as the
+        # API and the filters spell them.
+        sql = (
+            "SELECT e.key, CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(e.value AS TEXT) END, COUNT(*) FROM {table} p, json_each(p.attributes) e "
+            f"WHERE p.id IN ({ids_sql}) "
+            "AND e.type IN ('text', 'integer', 'real', 'true', 'false')"
+        )
+        params = list(ids_params)
+    if only is not None:
+        sql += " AND e.key = %s"
+        params.append(only)
+    sql += " GROUP BY 1, 2"
+    counts: dict[str, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, value, count in cursor.fetchall():
+            counts.setdefault(key, {})[value] = count
+    return counts
+
+
+def product_facets(
+    *,
+    search: str | None = None,
+    category: Category | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    attributes: Mapping[str, Iterable[str]] | None = None,
+    in_stock: bool | None = None,
+) -> dict:
+    """Exact counts for a filtered product list, computed in SQL.
+
+    Each facet is counted under every filter except its own, so the values of a facet say
+    how many products choosing them gives: ``categories`` (the count of a category includes
+    its sub-categories) ignore the category filter, ``price`` (the lowest and highest price)
+    ignores the price range, and each attribute ignores the filter on that attribute (the
+    values of one attribute are alternatives). Attributes nobody filters on are counted in
+    one query; each filtered attribute costs one more.
+
+    ``{"categories": [{id, slug, name, parent, count}], "attributes": {name: [{value,
+    count}]}, "price": {min, max}}``: categories in tree order and only those with products,
+    attribute values by count, then value.
+    """
+    filters = {
+        "search": search,
+        "category": category,
+        "min_price": min_price,
+        "max_price": max_price,
+        "attributes": {name: list(values) for name, values in (attributes or {}).items()},
+        "in_stock": in_stock,
+    }
+
+    own = dict(
+        _product_filtered(**{**filters, "category": None})
+        .values_list("category_id")
+        .annotate(n=Count("id"))
+        .values_list("category_id", "n")
+    )
+    categories = []
+    for node in category_tree():
+        count = sum(own.get(i, 0) for i in category_descendant_ids(node["id"]))
+        if count:
+            categories.append(
+                {
+                    "id": node["id"],
+                    "slug": node["slug"],
+                    "name": node["name"],
+                    "parent": node["parent_id"],
+                    "count": count,
+                }
+            )
+
+    prices = _product_filtered(**{**filters, "min_price": None, "max_price": None}).aggregate(
+        min=Min("price"), max=Max("price")
+    )
+
+    counts = _attribute_counts(_product_filtered(**filters))
+    for name in filters["attributes"]:
+        others = {k: v for k, v in filters["attributes"].items() if k != name}
+        counts.pop(name, None)
+        counts.update(
+            _attribute_counts(_product_filtered(**{**filters, "attributes": others}), only=name)
+        )
     return {
-        key: [v for v, _ in sorted(vals.items(), key=lambda kv: (-kv[1], kv[0]))[:limit_values]]
-        for key, vals in sorted(counts.items())
+        "categories": categories,
+        "attributes": {
+            name: [
+                {"value": value, "count": n}
+                for value, n in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            for name, values in sorted(counts.items())
+        },
+        "price": {"min": prices["min"], "max": prices["max"]},
     }
