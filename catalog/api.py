@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductRelation, validate_attributes
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
@@ -120,17 +121,10 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"currency": {"required": False}}
 
     def validate_attributes(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Attributes must be a JSON object.")
-        for key, item in value.items():
-            if not selectors.ATTRIBUTE_NAME.match(key) or "__" in key:
-                raise serializers.ValidationError(f"Invalid attribute name: {key!r}.")
-            if not isinstance(item, (str, int, float, bool)) or item is None:
-                raise serializers.ValidationError(
-                    f"Attribute {key!r} must be a string, number or boolean."
-                )
-            if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
-                raise serializers.ValidationError(f"Attribute {key!r} contains a NUL character.")
+        try:
+            validate_attributes(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
         return value
 
 

@@ -1,6 +1,5 @@
 """Read queries over the catalog, shared by the API, the storefront and the admin."""
 
-import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
@@ -11,10 +10,9 @@ from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, TextFiel
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import ATTRIBUTE_NAME, Category, Product, ProductRelation
 from shop.cache import cached
 
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 ORDERINGS = {
     "price": ("price", "id"),
     "-price": ("-price", "id"),
@@ -347,3 +345,13 @@ def product_facets(
         },
         "price": {"min": prices["min"], "max": prices["max"]},
     }
+
+
+def products_export(queryset: QuerySet[Product] | None = None):
+    """The catalog (or the given products) as a tablib Dataset in the catalog file format."""
+    from catalog.resources import ProductResource
+
+    resource = ProductResource()
+    if queryset is not None:
+        queryset = queryset.select_related("category", "stock").order_by("sku")
+    return resource.export(queryset)
