@@ -13,6 +13,7 @@ products (every row checked, then written in bulk, stock opened in the ledger), 
 again (every row an update, stock unchanged), a dry run, and the export.
 """
 
+import io
 import os
 import statistics
 import sys
@@ -108,9 +109,7 @@ def main() -> None:
             "TRUNCATE catalog_product, inventory_stockitem, inventory_stockmovement "
             "RESTART IDENTITY CASCADE"
         )
-    call_command(
-        "load_demo", products=0, no_progress=True, verbosity=0, stdout=open(os.devnull, "w")
-    )
+    call_command("load_demo", products=0, no_progress=True, stdout=io.StringIO())
     print(
         f"Catalog import benchmark: {ROWS:,} rows, PostgreSQL {connection.pg_version}, "
         f"{os.cpu_count()} CPUs (shared machine)",

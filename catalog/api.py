@@ -218,7 +218,28 @@ class CatalogPaginator(Paginator):
 
 
 class CatalogPagination(Pagination):
+    """The product list's pages, with ``did_you_mean``: for a search whose words as typed
+    match nothing, the corrected search (the results are then the typo-tolerant matches),
+    otherwise null."""
+
     django_paginator_class = CatalogPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        search = (self.request.query_params.get("search") or "").strip()
+        response.data["did_you_mean"] = selectors.search_suggestion(search) if search else None
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["did_you_mean"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "For a search whose words match nothing as typed: the corrected "
+            "search (e.g. headphones for headphnes); otherwise null.",
+        }
+        schema["required"] = [*schema.get("required", []), "did_you_mean"]
+        return schema
 
 
 @extend_schema_view(

@@ -1,9 +1,11 @@
 """Read queries over the catalog, shared by the API, the storefront and the admin."""
 
+import difflib
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, TextField
@@ -88,25 +90,103 @@ def product_base_queryset(*, include_inactive: bool = False) -> QuerySet[Product
     return qs
 
 
-def product_search(qs: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Full-text search on PostgreSQL (GIN index), a substring match elsewhere."""
-    text = text.strip()
-    if not text:
-        return qs
-    if connection.vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config="english")
-        return qs.filter(search_vector=query).annotate(
-            search_rank=SearchRank(F("search_vector"), query)
-        )
+SEARCH_WORD = re.compile(r"[^\W_]+")
+SUGGESTION_CANDIDATES = 30  # products whose names offer words for "did you mean"
+SQLITE_VOCABULARY_PRODUCTS = 5000  # names read for the fallback where there is no pg_trgm
+
+
+def _text_condition(words: list[str]) -> Q:
+    """Every word somewhere in name, description, SKU or attributes (the non-PostgreSQL search)."""
     condition = Q()
-    for word in text.split():
+    for word in words:
         condition &= (
             Q(name__icontains=word)
             | Q(description__icontains=word)
             | Q(sku__iexact=word)
             | Q(attributes__icontains=word)
         )
-    return qs.filter(condition)
+    return condition
+
+
+def _full_text_query(text: str) -> SearchQuery:
+    return SearchQuery(text, search_type="websearch", config="english")
+
+
+def search_finds_something(text: str) -> bool:
+    """Whether the words as typed match any active product (full text on PostgreSQL)."""
+    active = Product.objects.filter(is_active=True)
+    if connection.vendor == "postgresql":
+        return active.filter(search_vector=_full_text_query(text)).exists()
+    return active.filter(_text_condition(text.split())).exists()
+
+
+def _trigram_matches(qs: QuerySet[Product], words: list[str]) -> QuerySet[Product]:
+    """Products whose name has a word like one of ``words`` (pg_trgm's ``%>``, which the GIN
+    trigram index serves), best match first as ``search_rank``."""
+    condition = Q()
+    for word in words:
+        condition |= Q(name__trigram_word_similar=word)
+    text = " ".join(words)
+    return qs.filter(condition).annotate(search_rank=TrigramWordSimilarity(text, "name"))
+
+
+def search_suggestion(text: str) -> str | None:
+    """ "Did you mean": the search with each word that matches nothing replaced by the closest
+    word of a product name, or None when the words as typed find something (or nothing close
+    is known). On PostgreSQL the candidate names come from the trigram index; elsewhere from
+    the names of the first SQLITE_VOCABULARY_PRODUCTS active products."""
+    text = (text or "").strip()
+    words = SEARCH_WORD.findall(text.lower())
+    if not words or search_finds_something(text):
+        return None
+    active = Product.objects.filter(is_active=True)
+    if connection.vendor == "postgresql":
+        names = _trigram_matches(active, words).order_by("-search_rank", "id")
+        names = names.values_list("name", flat=True)[:SUGGESTION_CANDIDATES]
+    else:
+        names = active.order_by("-popularity", "id").values_list("name", flat=True)
+        names = names[:SQLITE_VOCABULARY_PRODUCTS]
+    vocabulary = {word for name in names for word in SEARCH_WORD.findall(name.lower())}
+    if not vocabulary:
+        return None
+    corrected = []
+    for word in words:
+        if word in vocabulary or word.isdigit():
+            corrected.append(word)
+            continue
+        close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.7)
+        corrected.append(close[0] if close else word)
+    if corrected == words:
+        return None
+    return " ".join(corrected)
+
+
+def product_search(qs: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Full-text search on PostgreSQL (GIN index), a substring match elsewhere.
+
+    When the words as typed find nothing, a typo-tolerant fallback: on PostgreSQL the
+    products whose name has a word similar to one of the words (trigram similarity, served by
+    the GIN trigram index), best match first; elsewhere the substring search for the
+    corrected words of :func:`search_suggestion`."""
+    text = text.strip()
+    if not text:
+        return qs
+    if search_finds_something(text):
+        if connection.vendor == "postgresql":
+            query = _full_text_query(text)
+            return qs.filter(search_vector=query).annotate(
+                search_rank=SearchRank(F("search_vector"), query)
+            )
+        return qs.filter(_text_condition(text.split()))
+    words = SEARCH_WORD.findall(text.lower())
+    if not words:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        return _trigram_matches(qs, words)
+    suggestion = search_suggestion(text)
+    if suggestion is None:
+        return qs.none()
+    return qs.filter(_text_condition(suggestion.split()))
 
 
 def product_filter_category(qs: QuerySet[Product], category: Category) -> QuerySet[Product]:

@@ -275,6 +275,13 @@ def product_list(request):
     ]
     if search:
         orderings.insert(0, ("", "Best match"))
+    did_you_mean = selectors.search_suggestion(search) if search and not errors else None
+    did_you_mean_href = None
+    if did_you_mean:
+        query = request.GET.copy()
+        query["search"] = did_you_mean
+        query.pop("page", None)
+        did_you_mean_href = f"?{query.urlencode()}"
     has_attribute_filter = any(key.startswith("attr_") for key in request.GET)
     active_filters = any(
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
@@ -289,6 +296,8 @@ def product_list(request):
             "errors": errors,
             "params": request.GET,
             "search": search,
+            "did_you_mean": did_you_mean,
+            "did_you_mean_href": did_you_mean_href,
             "category": category,
             "breadcrumbs": _category_path(tree, category)[:-1],
             "category_links": _category_links(
