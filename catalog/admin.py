@@ -5,9 +5,12 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV
 
 from catalog import services
 from catalog.models import Category, Product, ProductRelation
+from catalog.resources import ProductResource
 from catalog.selectors import category_descendant_ids
 from shop.admin import adopt, changed_fields, given_fields
 
@@ -88,7 +91,13 @@ class OutgoingRelationInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
+    """Products, with the catalog file's import (a dry run shown first: every row checked,
+    every bad row listed with its line; confirming imports all or nothing) and export."""
+
+    resource_classes = [ProductResource]
+    import_formats = [CSV]
+    export_formats = [CSV]
     list_display = ["name", "sku", "category", "price", "currency", "is_active", "updated_at"]
     list_filter = ["is_active", PriceRangeFilter, "category"]
     list_select_related = ["category"]
@@ -99,6 +108,16 @@ class ProductAdmin(admin.ModelAdmin):
     inlines = [OutgoingRelationInline]
     list_per_page = 50
     actions = ["activate", "deactivate"]
+
+    def has_import_permission(self, request):
+        # An import creates and changes products.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_export_queryset(self, request):
+        return super().get_export_queryset(request).select_related("category", "stock")
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -2,19 +2,23 @@
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductRelation, validate_attributes
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
@@ -117,17 +121,10 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         extra_kwargs = {"currency": {"required": False}}
 
     def validate_attributes(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Attributes must be a JSON object.")
-        for key, item in value.items():
-            if not selectors.ATTRIBUTE_NAME.match(key) or "__" in key:
-                raise serializers.ValidationError(f"Invalid attribute name: {key!r}.")
-            if not isinstance(item, (str, int, float, bool)) or item is None:
-                raise serializers.ValidationError(
-                    f"Attribute {key!r} must be a string, number or boolean."
-                )
-            if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
-                raise serializers.ValidationError(f"Attribute {key!r} contains a NUL character.")
+        try:
+            validate_attributes(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
         return value
 
 
@@ -159,6 +156,41 @@ class CategorySerializer(serializers.ModelSerializer):
         return counts.get(category.id, 0)
 
 
+class CategoryFacetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    parent = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class AttributeValueFacetSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    max = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+
+class ProductFacetsSerializer(serializers.Serializer):
+    """Exact counts for the filtered list; each facet ignores its own filter."""
+
+    categories = CategoryFacetSerializer(many=True)
+    attributes = serializers.DictField(child=AttributeValueFacetSerializer(many=True))
+    price = PriceRangeSerializer()
+
+
+FACET_PARAMETERS = [
+    OpenApiParameter("search", OpenApiTypes.STR, description="As in the product list."),
+    OpenApiParameter("category", OpenApiTypes.STR, description="Category id or slug."),
+    OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("in_stock", OpenApiTypes.BOOL),
+]
+
+
 class CatalogPaginator(Paginator):
     """Counts a filtered catalog once per catalog version, not once per page.
 
@@ -186,7 +218,28 @@ class CatalogPaginator(Paginator):
 
 
 class CatalogPagination(Pagination):
+    """The product list's pages, with ``did_you_mean``: for a search whose words as typed
+    match nothing, the corrected search (the results are then the typo-tolerant matches),
+    otherwise null."""
+
     django_paginator_class = CatalogPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        search = (self.request.query_params.get("search") or "").strip()
+        response.data["did_you_mean"] = selectors.search_suggestion(search) if search else None
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["did_you_mean"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "For a search whose words match nothing as typed: the corrected "
+            "search (e.g. headphones for headphnes); otherwise null.",
+        }
+        schema["required"] = [*schema.get("required", []), "did_you_mean"]
+        return schema
 
 
 @extend_schema_view(
@@ -255,6 +308,43 @@ class ProductViewSet(viewsets.ModelViewSet):
             lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs).data,
         )
         return Response(body)
+
+    @extend_schema(
+        summary="Counts for the filters of a product list",
+        description="The same filters as the product list (attr_<name>=<value> included). "
+        "Counts are exact and computed by the database; each facet is counted under every "
+        "filter but its own (category counts ignore the category filter and include "
+        "sub-categories, the price range ignores min_price and max_price, an attribute's "
+        "values ignore the filter on that attribute).",
+        parameters=FACET_PARAMETERS,
+        responses=ProductFacetsSerializer,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def facets(self, request):
+        product_filter = ProductFilter(request.query_params, queryset=Product.objects.none())
+        if not product_filter.is_valid():
+            raise serializers.ValidationError(product_filter.errors)
+        data = product_filter.form.cleaned_data
+        category = data.get("category")
+
+        def build():
+            facets = selectors.product_facets(
+                search=data.get("search") or None,
+                category=selectors.category_get(category) if category else None,
+                min_price=data.get("min_price"),
+                max_price=data.get("max_price"),
+                attributes=product_filter.form.attribute_filters,
+                in_stock=data.get("in_stock"),
+            )
+            return ProductFacetsSerializer(facets).data
+
+        query = sorted(
+            (name, value)
+            for name, values in request.query_params.lists()
+            for value in values
+            if value != "" and name not in ("ordering", "page", "page_size")
+        )
+        return Response(self._cached_body(request, ("product-facets", tuple(query)), build))
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
     def create(self, request, *args, **kwargs):

@@ -1,15 +1,32 @@
 """The catalog: a tree of categories, products, and the product graph (relations)."""
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
+
+
+def validate_attributes(value) -> None:
+    """Free-form attributes: a JSON object of names (letters, digits, '-', '_') to strings,
+    numbers or booleans, which filters and facets can compare as text."""
+    if not isinstance(value, dict):
+        raise ValidationError("Attributes must be a JSON object.")
+    for key, item in value.items():
+        if not ATTRIBUTE_NAME.match(key) or "__" in key:
+            raise ValidationError(f"Invalid attribute name: {key!r}.")
+        if not isinstance(item, (str, int, float, bool)) or item is None:
+            raise ValidationError(f"Attribute {key!r} must be a string, number or boolean.")
+        if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
+            raise ValidationError(f"Attribute {key!r} contains a NUL character.")
 
 
 def default_currency() -> str:

@@ -196,3 +196,20 @@ def relation_update(*, relation: ProductRelation, **changes) -> ProductRelation:
 def relation_delete(*, relation: ProductRelation) -> None:
     relation.delete()
     _invalidate_catalog()
+
+
+# --- catalog files ----------------------------------------------------------------------------
+def products_import(*, dataset, dry_run: bool = False, actor=None, file_name: str = ""):
+    """Import a catalog file (a tablib Dataset in the format of ``catalog.resources``).
+
+    All or nothing: the whole file runs in one transaction, which is rolled back when any
+    row is bad (or for a dry run, after every row was checked and written). Returns the
+    django-import-export Result: ``invalid_rows`` and ``error_rows`` carry the file's line
+    numbers, ``base_errors`` what concerns the whole file, ``totals`` the new and updated
+    products. The transaction is the resource's own (django-import-export's), not wrapped
+    in another, so that a failed import leaves nothing behind in any caller."""
+    from catalog.resources import ProductResource
+
+    return ProductResource().import_data(
+        dataset, dry_run=dry_run, raise_errors=False, user=actor, file_name=file_name
+    )

@@ -1,15 +1,18 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
+from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.shortcuts import get_object_or_404, render
 
 from catalog import selectors
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
+from shop.cache import cached
 
 PAGE_SIZE = 24
 HOME_CATEGORIES = 8
 HOME_POPULAR = 8
+FACET_VALUES = 12  # values shown per attribute in the sidebar, the most common first
 
 FILTER_LABELS = {
     "search": "Search",
@@ -64,7 +67,18 @@ def _find_category(tree: list[dict], identifier: str) -> dict | None:
     return next((n for n in tree if identifier in (n["slug"], str(n["id"]))), None)
 
 
-def _category_links(request, tree: list[dict], current: dict | None) -> list[dict]:
+def _category_counts(facets: dict | None) -> dict[int | None, int] | None:
+    """Products per category id under the other filters (None: all of them)."""
+    if facets is None:
+        return None
+    counts = {node["id"]: node["count"] for node in facets["categories"]}
+    counts[None] = sum(node["count"] for node in facets["categories"] if node["parent"] is None)
+    return counts
+
+
+def _category_links(
+    request, tree: list[dict], current: dict | None, *, counts: dict | None = None
+) -> list[dict]:
     """The category tree for the sidebar: every root, and the children along the current path.
 
     A link keeps the search, price, availability and sort order, and drops the attribute
@@ -93,6 +107,7 @@ def _category_links(request, tree: list[dict], current: dict | None) -> list[dic
                 "slug": node["slug"],
                 "href": href(node["slug"]),
                 "current": current is not None and node["id"] == current["id"],
+                "count": None if counts is None else counts.get(node["id"], 0),
                 "children": build(node["id"]) if node["id"] in open_ids else [],
             }
             for node in children.get(parent_id, [])
@@ -104,6 +119,7 @@ def _category_links(request, tree: list[dict], current: dict | None) -> list[dic
             "slug": "",
             "href": href(None),
             "current": current is None,
+            "count": None if counts is None else counts.get(None, 0),
             "children": [],
         },
         *build(None),
@@ -129,34 +145,76 @@ def _facet_sort_key(value: str):
         return (1, 0.0, value.lower())
 
 
-def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
-    """Attribute checkboxes: the common values among the products in view, plus anything the
-    visitor already ticked (so it can be unticked even if nothing matches any more)."""
-    values = selectors.attribute_facets(products) if facets_wanted else {}
+def _facets(request, facets: dict | None, *, show_attributes: bool) -> list[dict]:
+    """Attribute checkboxes with their exact counts (the most common values of each attribute,
+    FACET_VALUES of them), plus anything the visitor already ticked, so that it can be
+    unticked even when nothing matches any more."""
+    counts: dict[str, dict[str, int]] = {}
+    if facets is not None and show_attributes:
+        for name, values in facets["attributes"].items():
+            counts[name] = {v["value"]: v["count"] for v in values[:FACET_VALUES]}
     for key in request.GET:
         if key.startswith("attr_"):
             name = key[len("attr_") :]
             chosen = [v for v in request.GET.getlist(key) if v]
             if chosen:
-                known = values.setdefault(name, [])
-                known.extend(v for v in chosen if v not in known)
-    facets = []
-    for name in sorted(values):
-        values[name] = sorted(values[name], key=_facet_sort_key)
+                known = counts.setdefault(name, {})
+                everything = {
+                    v["value"]: v["count"]
+                    for v in (facets or {}).get("attributes", {}).get(name, [])
+                }
+                for value in chosen:
+                    known.setdefault(value, everything.get(value, 0))
+    result = []
+    for name in sorted(counts):
         chosen = set(request.GET.getlist(f"attr_{name}"))
-        facets.append(
+        result.append(
             {
                 "name": name,
                 "param": f"attr_{name}",
                 "label": attribute_label(name),
                 "values": [
-                    {"value": v, "label": attribute_value_label(v), "checked": v in chosen}
-                    for v in values[name]
+                    {
+                        "value": v,
+                        "label": attribute_value_label(v),
+                        "count": counts[name][v],
+                        "checked": v in chosen,
+                    }
+                    for v in sorted(counts[name], key=_facet_sort_key)
                 ],
                 "open": bool(chosen),
             }
         )
-    return facets
+    return result
+
+
+def _facet_counts(request, product_filter) -> dict:
+    """The exact counts of the sidebar, cached in the catalog area like the API's."""
+    data = product_filter.form.cleaned_data
+    query = sorted(
+        (name, value)
+        for name, values in request.GET.lists()
+        for value in values
+        if value != "" and name not in ("ordering", "page")
+    )
+
+    def build():
+        category = data.get("category")
+        return selectors.product_facets(
+            search=data.get("search") or None,
+            category=selectors.category_get(category) if category else None,
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            attributes=product_filter.form.attribute_filters,
+            in_stock=data.get("in_stock"),
+        )
+
+    return cached(
+        selectors.CATALOG_CACHE_AREA,
+        ("product-facets-page", tuple(query)),
+        build,
+        timeout=settings.CATALOG_CACHE_SECONDS,
+    )
 
 
 def home(request):
@@ -204,15 +262,9 @@ def product_list(request):
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
 
-    # Facets describe the category or search being browsed, not the attribute filters
-    # already applied, so that other values of a ticked attribute stay visible.
-    facet_base = selectors.product_base_queryset()
-    if search and "search" not in product_filter.errors:
-        facet_base = selectors.product_search(facet_base, search)
-    if category is not None:
-        facet_base = facet_base.filter(
-            category_id__in=selectors.category_descendant_ids(category["id"])
-        )
+    # Exact counts for the current filters; each facet ignores its own filter, so that the
+    # other values of a ticked attribute (and the other categories) stay visible.
+    facets = _facet_counts(request, product_filter) if not errors else None
 
     orderings = [
         ("popularity", "Most popular"),
@@ -223,6 +275,14 @@ def product_list(request):
     ]
     if search:
         orderings.insert(0, ("", "Best match"))
+    did_you_mean = selectors.search_suggestion(search) if search and not errors else None
+    did_you_mean_href = None
+    if did_you_mean:
+        query = request.GET.copy()
+        query["search"] = did_you_mean
+        query.pop("page", None)
+        did_you_mean_href = f"?{query.urlencode()}"
+    has_attribute_filter = any(key.startswith("attr_") for key in request.GET)
     active_filters = any(
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
     ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
@@ -236,12 +296,18 @@ def product_list(request):
             "errors": errors,
             "params": request.GET,
             "search": search,
+            "did_you_mean": did_you_mean,
+            "did_you_mean_href": did_you_mean_href,
             "category": category,
             "breadcrumbs": _category_path(tree, category)[:-1],
-            "category_links": _category_links(request, tree, category),
+            "category_links": _category_links(
+                request, tree, category, counts=_category_counts(facets)
+            ),
             "orderings": orderings,
             "facets": _facets(
-                request, facet_base, facets_wanted=bool(category or search) and not errors
+                request,
+                facets,
+                show_attributes=bool(category or search or has_attribute_filter),
             ),
             "active_filters": active_filters,
         },

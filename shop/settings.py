@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_fsm",
     "axes",
+    "import_export",
     "shop",
     "catalog",
     "inventory",
