@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("shop.accounts.urls")),
     path("accounts/", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
 ]

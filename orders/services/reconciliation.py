@@ -155,6 +155,7 @@ class _Run:
         gw = found.status if found else "none"
         settles = {
             PaymentStatus.PROCESSING: set(GatewayStatus),
+            PaymentStatus.ACTION_REQUIRED: set(GatewayStatus) - {GatewayStatus.ACTION_REQUIRED},
             PaymentStatus.AUTHORIZED: {GatewayStatus.CAPTURED, GatewayStatus.VOIDED},
             PaymentStatus.FAILED: {GatewayStatus.CAPTURED},
         }
