@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
                 "orders.context_processors.cart",
+                "payments.context_processors.gateway",
             ],
         },
     },
