@@ -26,8 +26,9 @@ fields the shop reads, not every field Stripe sends):
 Faults, for the tests: ``pm_card_authorizeLost`` / ``pm_card_captureLost`` (not Stripe's: the
 first answer to the authorization, or to its capture, is lost after the work is done);
 ``lose_answers(n)`` drops the next n answers of POSTs after doing the work; ``down`` drops
-every connection before doing anything. A lost answer is a closed connection, as a network
-would lose it.
+every connection before doing anything; ``GET /_test/idempotency/{key}`` says whether a key
+was used (so faults in other processes know a first request from a repeated one). A lost
+answer is a closed connection, as a network would lose it.
 
 Not covered: other payment method types, Customers, SetupIntents, Checkout, Connect, disputes,
 pagination of search results, asynchronous refunds (every refund succeeds at once), API
@@ -42,7 +43,7 @@ import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlparse
+from urllib.parse import parse_qsl, unquote, urlencode, urlparse
 
 # Stripe's test PaymentMethods: (brand, last4, what happens on confirmation).
 CARDS = {
@@ -492,6 +493,9 @@ def _handler(stripe: FakeStripe):
             stripe.requests.append((self.command, path))
             if path.startswith("/3ds/"):
                 return self._challenge(path)
+            if path.startswith("/_test/idempotency/"):  # not Stripe's: for the fault tests
+                key = unquote(path.removeprefix("/_test/idempotency/"))
+                return self._send(200, {"seen": stripe.seen(key)})
             if self.headers.get("Authorization") != f"Bearer {stripe.api_key}":
                 error = {"type": "invalid_request_error", "message": "Invalid API Key provided."}
                 return self._send(401, {"error": error})
