@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 
 from payments import services
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Payment, PaymentEvent, Refund, StripeEvent
 from shop.admin import ReadOnlyInline
 from shop.exceptions import ShopError
 
@@ -62,3 +62,20 @@ class PaymentAdmin(admin.ModelAdmin):
             else:
                 total += refund.amount
         self.message_user(request, f"Refunded {total} in total.", messages.SUCCESS)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Stripe's webhook events as received: read only (the payload stays encrypted at rest)."""
+
+    list_display = ["event_id", "type", "outcome", "received_at", "processed_at"]
+    list_filter = ["outcome", "type"]
+    search_fields = ["event_id"]
+    fields = ["event_id", "type", "outcome", "received_at", "processed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

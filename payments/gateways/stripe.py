@@ -17,6 +17,7 @@ Card numbers never reach the shop: it only sees the PaymentMethod id, and keeps 
 PaymentIntent id, the card's brand and its last four digits.
 """
 
+import math
 from datetime import datetime
 from decimal import Decimal
 
@@ -318,7 +319,8 @@ class StripeGateway(Gateway):
 
     def records(self, *, since: datetime, until: datetime) -> list[Record]:
         """The PaymentIntents created in [since, until), with their refunds."""
-        period = {"gte": int(since.timestamp()), "lt": int(until.timestamp())}
+        # Stripe counts in whole seconds: the period's last, partial second is included.
+        period = {"gte": math.floor(since.timestamp()), "lt": math.ceil(until.timestamp())}
         intents = self._call(
             lambda: list(
                 self._client()

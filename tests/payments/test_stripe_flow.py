@@ -4,6 +4,7 @@ out of order, unknown), each applied through the same payment services."""
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -367,3 +368,18 @@ def test_system_checks_keep_live_and_test_stripe_keys_apart(settings, key, debug
     settings.STRIPE_ALLOW_TEST_KEY = allowed
 
     assert [e.id for e in check_stripe_keys()] == ([error] if error else [])
+
+
+def test_the_nightly_reconciliation_flags_money_stripe_holds_for_no_known_payment(
+    order_with, fake_stripe
+):
+    from orders.models import ReconciliationIssue
+
+    order_with("pm_card_visa")  # known to the shop: nothing to say
+    stray = StripeGateway().authorize(Decimal("9.99"), "EUR", "pm_card_visa", "not-the-shops")
+
+    services.payments_reconcile(fix=True, changed_within=timedelta(days=35))
+    services.payments_reconcile(fix=True, changed_within=timedelta(days=35))  # again: one issue
+
+    issue = ReconciliationIssue.objects.get(kind="unknown_at_gateway")
+    assert issue.status == "open" and issue.details["reference"] == stray.reference
