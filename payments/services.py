@@ -309,6 +309,10 @@ def payment_authorize(*, payment_id: int) -> Payment:
         return _sync(payment, found)
     card = _card_fields(payment, result.card)
     if result.action_required:
+        # The customer may take until the authentication expires: the stock waits as long.
+        reservation_extend(
+            order=payment.order, ttl=settings.PAYMENT_ACTION_EXPIRES + settings.PAYMENT_STUCK_AFTER
+        )
         payment = _step(
             payment.pk,
             "require_action",

@@ -383,3 +383,19 @@ def test_the_nightly_reconciliation_flags_money_stripe_holds_for_no_known_paymen
 
     issue = ReconciliationIssue.objects.get(kind="unknown_at_gateway")
     assert issue.status == "open" and issue.details["reference"] == stray.reference
+
+
+def test_the_stock_waits_for_the_customer_as_long_as_the_authentication_may_take(
+    order_with, settings
+):
+    from inventory.services import reservations_expire
+
+    order, product = order_with()
+    past_reservation_ttl = (
+        timezone.now() + settings.INVENTORY_RESERVATION_TTL + timedelta(minutes=1)
+    )
+    assert settings.PAYMENT_ACTION_EXPIRES > settings.INVENTORY_RESERVATION_TTL
+
+    reservations_expire(now=past_reservation_ttl)
+
+    assert stock(product) == (5, 1)
