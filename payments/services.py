@@ -202,6 +202,13 @@ def _card_fields(payment: Payment, card) -> dict:
     return {"card_brand": card.brand[:20], "card_last4": card.last4}
 
 
+def _hold_stock_for_authentication(payment: Payment) -> None:
+    """The customer may take until the authentication expires (and the sweeper comes by):
+    the order's stock waits as long."""
+    ttl = settings.PAYMENT_ACTION_EXPIRES + settings.PAYMENT_STUCK_AFTER
+    reservation_extend(order=payment.order, ttl=ttl)
+
+
 def _sync(payment: Payment, found: Lookup | None) -> Payment:
     """Bring the payment to what the gateway's records say (never beyond them)."""
     if found is None:
@@ -211,6 +218,7 @@ def _sync(payment: Payment, found: Lookup | None) -> Payment:
     if found.status == GatewayStatus.ACTION_REQUIRED:
         if status != Status.PROCESSING:
             return payment
+        _hold_stock_for_authentication(payment)
         return _step(
             payment.pk,
             "require_action",
@@ -309,10 +317,7 @@ def payment_authorize(*, payment_id: int) -> Payment:
         return _sync(payment, found)
     card = _card_fields(payment, result.card)
     if result.action_required:
-        # The customer may take until the authentication expires: the stock waits as long.
-        reservation_extend(
-            order=payment.order, ttl=settings.PAYMENT_ACTION_EXPIRES + settings.PAYMENT_STUCK_AFTER
-        )
+        _hold_stock_for_authentication(payment)
         payment = _step(
             payment.pk,
             "require_action",

@@ -263,8 +263,9 @@ class _Run:
                 payment=None,
                 kind="unknown_at_gateway",
                 status=IssueStatus.OPEN,
-                message=f"The gateway holds {found.reference} ({found.status}), unknown to the "
-                "shop."[:255],
+                message=(
+                    f"The gateway holds {found.reference} ({found.status}), unknown to the shop."
+                )[:255],
                 defaults={
                     "details": {
                         "reference": found.reference,
