@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
                 "orders.context_processors.cart",
+                "payments.context_processors.gateway",
             ],
         },
     },
@@ -518,6 +519,21 @@ PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
 # A payment not finished this long after its last change is settled by the sweeper (longer
 # than CELERY_TASK_TIME_LIMIT, so no gateway call of a live task can still be under way).
 PAYMENT_STUCK_AFTER = timedelta(seconds=env_int("PAYMENT_STUCK_AFTER_SECONDS", 600))
+# A payment waiting for the customer's authentication (3-D Secure) this long is given up: the
+# gateway's authorization is cancelled, the payment fails and its order's stock is released.
+PAYMENT_ACTION_EXPIRES = timedelta(seconds=env_int("PAYMENT_ACTION_EXPIRES_SECONDS", 1800))
+# Stripe (PAYMENT_GATEWAY=payments.gateways.stripe.StripeGateway; docs/payments-stripe.md).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Where the library sends its requests: Stripe itself, or a local server in the tests.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# The library's own retries of a request whose answer was lost (same idempotency key).
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT_SECONDS", 20)
+# A test key (sk_test_) with debug off is a system check error unless this is set (a staging
+# shop running Stripe's test mode on the production stack).
+STRIPE_ALLOW_TEST_KEY = env_bool("STRIPE_ALLOW_TEST_KEY", False)
 CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
     "task": "payments.tasks.payments_settle_stuck_task",
     "schedule": timedelta(minutes=3),

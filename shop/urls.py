@@ -17,6 +17,7 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
 ]
