@@ -108,6 +108,7 @@ class PaymentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/payments/payment/refund_part.html", context)
 
+
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     """Stripe's webhook events as received: read only (the payload stays encrypted at rest)."""

@@ -35,6 +35,8 @@ class RefundInputSerializer(serializers.Serializer):
         help_text="What to give back; at most what was captured and not yet refunded.",
     )
     reason = serializers.CharField(max_length=255)
+
+
 class NextActionRedirectSerializer(serializers.Serializer):
     url = serializers.CharField()
     return_url = serializers.CharField()
@@ -63,8 +65,25 @@ def next_action_of(payment: Payment) -> dict | None:
     }
 
 
+def api_v1_status(status: str) -> str:
+    """A payment state as version 1 of the API names it (no ``action_required``)."""
+    return Payment.Status.PROCESSING if status == Payment.Status.ACTION_REQUIRED else status
+
+
+class PaymentStatusField(serializers.ChoiceField):
+    """Version 1's payment state: ``processing`` while the holder must act (``next_action``
+    says what to do), so that clients generated from version 1 meet no unknown state."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Payment.API_V1_STATUSES, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return api_v1_status(value)
+
+
 class PaymentSerializer(serializers.ModelSerializer):
     refunds = RefundSerializer(many=True, read_only=True)
+    status = PaymentStatusField()
     next_action = serializers.SerializerMethodField()
 
     class Meta:

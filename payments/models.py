@@ -42,6 +42,9 @@ class Payment(FSMModelMixin, models.Model):
         REFUNDED = "refunded", "Refunded"
 
     UNFINISHED = (Status.PENDING, Status.PROCESSING, Status.ACTION_REQUIRED, Status.AUTHORIZED)
+    # The states version 1 of the API knows (its clients refuse an unknown one): a payment
+    # waiting for its holder (action_required) reads "processing" there, with a next_action.
+    API_V1_STATUSES = list(filter(Status.ACTION_REQUIRED.__ne__, Status.values))
     TERMINAL = (Status.COMPLETED, Status.FAILED, Status.REFUNDED)
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")

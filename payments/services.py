@@ -710,6 +710,8 @@ def payment_tokens_forget(*, order_ids: list[int]) -> int:
         .exclude(token_reference="")
         .update(token_reference="")
     )
+
+
 # --- Stripe's webhook events ----------------------------------------------------------------
 # Stripe's webhook events: verified and stored once by the view, applied by a task.
 #

@@ -474,7 +474,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "OrderStatusEnum": "orders.models.OrderStatus",
-    "PaymentStatusEnum": "payments.models.Payment.Status",
+    "PaymentStatusEnum": "payments.models.Payment.API_V1_STATUSES",
     "ReorderRequestStatusEnum": "inventory.models.ReorderRequest.Status",
     "ModelVersionStatusEnum": "recommendations.models.ModelVersion.Status",
 }

@@ -59,6 +59,8 @@ def delivered(user, stocked):
         return services.order_deliver(order_id=order.pk, actor="staff")
 
     return make
+
+
 STRIPE_GATEWAY = "payments.gateways.stripe.StripeGateway"
 STRIPE_WEBHOOK_SECRET = "whsec_test_local"
 

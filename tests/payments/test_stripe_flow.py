@@ -136,7 +136,9 @@ def test_a_card_needing_3d_secure_waits_for_the_customer_with_its_stock_held(ord
     assert action["redirect_to_url"]["url"].endswith(f"/3ds/{payment.gateway_reference}")
     assert action["redirect_to_url"]["return_url"].endswith("/payments/return/")
     assert action["client_secret"].startswith(payment.gateway_reference)
-    assert body["payment"]["status"] == "action_required"
+    # Version 1 of the API knows no action_required: the payment reads processing, and
+    # next_action says what the customer must do.
+    assert body["payment"]["status"] == "processing"
 
 
 def test_the_order_page_sends_the_customer_to_the_authentication(order_with):
