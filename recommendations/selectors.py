@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, QuerySet, Window
 
 from catalog.models import Product
-from catalog.selectors import product_base_queryset, product_popular
+from catalog.selectors import product_base_queryset, product_images_prefetch, product_popular
 from orders.selectors import customer_has_bought
 from recommendations import engine
 from recommendations.exceptions import UnknownAlgorithm
@@ -67,6 +67,7 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                     version_id=version_id, user_id=user_id, product__is_active=True
                 )
                 .select_related("product", "product__category", "product__stock")
+                .prefetch_related(product_images_prefetch("product__images"))
                 .order_by("rank")[:limit]
             )
             found = [(row.product, row.score, row.reason) for row in rows]
@@ -98,6 +99,7 @@ def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, f
                 version_id=version_id, product_id=product.pk, similar__is_active=True
             )
             .select_related("similar", "similar__category", "similar__stock")
+            .prefetch_related(product_images_prefetch("similar__images"))
             .order_by("rank")[:limit]
         )
         return [(row.similar, row.score) for row in rows]

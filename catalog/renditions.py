@@ -1,0 +1,38 @@
+"""The renditions of product pictures, made by django-imagekit from the uploaded original.
+
+Each size exists in WebP (what browsers ask for first, in ``<picture>``) and JPEG (the fallback,
+and what the API hands out). A picture is fitted into a square and padded with white, so every
+rendition of a size has the same dimensions whatever the original's shape: the page reserves
+exactly that box (no layout shift) and the API states width and height without opening a file.
+"""
+
+from imagekit.models import ImageSpecField
+from imagekit.processors import ResizeToFit
+
+# name -> (edge in pixels, what it is for)
+SIZES = {
+    "thumbnail": (160, "the cart, small lists, the API's thumbnail"),
+    "card": (400, "product cards in lists and on the home page"),
+    "detail": (800, "the product page; the API's image URL"),
+}
+FORMATS = {"webp": ("WEBP", {"quality": 80, "method": 4}), "jpeg": ("JPEG", {"quality": 82})}
+BACKGROUND = (255, 255, 255)
+
+
+def rendition(size: str, fmt: str) -> ImageSpecField:
+    """The spec field of one size in one format, for the model holding the original in
+    ``image``."""
+    edge, _ = SIZES[size]
+    pil_format, options = FORMATS[fmt]
+    if pil_format == "JPEG":
+        options = {**options, "progressive": True}
+    return ImageSpecField(
+        source="image",
+        processors=[ResizeToFit(edge, edge, upscale=True, mat_color=BACKGROUND)],
+        format=pil_format,
+        options=options,
+    )
+
+
+def rendition_names() -> list[str]:
+    return [f"{size}_{fmt}" for size in SIZES for fmt in FORMATS]
