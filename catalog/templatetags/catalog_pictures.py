@@ -14,9 +14,11 @@ register = template.Library()
 
 # Which renditions a slot offers, and how wide it is drawn (the ``sizes`` attribute), matching
 # shop.css: cards are two columns on a phone and at most ~300px wide beside the filters; the
-# product page's picture fills a phone's width and about half the page on a desktop.
+# product page's picture fills a phone's width and about half the page on a desktop. A card
+# offers no 800px rendition: it would cost every first view of a list a large WebP per product
+# for a sharper card on high-density desktop screens only.
 SLOTS = {
-    "card": (("thumbnail", "card", "detail"), "(max-width: 760px) 50vw, 300px", "card"),
+    "card": (("thumbnail", "card"), "(max-width: 760px) 50vw, 300px", "card"),
     "detail": (("card", "detail"), "(max-width: 760px) 100vw, 600px", "detail"),
     "thumbnail": (("thumbnail", "card"), "80px", "thumbnail"),
 }
