@@ -1,9 +1,14 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
-from catalog import selectors
+from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
 
@@ -175,6 +180,7 @@ def home(request):
                 {**c, "children": children.get(c["id"], [])[:4]} for c in featured
             ][:HOME_CATEGORIES],
             "popular": selectors.product_popular(limit=HOME_POPULAR),
+            "canonical": request.build_absolute_uri(reverse("catalog:home")),
         },
     )
 
@@ -244,6 +250,13 @@ def product_list(request):
                 request, facet_base, facets_wanted=bool(category or search) and not errors
             ),
             "active_filters": active_filters,
+            "canonical": seo.list_canonical(
+                request,
+                category_slug=category["slug"] if category else None,
+                page=page.number,
+            ),
+            # A search or a filtered view is not a page of its own for search engines.
+            "noindex": bool(search) or any(key.startswith("attr_") for key in request.GET),
         },
     )
 
@@ -253,12 +266,14 @@ def product_detail(request, slug):
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
+    available = selectors.product_available_quantity(product)
     return render(
         request,
         "catalog/product_detail.html",
         {
             "product": product,
-            "available": selectors.product_available_quantity(product),
+            "available": available,
+            **seo.product_seo(request, product, available=available),
             "relations": relations,
             "related_sections": [
                 {"kind": kind, "title": title, "products": group}
@@ -273,3 +288,27 @@ def product_detail(request, slug):
             ],
         },
     )
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    """Crawl everything but carts, checkout, accounts and the API; the sitemap says what."""
+    sitemap = request.build_absolute_uri(reverse("catalog:sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /cart/",
+        "Disallow: /checkout/",
+        "Disallow: /accounts/",
+        "Disallow: /orders/",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def favicon(request):
+    """Browsers that ask for /favicon.ico regardless of the page's icon link get the icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
