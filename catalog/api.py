@@ -10,7 +10,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -419,11 +419,6 @@ class ProductImageViewSet(
         data.is_valid(raise_exception=True)
         picture = services.product_image_update(picture=picture, **data.validated_data)
         return Response(ProductImageDetailSerializer(picture).data)
-
-    def update(self, request, *args, **kwargs):
-        if not kwargs.get("partial"):
-            raise exceptions.MethodNotAllowed(request.method)
-        return super().update(request, *args, **kwargs)
 
     def destroy(self, request, *args, **kwargs):
         services.product_image_delete(picture=self.get_object())
