@@ -6,6 +6,10 @@ rendition of a size has the same dimensions whatever the original's shape: the p
 exactly that box (no layout shift) and the API states width and height without opening a file.
 """
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from imagekit.cachefiles.state import prefetch_cachefile_states, use_cachefile_state_cache
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFit
 
@@ -36,3 +40,13 @@ def rendition(size: str, fmt: str) -> ImageSpecField:
 
 def rendition_names() -> list[str]:
     return [f"{size}_{fmt}" for size in SIZES for fmt in FORMATS]
+
+
+@contextmanager
+def rendition_states(pictures: Iterable) -> Iterator[None]:
+    """While a page naming these pictures' renditions renders, know whether each exists from
+    one cache read (``get_many``) instead of one read per rendition (96 on a list page)."""
+    with use_cachefile_state_cache() as states:
+        files = [getattr(picture, name) for picture in pictures for name in rendition_names()]
+        prefetch_cachefile_states(files, state_cache=states)
+        yield

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_safe
 from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
+from catalog.renditions import rendition_states
 
 PAGE_SIZE = 24
 HOME_CATEGORIES = 8
@@ -164,6 +165,10 @@ def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
     return facets
 
 
+def _primary_pictures(products) -> list:
+    return [p for p in map(selectors.product_primary_picture, products) if p is not None]
+
+
 def home(request):
     tree = selectors.category_tree()
     roots = [c for c in tree if c["parent_id"] is None]
@@ -172,17 +177,19 @@ def home(request):
     for node in tree:
         if node["parent_id"] is not None:
             children.setdefault(node["parent_id"], []).append(node)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "featured_categories": [
-                {**c, "children": children.get(c["id"], [])[:4]} for c in featured
-            ][:HOME_CATEGORIES],
-            "popular": selectors.product_popular(limit=HOME_POPULAR),
-            "canonical": request.build_absolute_uri(reverse("catalog:home")),
-        },
-    )
+    popular = selectors.product_popular(limit=HOME_POPULAR)
+    with rendition_states(_primary_pictures(popular)):
+        return render(
+            request,
+            "catalog/home.html",
+            {
+                "featured_categories": [
+                    {**c, "children": children.get(c["id"], [])[:4]} for c in featured
+                ][:HOME_CATEGORIES],
+                "popular": popular,
+                "canonical": request.build_absolute_uri(reverse("catalog:home")),
+            },
+        )
 
 
 def product_list(request):
@@ -233,32 +240,35 @@ def product_list(request):
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
     ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
 
-    return render(
-        request,
-        "catalog/product_list.html",
-        {
-            "page": page,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-            "errors": errors,
-            "params": request.GET,
-            "search": search,
-            "category": category,
-            "breadcrumbs": _category_path(tree, category)[:-1],
-            "category_links": _category_links(request, tree, category),
-            "orderings": orderings,
-            "facets": _facets(
-                request, facet_base, facets_wanted=bool(category or search) and not errors
-            ),
-            "active_filters": active_filters,
-            "canonical": seo.list_canonical(
-                request,
-                category_slug=category["slug"] if category else None,
-                page=page.number,
-            ),
-            # A search or a filtered view is not a page of its own for search engines.
-            "noindex": bool(search) or any(key.startswith("attr_") for key in request.GET),
-        },
-    )
+    with rendition_states(_primary_pictures(page.object_list)):
+        return render(
+            request,
+            "catalog/product_list.html",
+            {
+                "page": page,
+                "page_range": paginator.get_elided_page_range(
+                    page.number, on_each_side=1, on_ends=1
+                ),
+                "errors": errors,
+                "params": request.GET,
+                "search": search,
+                "category": category,
+                "breadcrumbs": _category_path(tree, category)[:-1],
+                "category_links": _category_links(request, tree, category),
+                "orderings": orderings,
+                "facets": _facets(
+                    request, facet_base, facets_wanted=bool(category or search) and not errors
+                ),
+                "active_filters": active_filters,
+                "canonical": seo.list_canonical(
+                    request,
+                    category_slug=category["slug"] if category else None,
+                    page=page.number,
+                ),
+                # A search or a filtered view is not a page of its own for search engines.
+                "noindex": bool(search) or any(key.startswith("attr_") for key in request.GET),
+            },
+        )
 
 
 def product_detail(request, slug):
@@ -267,27 +277,31 @@ def product_detail(request, slug):
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
     available = selectors.product_available_quantity(product)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "available": available,
-            **seo.product_seo(request, product, available=available),
-            "relations": relations,
-            "related_sections": [
-                {"kind": kind, "title": title, "products": group}
-                for kind, title in RELATION_SECTIONS
-                if (group := [r.to_product for r in relations if r.kind == kind])
-            ],
-            "breadcrumbs": _category_path(tree, node),
-            "attributes": [
-                (attribute_label(key), attribute_value_label(value))
-                for key, value in (product.attributes or {}).items()
-                if isinstance(value, (str, int, float, bool))
-            ],
-        },
+    pictures = selectors.product_pictures(product) + _primary_pictures(
+        r.to_product for r in relations
     )
+    with rendition_states(pictures):
+        return render(
+            request,
+            "catalog/product_detail.html",
+            {
+                "product": product,
+                "available": available,
+                **seo.product_seo(request, product, available=available),
+                "relations": relations,
+                "related_sections": [
+                    {"kind": kind, "title": title, "products": group}
+                    for kind, title in RELATION_SECTIONS
+                    if (group := [r.to_product for r in relations if r.kind == kind])
+                ],
+                "breadcrumbs": _category_path(tree, node),
+                "attributes": [
+                    (attribute_label(key), attribute_value_label(value))
+                    for key, value in (product.attributes or {}).items()
+                    if isinstance(value, (str, int, float, bool))
+                ],
+            },
+        )
 
 
 @require_safe

@@ -337,3 +337,31 @@ def test_the_admin_refuses_a_file_that_is_not_a_picture(admin_client):
     assert response.status_code == 200  # the form again, with the error
     assert "Upload a valid image" in response.content.decode()
     assert not ProductImage.objects.exists()
+
+
+def test_a_list_page_learns_which_renditions_exist_in_one_cache_read(client, monkeypatch):
+    from django.core.cache import caches
+
+    category = CategoryFactory(slug="kettles")
+    for _ in range(24):
+        ProductImageFactory(product=ProductFactory(category=category))
+    client.get("/products/")  # the renditions are made, and known to exist
+    backend = type(caches["default"])
+    reads = []
+    get, get_many = backend.get, backend.get_many
+
+    def counted_get(self, key, *args, **kwargs):
+        reads.append(("get", key))
+        return get(self, key, *args, **kwargs)
+
+    def counted_get_many(self, keys, *args, **kwargs):
+        reads.append(("get_many", len(list(keys))))
+        return get_many(self, keys, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counted_get)
+    monkeypatch.setattr(backend, "get_many", counted_get_many)
+
+    client.get("/products/")
+
+    imagekit = [r for r in reads if r[0] == "get_many" or "imagekit" in str(r[1])]
+    assert imagekit == [("get_many", 24 * 6)]
