@@ -6,6 +6,7 @@ rendition of a size has the same dimensions whatever the original's shape: the p
 exactly that box (no layout shift) and the API states width and height without opening a file.
 """
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,7 @@ SIZES = {
 }
 FORMATS = {"webp": ("WEBP", {"quality": 80, "method": 4}), "jpeg": ("JPEG", {"quality": 82})}
 BACKGROUND = (255, 255, 255)
+logger = logging.getLogger(__name__)
 
 
 def rendition(size: str, fmt: str) -> ImageSpecField:
@@ -50,3 +52,17 @@ def rendition_states(pictures: Iterable) -> Iterator[None]:
         files = [getattr(picture, name) for picture in pictures for name in rendition_names()]
         prefetch_cachefile_states(files, state_cache=states)
         yield
+
+
+def readable(pictures: Iterable) -> list:
+    """The pictures whose renditions can be made: one whose original is missing from the
+    storage is left out (and logged) rather than failing the page that shows it."""
+    found = []
+    for picture in pictures:
+        try:
+            picture.detail_jpeg.url  # made from the original on first use
+        except OSError:
+            logger.warning("picture %s cannot be read from the storage", picture.pk)
+            continue
+        found.append(picture)
+    return found

@@ -365,3 +365,14 @@ def test_a_list_page_learns_which_renditions_exist_in_one_cache_read(client, mon
 
     imagekit = [r for r in reads if r[0] == "get_many" or "imagekit" in str(r[1])]
     assert imagekit == [("get_many", 24 * 6)]
+
+
+def test_a_picture_whose_file_is_lost_shows_the_placeholder_instead_of_failing(client):
+    product = ProductFactory(name="Lost Kettle")
+    picture = ProductImageFactory(product=product)
+    picture.image.storage.delete(picture.image.name)
+
+    response = client.get(product.get_absolute_url())
+
+    assert response.status_code == 200
+    assert 'class="placeholder' in response.content.decode()
