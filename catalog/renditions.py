@@ -60,7 +60,7 @@ def readable(pictures: Iterable) -> list:
     found = []
     for picture in pictures:
         try:
-            picture.detail_jpeg.url  # made from the original on first use
+            picture.detail_jpeg.generate()  # made from the original on first use
         except OSError:
             logger.warning("picture %s cannot be read from the storage", picture.pk)
             continue
