@@ -220,6 +220,18 @@ def markdown(results: dict[str, dict], load: str) -> str:
             f"{r['best-practices']:.2f} | {r['seo']:.2f} | {r['cls']:.3f} | "
             f"{r['lcp_ms'] / 1000:.1f} s | {r['tbt_ms']:.0f} ms | {len(r['console_errors'])} |"
         )
+    goals = [
+        ("cumulative layout shift < 0.1", lambda r: r["cls"] < 0.1),
+        ("performance >= 0.95", lambda r: r["performance"] >= 0.95),
+        ("accessibility 1.0", lambda r: r["accessibility"] == 1),
+        ("SEO 1.0", lambda r: r["seo"] == 1),
+        ("no console errors", lambda r: not r["console_errors"]),
+    ]
+    verdicts = []
+    for goal, met in goals:
+        missed = [name for name, r in results.items() if not met(r)]
+        verdicts.append(f"{goal}: " + (f"**not met** on {', '.join(missed)}" if missed else "met"))
+    lines += ["", "Goals: " + "; ".join(verdicts) + "."]
     failed = {name: r["failed"] for name, r in results.items() if r["failed"]}
     if failed:
         lines += [
