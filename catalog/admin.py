@@ -5,11 +5,12 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count
+from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV
 
 from catalog import services
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation
 from catalog.resources import ProductResource
 from catalog.selectors import category_descendant_ids
 from shop.admin import adopt, changed_fields, given_fields
@@ -81,6 +82,35 @@ class PriceRangeFilter(admin.SimpleListFilter):
         return queryset.filter(price__lt=high) if high is not None else queryset
 
 
+class ProductImageForm(forms.ModelForm):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A stored picture is replaced by deleting it and uploading another.
+            self.fields["image"].disabled = True
+            self.fields["image"].required = False
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    fields = ["preview", "image", "alt", "position"]
+    readonly_fields = ["preview"]
+    verbose_name = "picture"
+    verbose_name_plural = "pictures (the first is the primary one)"
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html('<img src="{}" width="80" height="80" alt="">', obj.thumbnail_jpeg.url)
+
+
 class OutgoingRelationInline(admin.TabularInline):
     model = ProductRelation
     fk_name = "from_product"
@@ -105,7 +135,7 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["category"]
     readonly_fields = ["popularity", "created_at", "updated_at"]
-    inlines = [OutgoingRelationInline]
+    inlines = [ProductImageInline, OutgoingRelationInline]
     list_per_page = 50
     actions = ["activate", "deactivate"]
 
@@ -134,6 +164,8 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
             services.product_delete(product=product)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is ProductImage:
+            return save_pictures(formset)
         if formset.model is not ProductRelation:
             return super().save_formset(request, form, formset, change)
         save_relations(formset)
@@ -149,6 +181,29 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         count = services.product_set_active(product_ids=ids, is_active=False)
         self.message_user(request, f"{count} products hidden.")
+
+
+def save_pictures(formset) -> None:
+    """An inline formset of pictures, saved picture by picture through the services."""
+    formset.save(commit=False)  # fills new_objects, changed_objects and deleted_objects
+    for picture in formset.deleted_objects:
+        services.product_image_delete(picture=picture)
+    for picture, fields in formset.changed_objects:
+        changes = {name: getattr(picture, name) for name in fields}
+        changes = {k: v for k, v in changes.items() if k in services.PRODUCT_IMAGE_FIELDS}
+        if changes:
+            services.product_image_update(picture=picture, **changes)
+    for form in formset.forms:
+        if form.instance in formset.new_objects:
+            adopt(
+                form.instance,
+                services.product_image_add(
+                    product=formset.instance,
+                    image=form.cleaned_data["image"],
+                    alt=form.cleaned_data.get("alt") or "",
+                    position=form.cleaned_data.get("position"),
+                ),
+            )
 
 
 def save_relations(formset) -> None:

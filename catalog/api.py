@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -12,13 +13,15 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product, ProductRelation, validate_attributes
+from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
+from catalog.renditions import SIZES
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
@@ -33,11 +36,57 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_staff)
 
 
+class ProductImageSerializer(serializers.ModelSerializer):
+    """A picture of a product: ``url`` is its detail rendition (JPEG, ``width`` x ``height``
+    pixels, the original fitted into that square)."""
+
+    url = serializers.SerializerMethodField()
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "width", "height", "alt"]
+
+    def get_url(self, picture) -> str:
+        return picture.detail_jpeg.url
+
+    def get_width(self, picture) -> int:
+        return SIZES["detail"][0]
+
+    def get_height(self, picture) -> int:
+        return SIZES["detail"][0]
+
+
+class ProductImageDetailSerializer(ProductImageSerializer):
+    """A picture as staff manage it: with its place among the product's pictures."""
+
+    class Meta(ProductImageSerializer.Meta):
+        fields = [*ProductImageSerializer.Meta.fields, "position", "product"]
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    """A multipart/form-data body: the picture file and what describes it."""
+
+    image = serializers.ImageField(help_text="JPEG, PNG, WebP or GIF.")
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False, help_text="Last if not given."
+    )
+
+
+class ProductImageUpdateSerializer(serializers.Serializer):
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shown in lists."""
 
     in_stock = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
@@ -52,10 +101,23 @@ class ProductSerializer(serializers.ModelSerializer):
             "attributes",
             "in_stock",
             "url",
+            "images",
+            "thumbnail",
         ]
 
     def get_in_stock(self, product) -> bool:
         return selectors.product_available_quantity(product) > 0
+
+    @extend_schema_field(ProductImageSerializer(many=True))
+    def get_images(self, product):
+        """The product's pictures in order; the first is the primary one."""
+        return ProductImageSerializer(selectors.product_pictures(product), many=True).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_thumbnail(self, product) -> str | None:
+        """A small rendition (JPEG, 160 x 160) of the primary picture; null without one."""
+        picture = selectors.product_primary_picture(product)
+        return picture.thumbnail_jpeg.url if picture else None
 
     def get_url(self, product) -> str:
         return product.get_absolute_url()
@@ -389,3 +451,67 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.category_delete(category=instance)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Upload a picture of a product (staff)",
+        description="The one operation of the API that takes multipart/form-data rather than "
+        "JSON: the file in the part `image`, with optional `alt` and `position`. The picture "
+        "goes after the product's others unless `position` is given.",
+        request={"multipart/form-data": ProductImageUploadSerializer},
+        responses={201: ProductImageDetailSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a picture's alt text or position (staff)",
+        request=ProductImageUpdateSerializer,
+        responses={200: ProductImageDetailSerializer},
+    ),
+    destroy=extend_schema(summary="Delete a picture (staff)", responses={204: None}),
+)
+class ProductImageViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Pictures of one product, under /api/products/{product_id}/images/."""
+
+    permission_classes = [permissions.IsAdminUser]
+    serializer_class = ProductImageDetailSerializer
+    http_method_names = ["post", "patch", "delete", "options"]
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.uploading = request.method == "POST"
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_parsers(self):
+        if getattr(self, "uploading", False) or getattr(self, "action", None) == "create":
+            return [MultiPartParser()]
+        return super().get_parsers()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema: no product in the path
+            return ProductImage.objects.none()
+        return ProductImage.objects.filter(product_id=self.kwargs["product_id"])
+
+    def _product(self) -> Product:
+        return get_object_or_404(Product, pk=self.kwargs["product_id"])
+
+    def create(self, request, *args, **kwargs):
+        product = self._product()
+        data = ProductImageUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picture = services.product_image_add(product=product, **data.validated_data)
+        return Response(ProductImageDetailSerializer(picture).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        picture = self.get_object()
+        data = ProductImageUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picture = services.product_image_update(picture=picture, **data.validated_data)
+        return Response(ProductImageDetailSerializer(picture).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_image_delete(picture=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, TextFiel
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
-from catalog.models import ATTRIBUTE_NAME, Category, Product, ProductRelation
+from catalog.models import ATTRIBUTE_NAME, Category, Product, ProductImage, ProductRelation
 from shop.cache import cached
 
 ORDERINGS = {
@@ -83,8 +83,15 @@ def category_product_counts() -> dict[int, int]:
     }
 
 
+def product_images_prefetch(lookup: str = "images") -> Prefetch:
+    """A product's pictures in their order, fetched for a whole page in one query."""
+    return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "id"))
+
+
 def product_base_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    qs = Product.objects.select_related("category", "stock")
+    qs = Product.objects.select_related("category", "stock").prefetch_related(
+        product_images_prefetch()
+    )
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs
@@ -263,7 +270,8 @@ def product_detail_queryset(*, include_inactive: bool = False) -> QuerySet[Produ
         "to_product", "to_product__category", "to_product__stock"
     )
     return product_base_queryset(include_inactive=include_inactive).prefetch_related(
-        Prefetch("outgoing_relations", queryset=relations, to_attr="relations")
+        Prefetch("outgoing_relations", queryset=relations, to_attr="relations"),
+        product_images_prefetch("relations__to_product__images"),
     )
 
 
@@ -274,6 +282,7 @@ def product_related(product: Product, *, kinds: Iterable[str] | None = None, lim
     ).select_related("to_product", "to_product__category", "to_product__stock")
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
+    qs = qs.prefetch_related(product_images_prefetch("to_product__images"))
     return list(qs.order_by("-weight", "id")[:limit])
 
 
@@ -289,6 +298,17 @@ def product_available_quantity(product: Product) -> int:
     except ObjectDoesNotExist:
         return 0
     return max(stock.quantity - stock.reserved, 0)
+
+
+def product_pictures(product: Product) -> list[ProductImage]:
+    """A product's pictures in order, the primary one first (prefetched where the queryset
+    came from this module)."""
+    return list(product.images.all())
+
+
+def product_primary_picture(product: Product) -> ProductImage | None:
+    pictures = product_pictures(product)
+    return pictures[0] if pictures else None
 
 
 def _product_filtered(

@@ -2,11 +2,17 @@
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
-from catalog import selectors
+from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
+from catalog.renditions import rendition_states
 from shop.cache import cached
 
 PAGE_SIZE = 24
@@ -217,6 +223,10 @@ def _facet_counts(request, product_filter) -> dict:
     )
 
 
+def _primary_pictures(products) -> list:
+    return [p for p in map(selectors.product_primary_picture, products) if p is not None]
+
+
 def home(request):
     tree = selectors.category_tree()
     roots = [c for c in tree if c["parent_id"] is None]
@@ -225,16 +235,19 @@ def home(request):
     for node in tree:
         if node["parent_id"] is not None:
             children.setdefault(node["parent_id"], []).append(node)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "featured_categories": [
-                {**c, "children": children.get(c["id"], [])[:4]} for c in featured
-            ][:HOME_CATEGORIES],
-            "popular": selectors.product_popular(limit=HOME_POPULAR),
-        },
-    )
+    popular = selectors.product_popular(limit=HOME_POPULAR)
+    with rendition_states(_primary_pictures(popular)):
+        return render(
+            request,
+            "catalog/home.html",
+            {
+                "featured_categories": [
+                    {**c, "children": children.get(c["id"], [])[:4]} for c in featured
+                ][:HOME_CATEGORIES],
+                "popular": popular,
+                "canonical": request.build_absolute_uri(reverse("catalog:home")),
+            },
+        )
 
 
 def product_list(request):
@@ -287,31 +300,41 @@ def product_list(request):
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
     ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
 
-    return render(
-        request,
-        "catalog/product_list.html",
-        {
-            "page": page,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-            "errors": errors,
-            "params": request.GET,
-            "search": search,
-            "did_you_mean": did_you_mean,
-            "did_you_mean_href": did_you_mean_href,
-            "category": category,
-            "breadcrumbs": _category_path(tree, category)[:-1],
-            "category_links": _category_links(
-                request, tree, category, counts=_category_counts(facets)
-            ),
-            "orderings": orderings,
-            "facets": _facets(
-                request,
-                facets,
-                show_attributes=bool(category or search or has_attribute_filter),
-            ),
-            "active_filters": active_filters,
-        },
-    )
+    with rendition_states(_primary_pictures(page.object_list)):
+        return render(
+            request,
+            "catalog/product_list.html",
+            {
+                "page": page,
+                "page_range": paginator.get_elided_page_range(
+                    page.number, on_each_side=1, on_ends=1
+                ),
+                "errors": errors,
+                "params": request.GET,
+                "search": search,
+                "did_you_mean": did_you_mean,
+                "did_you_mean_href": did_you_mean_href,
+                "category": category,
+                "breadcrumbs": _category_path(tree, category)[:-1],
+                "category_links": _category_links(
+                    request, tree, category, counts=_category_counts(facets)
+                ),
+                "orderings": orderings,
+                "facets": _facets(
+                    request,
+                    facets,
+                    show_attributes=bool(category or search or has_attribute_filter),
+                ),
+                "active_filters": active_filters,
+                "canonical": seo.list_canonical(
+                    request,
+                    category_slug=category["slug"] if category else None,
+                    page=page.number,
+                ),
+                # A search or a filtered view is not a page of its own for search engines.
+                "noindex": bool(search) or has_attribute_filter,
+            },
+        )
 
 
 def product_detail(request, slug):
@@ -319,23 +342,53 @@ def product_detail(request, slug):
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "available": selectors.product_available_quantity(product),
-            "relations": relations,
-            "related_sections": [
-                {"kind": kind, "title": title, "products": group}
-                for kind, title in RELATION_SECTIONS
-                if (group := [r.to_product for r in relations if r.kind == kind])
-            ],
-            "breadcrumbs": _category_path(tree, node),
-            "attributes": [
-                (attribute_label(key), attribute_value_label(value))
-                for key, value in (product.attributes or {}).items()
-                if isinstance(value, (str, int, float, bool))
-            ],
-        },
+    available = selectors.product_available_quantity(product)
+    pictures = selectors.product_pictures(product) + _primary_pictures(
+        r.to_product for r in relations
     )
+    with rendition_states(pictures):
+        return render(
+            request,
+            "catalog/product_detail.html",
+            {
+                "product": product,
+                "available": available,
+                **seo.product_seo(request, product, available=available),
+                "relations": relations,
+                "related_sections": [
+                    {"kind": kind, "title": title, "products": group}
+                    for kind, title in RELATION_SECTIONS
+                    if (group := [r.to_product for r in relations if r.kind == kind])
+                ],
+                "breadcrumbs": _category_path(tree, node),
+                "attributes": [
+                    (attribute_label(key), attribute_value_label(value))
+                    for key, value in (product.attributes or {}).items()
+                    if isinstance(value, (str, int, float, bool))
+                ],
+            },
+        )
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    """Crawl everything but carts, checkout, accounts and the API; the sitemap says what."""
+    sitemap = request.build_absolute_uri(reverse("catalog:sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /cart/",
+        "Disallow: /checkout/",
+        "Disallow: /accounts/",
+        "Disallow: /orders/",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def favicon(request):
+    """Browsers that ask for /favicon.ico regardless of the page's icon link get the icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

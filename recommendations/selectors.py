@@ -16,7 +16,7 @@ from django.db.models import Avg, Count, QuerySet, Sum, Window
 from django.utils import timezone
 
 from catalog.models import Product
-from catalog.selectors import product_base_queryset, product_popular
+from catalog.selectors import product_base_queryset, product_images_prefetch, product_popular
 from orders.selectors import customer_has_bought
 from recommendations.exceptions import UnknownAlgorithm
 from recommendations.models import (
@@ -149,6 +149,7 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                     version_id=version_id, user_id=user_id, product__is_active=True
                 )
                 .select_related("product", "product__category", "product__stock", "anchor")
+                .prefetch_related(product_images_prefetch("product__images"))
                 .order_by("rank")[:limit]
             )
             bought = _bought(user_id, [row.anchor_id for row in rows if row.anchor_id])
@@ -206,6 +207,7 @@ def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, f
                 version_id=version_id, product_id=product.pk, similar__is_active=True
             )
             .select_related("similar", "similar__category", "similar__stock")
+            .prefetch_related(product_images_prefetch("similar__images"))
             .order_by("rank")[:limit]
         )
         return [(row.similar, row.score) for row in rows]

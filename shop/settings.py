@@ -6,6 +6,7 @@ cache and Celery in eager mode. ``DATABASE_URL``, ``REDIS_URL``, ``DJANGO_SECRET
 for the full list.
 """
 
+import json
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "axes",
     "import_export",
+    "imagekit",
     "shop",
     "catalog",
     "inventory",
@@ -202,11 +205,20 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Uploaded files; in production nginx serves both directories from disk (deploy/nginx/).
-MEDIA_URL = "/media/"
+# Uploaded files (product pictures and their renditions). The embedded default keeps them in
+# the local folder MEDIA_ROOT, served by the shop itself under DEBUG (`make run`) and by nginx in
+# front of it otherwise (deploy/). Production may keep them in any storage django-storages
+# supports instead: MEDIA_STORAGE names the backend and MEDIA_STORAGE_OPTIONS (JSON) its options,
+# e.g. MEDIA_STORAGE=storages.backends.s3.S3Storage
+# MEDIA_STORAGE_OPTIONS='{"bucket_name": "shop-media", "region_name": "eu-central-1"}'
+# (docs/operations.md, "Product pictures").
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": json.loads(os.environ.get("MEDIA_STORAGE_OPTIONS") or "{}"),
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -376,6 +388,15 @@ SHOP_SELLER_ADDRESS = env_list(
     "SHOP_SELLER_ADDRESS", ["Beispielstraße 1", "10115 Berlin", "Germany"]
 )
 SHOP_VAT_ID = os.environ.get("SHOP_VAT_ID", "DE000000000")
+
+# Renditions of product pictures (django-imagekit): made on first use, then kept in the media
+# storage under CACHE/; whether one exists is remembered in the cache, so a page that shows
+# pictures asks the storage nothing once they are made. Uploads larger than this are refused.
+IMAGEKIT_CACHEFILE_DIR = "CACHE/images"
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.JustInTime"
+IMAGEKIT_CACHE_TIMEOUT = None
+PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")

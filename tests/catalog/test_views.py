@@ -338,9 +338,9 @@ def test_home_and_detail_cost_a_fixed_number_of_queries(
         ProductRelationFactory(from_product=product, to_product=other, kind="related")
     client.get("/")  # warm the category tree cache
 
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(4):  # + the pictures of the popular products
         client.get("/")
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(6):  # + the pictures of the product and its neighbours
         response = client.get(product.get_absolute_url())
     assert len(response.context["related_sections"][0]["products"]) == 8
 
