@@ -5,9 +5,13 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.db.models import Count
+from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV
 
 from catalog import services
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation
+from catalog.resources import ProductResource
 from catalog.selectors import category_descendant_ids
 from shop.admin import adopt, changed_fields, given_fields
 
@@ -76,6 +80,35 @@ class PriceRangeFilter(admin.SimpleListFilter):
         low, high = self.RANGES[self.value()]
         queryset = queryset.filter(price__gte=low)
         return queryset.filter(price__lt=high) if high is not None else queryset
+
+
+class ProductImageForm(forms.ModelForm):
+    class Meta:
+        model = ProductImage
+        fields = ["image", "alt", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A stored picture is replaced by deleting it and uploading another.
+            self.fields["image"].disabled = True
+            self.fields["image"].required = False
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    fields = ["preview", "image", "alt", "position"]
+    readonly_fields = ["preview"]
+    verbose_name = "picture"
+    verbose_name_plural = "pictures (the first is the primary one)"
+
+    @admin.display(description="preview")
+    def preview(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html('<img src="{}" width="80" height="80" alt="">', obj.thumbnail_jpeg.url)
 
 
 class OutgoingRelationInline(admin.TabularInline):
@@ -241,8 +274,15 @@ class StructureFilter(admin.SimpleListFilter):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
+    """Products, with the catalog file's import (a dry run shown first: every row checked,
+    every bad row listed with its line; confirming imports all or nothing) and export, and
+    a parent's variants edited in its page."""
+
     form = ProductForm
+    resource_classes = [ProductResource]
+    import_formats = [CSV]
+    export_formats = [CSV]
     list_display = [
         "name",
         "sku",
@@ -268,8 +308,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.is_parent:
-            return [VariantInline, OutgoingRelationInline]
-        return [OutgoingRelationInline]
+            return [VariantInline, ProductImageInline, OutgoingRelationInline]
+        return [ProductImageInline, OutgoingRelationInline]
 
     def get_search_results(self, request, queryset, search_term):
         # The parent picker offers parents only.
@@ -277,6 +317,16 @@ class ProductAdmin(admin.ModelAdmin):
         if request.GET.get("field_name") == "parent":
             queryset = queryset.filter(structure=Product.Structure.PARENT)
         return queryset, distinct
+
+    def has_import_permission(self, request):
+        # An import creates and changes products.
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_export_queryset(self, request):
+        return super().get_export_queryset(request).select_related("category", "stock", "parent")
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -296,6 +346,8 @@ class ProductAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is Product:
             return save_variants(formset)
+        if formset.model is ProductImage:
+            return save_pictures(formset)
         if formset.model is not ProductRelation:
             return super().save_formset(request, form, formset, change)
         save_relations(formset)
@@ -311,6 +363,29 @@ class ProductAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         count = services.product_set_active(product_ids=ids, is_active=False)
         self.message_user(request, f"{count} products hidden.")
+
+
+def save_pictures(formset) -> None:
+    """An inline formset of pictures, saved picture by picture through the services."""
+    formset.save(commit=False)  # fills new_objects, changed_objects and deleted_objects
+    for picture in formset.deleted_objects:
+        services.product_image_delete(picture=picture)
+    for picture, fields in formset.changed_objects:
+        changes = {name: getattr(picture, name) for name in fields}
+        changes = {k: v for k, v in changes.items() if k in services.PRODUCT_IMAGE_FIELDS}
+        if changes:
+            services.product_image_update(picture=picture, **changes)
+    for form in formset.forms:
+        if form.instance in formset.new_objects:
+            adopt(
+                form.instance,
+                services.product_image_add(
+                    product=formset.instance,
+                    image=form.cleaned_data["image"],
+                    alt=form.cleaned_data.get("alt") or "",
+                    position=form.cleaned_data.get("position"),
+                ),
+            )
 
 
 def save_relations(formset) -> None:

@@ -2,19 +2,26 @@
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from catalog import selectors, services
 from catalog.filters import ProductFilter
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
+from catalog.renditions import SIZES
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
@@ -29,11 +36,57 @@ class IsStaffOrReadOnly(permissions.BasePermission):
         return bool(request.user and request.user.is_staff)
 
 
+class ProductImageSerializer(serializers.ModelSerializer):
+    """A picture of a product: ``url`` is its detail rendition (JPEG, ``width`` x ``height``
+    pixels, the original fitted into that square)."""
+
+    url = serializers.SerializerMethodField()
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "width", "height", "alt"]
+
+    def get_url(self, picture) -> str:
+        return picture.detail_jpeg.url
+
+    def get_width(self, picture) -> int:
+        return SIZES["detail"][0]
+
+    def get_height(self, picture) -> int:
+        return SIZES["detail"][0]
+
+
+class ProductImageDetailSerializer(ProductImageSerializer):
+    """A picture as staff manage it: with its place among the product's pictures."""
+
+    class Meta(ProductImageSerializer.Meta):
+        fields = [*ProductImageSerializer.Meta.fields, "position", "product"]
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    """A multipart/form-data body: the picture file and what describes it."""
+
+    image = serializers.ImageField(help_text="JPEG, PNG, WebP or GIF.")
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False, help_text="Last if not given."
+    )
+
+
+class ProductImageUpdateSerializer(serializers.Serializer):
+    alt = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shown in lists."""
 
     in_stock = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    images = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
 
     class Meta:
         model = Product
@@ -49,10 +102,23 @@ class ProductSerializer(serializers.ModelSerializer):
             "structure",
             "in_stock",
             "url",
+            "images",
+            "thumbnail",
         ]
 
     def get_in_stock(self, product) -> bool:
         return selectors.product_available_quantity(product) > 0
+
+    @extend_schema_field(ProductImageSerializer(many=True))
+    def get_images(self, product):
+        """The product's pictures in order; the first is the primary one."""
+        return ProductImageSerializer(selectors.product_pictures(product), many=True).data
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_thumbnail(self, product) -> str | None:
+        """A small rendition (JPEG, 160 x 160) of the primary picture; null without one."""
+        picture = selectors.product_primary_picture(product)
+        return picture.thumbnail_jpeg.url if picture else None
 
     def get_url(self, product) -> str:
         return product.get_absolute_url()
@@ -188,17 +254,10 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         return data
 
     def validate_attributes(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("Attributes must be a JSON object.")
-        for key, item in value.items():
-            if not selectors.ATTRIBUTE_NAME.match(key) or "__" in key:
-                raise serializers.ValidationError(f"Invalid attribute name: {key!r}.")
-            if not isinstance(item, (str, int, float, bool)) or item is None:
-                raise serializers.ValidationError(
-                    f"Attribute {key!r} must be a string, number or boolean."
-                )
-            if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
-                raise serializers.ValidationError(f"Attribute {key!r} contains a NUL character.")
+        try:
+            validate_attributes(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
         return value
 
 
@@ -230,6 +289,41 @@ class CategorySerializer(serializers.ModelSerializer):
         return counts.get(category.id, 0)
 
 
+class CategoryFacetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    parent = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class AttributeValueFacetSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    max = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+
+
+class ProductFacetsSerializer(serializers.Serializer):
+    """Exact counts for the filtered list; each facet ignores its own filter."""
+
+    categories = CategoryFacetSerializer(many=True)
+    attributes = serializers.DictField(child=AttributeValueFacetSerializer(many=True))
+    price = PriceRangeSerializer()
+
+
+FACET_PARAMETERS = [
+    OpenApiParameter("search", OpenApiTypes.STR, description="As in the product list."),
+    OpenApiParameter("category", OpenApiTypes.STR, description="Category id or slug."),
+    OpenApiParameter("min_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("max_price", OpenApiTypes.DECIMAL),
+    OpenApiParameter("in_stock", OpenApiTypes.BOOL),
+]
+
+
 class CatalogPaginator(Paginator):
     """Counts a filtered catalog once per catalog version, not once per page.
 
@@ -257,7 +351,28 @@ class CatalogPaginator(Paginator):
 
 
 class CatalogPagination(Pagination):
+    """The product list's pages, with ``did_you_mean``: for a search whose words as typed
+    match nothing, the corrected search (the results are then the typo-tolerant matches),
+    otherwise null."""
+
     django_paginator_class = CatalogPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        search = (self.request.query_params.get("search") or "").strip()
+        response.data["did_you_mean"] = selectors.search_suggestion(search) if search else None
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        schema = super().get_paginated_response_schema(schema)
+        schema["properties"]["did_you_mean"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "For a search whose words match nothing as typed: the corrected "
+            "search (e.g. headphones for headphnes); otherwise null.",
+        }
+        schema["required"] = [*schema.get("required", []), "did_you_mean"]
+        return schema
 
 
 @extend_schema_view(
@@ -327,6 +442,43 @@ class ProductViewSet(viewsets.ModelViewSet):
         )
         return Response(body)
 
+    @extend_schema(
+        summary="Counts for the filters of a product list",
+        description="The same filters as the product list (attr_<name>=<value> included). "
+        "Counts are exact and computed by the database; each facet is counted under every "
+        "filter but its own (category counts ignore the category filter and include "
+        "sub-categories, the price range ignores min_price and max_price, an attribute's "
+        "values ignore the filter on that attribute).",
+        parameters=FACET_PARAMETERS,
+        responses=ProductFacetsSerializer,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None, filterset_class=None)
+    def facets(self, request):
+        product_filter = ProductFilter(request.query_params, queryset=Product.objects.none())
+        if not product_filter.is_valid():
+            raise serializers.ValidationError(product_filter.errors)
+        data = product_filter.form.cleaned_data
+        category = data.get("category")
+
+        def build():
+            facets = selectors.product_facets(
+                search=data.get("search") or None,
+                category=selectors.category_get(category) if category else None,
+                min_price=data.get("min_price"),
+                max_price=data.get("max_price"),
+                attributes=product_filter.form.attribute_filters,
+                in_stock=data.get("in_stock"),
+            )
+            return ProductFacetsSerializer(facets).data
+
+        query = sorted(
+            (name, value)
+            for name, values in request.query_params.lists()
+            for value in values
+            if value != "" and name not in ("ordering", "page", "page_size")
+        )
+        return Response(self._cached_body(request, ("product-facets", tuple(query)), build))
+
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
     def create(self, request, *args, **kwargs):
         data = ProductWriteSerializer(data=request.data)
@@ -370,3 +522,67 @@ class CategoryViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         services.category_delete(category=instance)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Upload a picture of a product (staff)",
+        description="The one operation of the API that takes multipart/form-data rather than "
+        "JSON: the file in the part `image`, with optional `alt` and `position`. The picture "
+        "goes after the product's others unless `position` is given.",
+        request={"multipart/form-data": ProductImageUploadSerializer},
+        responses={201: ProductImageDetailSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change a picture's alt text or position (staff)",
+        request=ProductImageUpdateSerializer,
+        responses={200: ProductImageDetailSerializer},
+    ),
+    destroy=extend_schema(summary="Delete a picture (staff)", responses={204: None}),
+)
+class ProductImageViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Pictures of one product, under /api/products/{product_id}/images/."""
+
+    permission_classes = [permissions.IsAdminUser]
+    serializer_class = ProductImageDetailSerializer
+    http_method_names = ["post", "patch", "delete", "options"]
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.uploading = request.method == "POST"
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_parsers(self):
+        if getattr(self, "uploading", False) or getattr(self, "action", None) == "create":
+            return [MultiPartParser()]
+        return super().get_parsers()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema: no product in the path
+            return ProductImage.objects.none()
+        return ProductImage.objects.filter(product_id=self.kwargs["product_id"])
+
+    def _product(self) -> Product:
+        return get_object_or_404(Product, pk=self.kwargs["product_id"])
+
+    def create(self, request, *args, **kwargs):
+        product = self._product()
+        data = ProductImageUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picture = services.product_image_add(product=product, **data.validated_data)
+        return Response(ProductImageDetailSerializer(picture).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        picture = self.get_object()
+        data = ProductImageUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        picture = services.product_image_update(picture=picture, **data.validated_data)
+        return Response(ProductImageDetailSerializer(picture).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_image_delete(picture=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

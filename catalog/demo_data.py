@@ -361,3 +361,68 @@ def variant_family_spec(index: int) -> dict:
         "options": {"size": sizes, "colour": list(colours)},
         "variants": variants,
     }
+
+
+# --- shoppers ---------------------------------------------------------------------------------
+# The demo's shoppers have tastes: each follows a persona, which says how much it likes each
+# leaf category and which brands it prefers (a preferred brand weighs BRAND_PREFERENCE times
+# more). Their views, carts and orders follow it, so "customers also bought" makes sense.
+BRAND_PREFERENCE = 4.0
+PERSONAS = [
+    # name, {leaf category: weight}, preferred brands
+    (
+        "gadget fan",
+        {"phones": 5, "laptops": 3, "audio": 4, "accessories": 3},
+        ["Apple", "Samsung", "Sony", "Anker"],
+    ),
+    (
+        "home cook",
+        {"kitchen": 5, "cookbooks": 4, "coffee-tea": 4, "pantry": 4},
+        ["Le Creuset", "Bialetti", "Lavazza", "Phaidon"],
+    ),
+    (
+        "reader",
+        {"fiction": 6, "non-fiction": 4, "coffee-tea": 2, "lighting": 1},
+        ["Penguin", "Vintage", "Faber"],
+    ),
+    (
+        "runner",
+        {"shoes": 6, "mens": 3, "womens": 3, "snacks": 2, "audio": 1},
+        ["Nike", "Adidas", "Patagonia", "Nakd"],
+    ),
+    (
+        "home maker",
+        {"furniture": 5, "lighting": 5, "kitchen": 2},
+        ["Hay", "IKEA", "Philips Hue", "Muuto"],
+    ),
+    (
+        "office worker",
+        {"laptops": 5, "accessories": 4, "furniture": 2, "coffee-tea": 3},
+        ["Lenovo", "Dell", "Logitech", "Illy"],
+    ),
+    (
+        "dresser",
+        {"womens": 5, "mens": 4, "shoes": 4},
+        ["COS", "Arket", "Uniqlo", "Veja"],
+    ),
+]
+# Items bought together: with a product of the key (leaf category, a word of its name), a
+# shopper often adds one product of each (leaf category, word) listed: a phone with a case
+# and a charger.
+BOUGHT_WITH = {
+    ("phones", ""): [("accessories", "Phone Case"), ("accessories", "USB-C Charger")],
+    ("laptops", ""): [("accessories", "Laptop Sleeve"), ("accessories", "Wireless Mouse")],
+    ("coffee-tea", "Espresso"): [("kitchen", "Moka Pot")],
+    ("coffee-tea", "Filter"): [("kitchen", "Kettle")],
+    ("cookbooks", ""): [("kitchen", "Chef's Knife"), ("pantry", "Olive Oil")],
+    ("pantry", "Spaghetti"): [("pantry", "Passata")],
+    ("furniture", "Desk"): [("lighting", "Desk Lamp")],
+    ("shoes", "Running"): [("snacks", "Fruit & Nut Bars")],
+    ("fiction", ""): [("coffee-tea", "Earl Grey")],
+}
+BOUGHT_WITH_CHANCE = 0.65  # each companion is added with this probability
+
+
+def persona_of(index: int) -> tuple[str, dict[str, int], list[str]]:
+    """The persona of demo shopper number ``index``."""
+    return PERSONAS[index % len(PERSONAS)]

@@ -1,5 +1,7 @@
 """The catalog: a tree of categories, products, and the product graph (relations)."""
 
+import re
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,7 +12,24 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from catalog.renditions import rendition
+
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, e.g. EUR.")
+
+
+def validate_attributes(value) -> None:
+    """Free-form attributes: a JSON object of names (letters, digits, '-', '_') to strings,
+    numbers or booleans, which filters and facets can compare as text."""
+    if not isinstance(value, dict):
+        raise ValidationError("Attributes must be a JSON object.")
+    for key, item in value.items():
+        if not ATTRIBUTE_NAME.match(key) or "__" in key:
+            raise ValidationError(f"Invalid attribute name: {key!r}.")
+        if not isinstance(item, (str, int, float, bool)) or item is None:
+            raise ValidationError(f"Attribute {key!r} must be a string, number or boolean.")
+        if isinstance(item, str) and "\x00" in item:  # PostgreSQL's jsonb cannot hold it
+            raise ValidationError(f"Attribute {key!r} contains a NUL character.")
 
 
 def default_currency() -> str:
@@ -300,3 +319,44 @@ class ProductRelation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_product} -[{self.kind}]-> {self.to_product}"
+
+
+def product_image_path(instance: "ProductImage", filename: str) -> str:
+    """Uploads go under products/<product id>/, keeping the file's own extension."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"products/{instance.product_id}/{uuid.uuid4().hex}.{suffix}"
+
+
+class ProductImage(models.Model):
+    """A picture of a product. A product has several, in ``position`` order; the first is its
+    primary picture (cards, lists, the API's ``thumbnail``). Renditions (catalog.renditions)
+    are made from ``image`` on first use and kept in the media storage."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=product_image_path, width_field="width", height_field="height", max_length=255
+    )
+    width = models.PositiveIntegerField(default=0, editable=False)
+    height = models.PositiveIntegerField(default=0, editable=False)
+    alt = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What the picture shows, for screen readers (the product name if empty).",
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order among the pictures.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not columns: django-imagekit's cached renditions of ``image`` (catalog.renditions).
+    thumbnail_webp = rendition("thumbnail", "webp")
+    thumbnail_jpeg = rendition("thumbnail", "jpeg")
+    card_webp = rendition("card", "webp")
+    card_jpeg = rendition("card", "jpeg")
+    detail_webp = rendition("detail", "webp")
+    detail_jpeg = rendition("detail", "jpeg")
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["product", "position", "id"], name="catalog_img_order")]
+
+    def __str__(self) -> str:
+        return self.alt or f"Picture {self.position} of product {self.product_id}"

@@ -1,11 +1,12 @@
 """Read queries over the catalog, shared by the API, the storefront and the admin."""
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.core.exceptions import ObjectDoesNotExist
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
+from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
 from django.db.models import (
     Case,
@@ -13,6 +14,8 @@ from django.db.models import (
     Exists,
     F,
     IntegerField,
+    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -26,10 +29,9 @@ from django.db.models import (
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Greatest
 
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import ATTRIBUTE_NAME, Category, Product, ProductImage, ProductRelation
 from shop.cache import cached
 
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,49}$")
 ORDERINGS = {
     "price": ("price", "id"),
     "-price": ("-price", "id"),
@@ -91,7 +93,7 @@ def category_product_counts() -> dict[int, int]:
     """Active products per category (a parent once, not its variants), counting every
     descendant category too."""
     own = dict(
-        Product.objects.filter(is_active=True, parent__isnull=True)
+        _listable_for_counting()
         .values_list("category_id")
         .annotate(n=Count("id"))
         .values_list("category_id", "n")
@@ -102,8 +104,15 @@ def category_product_counts() -> dict[int, int]:
     }
 
 
+def product_images_prefetch(lookup: str = "images") -> Prefetch:
+    """A product's pictures in their order, fetched for a whole page in one query."""
+    return Prefetch(lookup, queryset=ProductImage.objects.order_by("position", "id"))
+
+
 def product_base_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    qs = Product.objects.select_related("category", "stock")
+    qs = Product.objects.select_related("category", "stock").prefetch_related(
+        product_images_prefetch()
+    )
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs
@@ -143,25 +152,109 @@ def product_listable_queryset() -> QuerySet[Product]:
     )
 
 
-def product_search(qs: QuerySet[Product], text: str) -> QuerySet[Product]:
-    """Full-text search on PostgreSQL (GIN index), a substring match elsewhere."""
-    text = text.strip()
-    if not text:
-        return qs
-    if connection.vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config="english")
-        return qs.filter(search_vector=query).annotate(
-            search_rank=SearchRank(F("search_vector"), query)
-        )
+def _listable_for_counting() -> QuerySet[Product]:
+    """The rows lists show (:func:`product_listable_queryset`), without the joins and
+    prefetches a page needs: what facets and category counts count."""
+    return product_listable_queryset().select_related(None).prefetch_related(None).order_by()
+
+
+SEARCH_WORD = re.compile(r"[^\W_]+")
+SUGGESTION_CANDIDATES = 30  # products whose names offer words for "did you mean"
+SQLITE_VOCABULARY_PRODUCTS = 5000  # names read for the fallback where there is no pg_trgm
+
+
+def _text_condition(words: list[str]) -> Q:
+    """Every word somewhere in name, description, SKU or attributes (the non-PostgreSQL search)."""
     condition = Q()
-    for word in text.split():
+    for word in words:
         condition &= (
             Q(name__icontains=word)
             | Q(description__icontains=word)
             | Q(sku__iexact=word)
             | Q(attributes__icontains=word)
         )
-    return qs.filter(condition)
+    return condition
+
+
+def _full_text_query(text: str) -> SearchQuery:
+    return SearchQuery(text, search_type="websearch", config="english")
+
+
+def search_finds_something(text: str) -> bool:
+    """Whether the words as typed match any active product (full text on PostgreSQL)."""
+    active = Product.objects.filter(is_active=True, structure__in=LISTED_STRUCTURES)
+    if connection.vendor == "postgresql":
+        return active.filter(search_vector=_full_text_query(text)).exists()
+    return active.filter(_text_condition(text.split())).exists()
+
+
+def _trigram_matches(qs: QuerySet[Product], words: list[str]) -> QuerySet[Product]:
+    """Products whose name has a word like one of ``words`` (pg_trgm's ``%>``, which the GIN
+    trigram index serves), best match first as ``search_rank``."""
+    condition = Q()
+    for word in words:
+        condition |= Q(name__trigram_word_similar=word)
+    text = " ".join(words)
+    return qs.filter(condition).annotate(search_rank=TrigramWordSimilarity(text, "name"))
+
+
+def search_suggestion(text: str) -> str | None:
+    """ "Did you mean": the search with each word that matches nothing replaced by the closest
+    word of a product name, or None when the words as typed find something (or nothing close
+    is known). On PostgreSQL the candidate names come from the trigram index; elsewhere from
+    the names of the first SQLITE_VOCABULARY_PRODUCTS active products."""
+    text = (text or "").strip()
+    words = SEARCH_WORD.findall(text.lower())
+    if not words or search_finds_something(text):
+        return None
+    active = Product.objects.filter(is_active=True, structure__in=LISTED_STRUCTURES)
+    if connection.vendor == "postgresql":
+        names = _trigram_matches(active, words).order_by("-search_rank", "id")
+        names = names.values_list("name", flat=True)[:SUGGESTION_CANDIDATES]
+    else:
+        names = active.order_by("-popularity", "id").values_list("name", flat=True)
+        names = names[:SQLITE_VOCABULARY_PRODUCTS]
+    vocabulary = {word for name in names for word in SEARCH_WORD.findall(name.lower())}
+    if not vocabulary:
+        return None
+    corrected = []
+    for word in words:
+        if word in vocabulary or word.isdigit():
+            corrected.append(word)
+            continue
+        close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.7)
+        corrected.append(close[0] if close else word)
+    if corrected == words:
+        return None
+    return " ".join(corrected)
+
+
+def product_search(qs: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Full-text search on PostgreSQL (GIN index), a substring match elsewhere.
+
+    When the words as typed find nothing, a typo-tolerant fallback: on PostgreSQL the
+    products whose name has a word similar to one of the words (trigram similarity, served by
+    the GIN trigram index), best match first; elsewhere the substring search for the
+    corrected words of :func:`search_suggestion`."""
+    text = text.strip()
+    if not text:
+        return qs
+    if search_finds_something(text):
+        if connection.vendor == "postgresql":
+            query = _full_text_query(text)
+            return qs.filter(search_vector=query).annotate(
+                search_rank=SearchRank(F("search_vector"), query)
+            )
+        return qs.filter(_text_condition(text.split()))
+    words = SEARCH_WORD.findall(text.lower())
+    if not words:
+        return qs.none()
+    if connection.vendor == "postgresql":
+        return _trigram_matches(qs, words)
+    suggestion = search_suggestion(text)
+    if suggestion is None:
+        return qs.none()
+    return qs.filter(_text_condition(suggestion.split()))
 
 
 def product_filter_category(qs: QuerySet[Product], category: Category) -> QuerySet[Product]:
@@ -241,9 +334,9 @@ def product_list(
 
 
 def product_detail_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products with their outgoing graph edges (and the neighbours' stock) and, for a parent,
-    its active variants with their stock (read once, on first use: one query for a parent,
-    none for other products). A variant of a hidden parent is hidden."""
+    """Products with their outgoing graph edges (the neighbours' stock and pictures) and, for a
+    parent, its active variants with their stock (read once, on first use: one query for a
+    parent, none for other products). A variant of a hidden parent is hidden."""
     relations = ProductRelation.objects.filter(
         to_product__is_active=True, to_product__parent__isnull=True
     ).select_related("to_product", "to_product__category", "to_product__stock")
@@ -251,7 +344,8 @@ def product_detail_queryset(*, include_inactive: bool = False) -> QuerySet[Produ
     if not include_inactive:
         qs = qs.filter(Q(parent__isnull=True) | Q(parent__is_active=True))
     return qs.prefetch_related(
-        Prefetch("outgoing_relations", queryset=relations, to_attr="relations")
+        Prefetch("outgoing_relations", queryset=relations, to_attr="relations"),
+        product_images_prefetch("relations__to_product__images"),
     )
 
 
@@ -263,7 +357,10 @@ def product_variants(product: Product) -> list[Product]:
     variants = getattr(product, "active_variants", None)
     if variants is None:
         variants = list(
-            product.variants.filter(is_active=True).select_related("stock").order_by("id")
+            product.variants.filter(is_active=True)
+            .select_related("stock")
+            .prefetch_related(product_images_prefetch())
+            .order_by("id")
         )
         product.active_variants = variants
     return variants
@@ -281,8 +378,8 @@ def product_options(product: Product) -> dict[str, list[str]]:
 
 def product_variant_choices(product: Product) -> list[dict]:
     """What an option picker needs of each active variant of a parent: ``id, sku, slug,
-    options, price, available, in_stock, image``. ``image`` is the URL of the variant's own
-    picture, or None: the picker then keeps the parent's picture."""
+    options, price, available, in_stock, picture``. ``picture`` is the variant's own primary
+    picture (a ProductImage), or None: the picker then keeps the parent's picture."""
     return [
         {
             "id": variant.id,
@@ -294,17 +391,10 @@ def product_variant_choices(product: Product) -> list[dict]:
             "currency": variant.currency,
             "available": (available := product_available_quantity(variant)),
             "in_stock": available > 0,
-            "image": product_image_url(variant),
+            "picture": product_primary_picture(variant),
         }
         for variant in product_variants(product)
     ]
-
-
-def product_image_url(product: Product) -> str | None:
-    """The URL of a product's main picture, or None while it has none (the storefront draws
-    a placeholder). The hook the option picker reads a variant's picture from."""
-    url = getattr(product, "image_url", None)
-    return url if isinstance(url, str) and url else None
 
 
 def product_variant_id_for(*, product_id: int, options: Mapping[str, str]) -> int:
@@ -328,6 +418,7 @@ def product_related(product: Product, *, kinds: Iterable[str] | None = None, lim
     ).select_related("to_product", "to_product__category", "to_product__stock")
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
+    qs = qs.prefetch_related(product_images_prefetch("to_product__images"))
     return list(qs.order_by("-weight", "id")[:limit])
 
 
@@ -351,16 +442,159 @@ def product_available_quantity(product: Product) -> int:
     return max(stock.quantity - stock.reserved, 0)
 
 
-def attribute_facets(qs: QuerySet[Product], *, limit_values: int = 12) -> dict[str, list[str]]:
-    """The attribute names and most common values among a set of products (for filter UIs)."""
-    counts: dict[str, dict[str, int]] = {}
-    for attrs in qs.order_by().values_list("attributes", flat=True)[:2000]:
-        for key, value in (attrs or {}).items():
-            if isinstance(value, (str, int, float, bool)):
-                bucket = counts.setdefault(key, {})
-                text = str(value).lower() if isinstance(value, bool) else str(value)
-                bucket[text] = bucket.get(text, 0) + 1
-    return {
-        key: [v for v, _ in sorted(vals.items(), key=lambda kv: (-kv[1], kv[0]))[:limit_values]]
-        for key, vals in sorted(counts.items())
+def product_pictures(product: Product) -> list[ProductImage]:
+    """A product's pictures in order, the primary one first (prefetched where the queryset
+    came from this module)."""
+    return list(product.images.all())
+
+
+def product_primary_picture(product: Product) -> ProductImage | None:
+    pictures = product_pictures(product)
+    return pictures[0] if pictures else None
+
+
+def _product_filtered(
+    *,
+    search: str | None = None,
+    category: Category | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    attributes: Mapping[str, Iterable[str]] | None = None,
+    in_stock: bool | None = None,
+) -> QuerySet[Product]:
+    """Active listable products (standalone and parents, never a variant) matching the
+    filters, unordered and without joins (for counting)."""
+    qs = _listable_for_counting()
+    if search and search.strip():
+        qs = product_search(qs, search)
+    if category is not None:
+        qs = product_filter_category(qs, category)
+    qs = product_filter_price(qs, min_price=min_price, max_price=max_price)
+    if attributes:
+        qs = product_filter_attributes(qs, attributes)
+    if in_stock is not None:
+        qs = product_filter_in_stock(qs, in_stock)
+    return qs.order_by()
+
+
+def _attribute_counts(qs: QuerySet[Product], *, only: str | None = None) -> dict[str, dict]:
+    """``{name: {value_as_text: count}}`` over the scalar attributes of the products in ``qs``,
+    counted by the database (one GROUP BY over the attributes' key/value pairs)."""
+    try:
+        ids_sql, ids_params = qs.values("id").query.sql_with_params()
+    except EmptyResultSet:
+        return {}
+    table = Product._meta.db_table
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT e.key, e.value #>> '{{}}', COUNT(*) FROM {table} p "
+            "CROSS JOIN LATERAL jsonb_each(p.attributes) e "
+            f"WHERE p.id IN ({ids_sql}) "
+            "AND jsonb_typeof(e.value) IN ('string', 'number', 'boolean')"
+        )
+        params = list(ids_params)
+    else:
+        # json_each's type: 'true'/'false' for booleans (their value reads 1/0), shown as the
+        # API and the filters spell them.
+        sql = (
+            "SELECT e.key, CASE e.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            f"ELSE CAST(e.value AS TEXT) END, COUNT(*) FROM {table} p, json_each(p.attributes) e "
+            f"WHERE p.id IN ({ids_sql}) "
+            "AND e.type IN ('text', 'integer', 'real', 'true', 'false')"
+        )
+        params = list(ids_params)
+    if only is not None:
+        sql += " AND e.key = %s"
+        params.append(only)
+    sql += " GROUP BY 1, 2"
+    counts: dict[str, dict] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for key, value, count in cursor.fetchall():
+            counts.setdefault(key, {})[value] = count
+    return counts
+
+
+def product_facets(
+    *,
+    search: str | None = None,
+    category: Category | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    attributes: Mapping[str, Iterable[str]] | None = None,
+    in_stock: bool | None = None,
+) -> dict:
+    """Exact counts for a filtered product list, computed in SQL.
+
+    Each facet is counted under every filter except its own, so the values of a facet say
+    how many products choosing them gives: ``categories`` (the count of a category includes
+    its sub-categories) ignore the category filter, ``price`` (the lowest and highest price)
+    ignores the price range, and each attribute ignores the filter on that attribute (the
+    values of one attribute are alternatives). Attributes nobody filters on are counted in
+    one query; each filtered attribute costs one more.
+
+    ``{"categories": [{id, slug, name, parent, count}], "attributes": {name: [{value,
+    count}]}, "price": {min, max}}``: categories in tree order and only those with products,
+    attribute values by count, then value.
+    """
+    filters = {
+        "search": search,
+        "category": category,
+        "min_price": min_price,
+        "max_price": max_price,
+        "attributes": {name: list(values) for name, values in (attributes or {}).items()},
+        "in_stock": in_stock,
     }
+
+    own = dict(
+        _product_filtered(**{**filters, "category": None})
+        .values_list("category_id")
+        .annotate(n=Count("id"))
+        .values_list("category_id", "n")
+    )
+    categories = []
+    for node in category_tree():
+        count = sum(own.get(i, 0) for i in category_descendant_ids(node["id"]))
+        if count:
+            categories.append(
+                {
+                    "id": node["id"],
+                    "slug": node["slug"],
+                    "name": node["name"],
+                    "parent": node["parent_id"],
+                    "count": count,
+                }
+            )
+
+    prices = _product_filtered(**{**filters, "min_price": None, "max_price": None}).aggregate(
+        min=Min("price"), max=Max("price")
+    )
+
+    counts = _attribute_counts(_product_filtered(**filters))
+    for name in filters["attributes"]:
+        others = {k: v for k, v in filters["attributes"].items() if k != name}
+        counts.pop(name, None)
+        counts.update(
+            _attribute_counts(_product_filtered(**{**filters, "attributes": others}), only=name)
+        )
+    return {
+        "categories": categories,
+        "attributes": {
+            name: [
+                {"value": value, "count": n}
+                for value, n in sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            for name, values in sorted(counts.items())
+        },
+        "price": {"min": prices["min"], "max": prices["max"]},
+    }
+
+
+def products_export(queryset: QuerySet[Product] | None = None):
+    """The catalog (or the given products) as a tablib Dataset in the catalog file format."""
+    from catalog.resources import ProductResource
+
+    resource = ProductResource()
+    if queryset is not None:
+        queryset = queryset.select_related("category", "stock").order_by("sku")
+    return resource.export(queryset)

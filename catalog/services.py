@@ -1,15 +1,21 @@
 """The operations that change the catalog. Every write to categories, products or the graph
 goes through here, so validation and cache invalidation happen in one place."""
 
+import contextlib
 from decimal import Decimal
+from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
 
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation
+from catalog.renditions import rendition_names
 from catalog.selectors import CATALOG_CACHE_AREA, category_descendant_ids
 from shop.cache import invalidate
 
@@ -29,6 +35,9 @@ PRODUCT_FIELDS = {
 }
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
 RELATION_FIELDS = {"from_product", "to_product", "kind", "weight"}
+PRODUCT_IMAGE_FIELDS = {"alt", "position"}
+# What an uploaded picture may be (Pillow's format names).
+IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 
 
 def _invalidate_catalog() -> None:
@@ -326,10 +335,14 @@ def product_set_active(*, product_ids: list[int], is_active: bool) -> int:
 
 @transaction.atomic
 def product_delete(*, product: Product) -> None:
-    """Delete a product (a parent with its variants). PROTECT on order lines refuses a product
-    that was sold, and a parent one of whose variants was."""
+    """Delete a product (a parent with its variants) and, once committed, its pictures' files
+    (a parent's variants' too). PROTECT on order lines refuses a product that was sold, and a
+    parent one of whose variants was."""
     parent_id = product.parent_id
+    pictures = list(ProductImage.objects.filter(Q(product=product) | Q(product__parent=product)))
     product.delete()
+    for picture in pictures:
+        transaction.on_commit(partial(_delete_picture_files, picture=picture))
     _refresh_parent_price(parent_id)
     _invalidate_catalog()
 
@@ -369,4 +382,99 @@ def relation_update(*, relation: ProductRelation, **changes) -> ProductRelation:
 @transaction.atomic
 def relation_delete(*, relation: ProductRelation) -> None:
     relation.delete()
+    _invalidate_catalog()
+
+
+# --- catalog files ----------------------------------------------------------------------------
+def products_import(*, dataset, dry_run: bool = False, actor=None, file_name: str = ""):
+    """Import a catalog file (a tablib Dataset in the format of ``catalog.resources``).
+
+    All or nothing: the whole file runs in one transaction, which is rolled back when any
+    row is bad (or for a dry run, after every row was checked and written). Returns the
+    django-import-export Result: ``invalid_rows`` and ``error_rows`` carry the file's line
+    numbers, ``base_errors`` what concerns the whole file, ``totals`` the new and updated
+    products. The transaction is the resource's own (django-import-export's), not wrapped
+    in another, so that a failed import leaves nothing behind in any caller."""
+    from catalog.resources import ProductResource
+
+    return ProductResource().import_data(
+        dataset, dry_run=dry_run, raise_errors=False, user=actor, file_name=file_name
+    )
+
+
+def _check_picture(file) -> None:
+    """Refuse what is not a picture Pillow can read in an accepted format, or is too large
+    (in bytes, or in pixels: a small file can unpack into a huge image)."""
+    if file.size is not None and file.size > settings.PRODUCT_IMAGE_MAX_BYTES:
+        limit = settings.PRODUCT_IMAGE_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"image": [f"The file is larger than {limit} MB."]})
+    try:
+        file.seek(0)
+        with Image.open(file) as picture:
+            picture_format, (width, height) = picture.format, picture.size
+            if width * height > settings.PRODUCT_IMAGE_MAX_PIXELS:
+                raise ValidationError({"image": ["The picture has too many pixels."]})
+            picture.verify()
+    except ValidationError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError({"image": ["Upload a picture: JPEG, PNG, WebP or GIF."]}) from None
+    finally:
+        file.seek(0)
+    if picture_format not in IMAGE_FORMATS:
+        raise ValidationError({"image": ["Upload a picture: JPEG, PNG, WebP or GIF."]})
+
+
+def _delete_picture_files(*, picture: ProductImage) -> None:
+    """The original and every rendition made of it (after the row is gone for good)."""
+    storage = picture.image.storage
+    names = [picture.image.name]
+    for name in rendition_names():
+        # The original may be gone already; then nothing was made of it.
+        with contextlib.suppress(OSError, ValueError):
+            names.append(getattr(picture, name).name)
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+@transaction.atomic
+def product_image_add(
+    *, product: Product, image: UploadedFile, alt: str = "", position: int | None = None
+) -> ProductImage:
+    """Add a picture to a product, after the others unless ``position`` is given."""
+    _check_picture(image)
+    if position is None:
+        last = product.images.order_by("-position").values_list("position", flat=True).first()
+        position = 0 if last is None else last + 1
+    picture = ProductImage(product=product, alt=alt.strip(), position=position)
+    picture.image.save(image.name or "picture", image, save=False)
+    stored = picture.image.name
+    try:
+        picture.full_clean()
+        picture.save()
+    except BaseException:
+        picture.image.storage.delete(stored)  # nothing half-written: no file without its row
+        raise
+    _invalidate_catalog()
+    return picture
+
+
+@transaction.atomic
+def product_image_update(*, picture: ProductImage, **changes) -> ProductImage:
+    unknown = set(changes) - PRODUCT_IMAGE_FIELDS
+    if unknown:
+        raise ValueError(f"Unknown picture fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(picture, field, value.strip() if field == "alt" else value)
+    picture.full_clean()
+    picture.save(update_fields=list(changes) or None)
+    _invalidate_catalog()
+    return picture
+
+
+@transaction.atomic
+def product_image_delete(*, picture: ProductImage) -> None:
+    picture.delete()
+    transaction.on_commit(partial(_delete_picture_files, picture=picture))
     _invalidate_catalog()

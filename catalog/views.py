@@ -1,16 +1,26 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
+from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.http import HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
-from catalog import selectors
+from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
+from catalog.renditions import rendition_states
+from catalog.templatetags.catalog_pictures import picture_html
+from shop.cache import cached
 from shop.templatetags.shop_tags import LOW_STOCK, availability, money
 
 PAGE_SIZE = 24
 HOME_CATEGORIES = 8
 HOME_POPULAR = 8
+FACET_VALUES = 12  # values shown per attribute in the sidebar, the most common first
 
 FILTER_LABELS = {
     "search": "Search",
@@ -65,7 +75,18 @@ def _find_category(tree: list[dict], identifier: str) -> dict | None:
     return next((n for n in tree if identifier in (n["slug"], str(n["id"]))), None)
 
 
-def _category_links(request, tree: list[dict], current: dict | None) -> list[dict]:
+def _category_counts(facets: dict | None) -> dict[int | None, int] | None:
+    """Products per category id under the other filters (None: all of them)."""
+    if facets is None:
+        return None
+    counts = {node["id"]: node["count"] for node in facets["categories"]}
+    counts[None] = sum(node["count"] for node in facets["categories"] if node["parent"] is None)
+    return counts
+
+
+def _category_links(
+    request, tree: list[dict], current: dict | None, *, counts: dict | None = None
+) -> list[dict]:
     """The category tree for the sidebar: every root, and the children along the current path.
 
     A link keeps the search, price, availability and sort order, and drops the attribute
@@ -94,6 +115,7 @@ def _category_links(request, tree: list[dict], current: dict | None) -> list[dic
                 "slug": node["slug"],
                 "href": href(node["slug"]),
                 "current": current is not None and node["id"] == current["id"],
+                "count": None if counts is None else counts.get(node["id"], 0),
                 "children": build(node["id"]) if node["id"] in open_ids else [],
             }
             for node in children.get(parent_id, [])
@@ -105,6 +127,7 @@ def _category_links(request, tree: list[dict], current: dict | None) -> list[dic
             "slug": "",
             "href": href(None),
             "current": current is None,
+            "count": None if counts is None else counts.get(None, 0),
             "children": [],
         },
         *build(None),
@@ -130,34 +153,80 @@ def _facet_sort_key(value: str):
         return (1, 0.0, value.lower())
 
 
-def _facets(request, products, *, facets_wanted: bool) -> list[dict]:
-    """Attribute checkboxes: the common values among the products in view, plus anything the
-    visitor already ticked (so it can be unticked even if nothing matches any more)."""
-    values = selectors.attribute_facets(products) if facets_wanted else {}
+def _facets(request, facets: dict | None, *, show_attributes: bool) -> list[dict]:
+    """Attribute checkboxes with their exact counts (the most common values of each attribute,
+    FACET_VALUES of them), plus anything the visitor already ticked, so that it can be
+    unticked even when nothing matches any more."""
+    counts: dict[str, dict[str, int]] = {}
+    if facets is not None and show_attributes:
+        for name, values in facets["attributes"].items():
+            counts[name] = {v["value"]: v["count"] for v in values[:FACET_VALUES]}
     for key in request.GET:
         if key.startswith("attr_"):
             name = key[len("attr_") :]
             chosen = [v for v in request.GET.getlist(key) if v]
             if chosen:
-                known = values.setdefault(name, [])
-                known.extend(v for v in chosen if v not in known)
-    facets = []
-    for name in sorted(values):
-        values[name] = sorted(values[name], key=_facet_sort_key)
+                known = counts.setdefault(name, {})
+                everything = {
+                    v["value"]: v["count"]
+                    for v in (facets or {}).get("attributes", {}).get(name, [])
+                }
+                for value in chosen:
+                    known.setdefault(value, everything.get(value, 0))
+    result = []
+    for name in sorted(counts):
         chosen = set(request.GET.getlist(f"attr_{name}"))
-        facets.append(
+        result.append(
             {
                 "name": name,
                 "param": f"attr_{name}",
                 "label": attribute_label(name),
                 "values": [
-                    {"value": v, "label": attribute_value_label(v), "checked": v in chosen}
-                    for v in values[name]
+                    {
+                        "value": v,
+                        "label": attribute_value_label(v),
+                        "count": counts[name][v],
+                        "checked": v in chosen,
+                    }
+                    for v in sorted(counts[name], key=_facet_sort_key)
                 ],
                 "open": bool(chosen),
             }
         )
-    return facets
+    return result
+
+
+def _facet_counts(request, product_filter) -> dict:
+    """The exact counts of the sidebar, cached in the catalog area like the API's."""
+    data = product_filter.form.cleaned_data
+    query = sorted(
+        (name, value)
+        for name, values in request.GET.lists()
+        for value in values
+        if value != "" and name not in ("ordering", "page")
+    )
+
+    def build():
+        category = data.get("category")
+        return selectors.product_facets(
+            search=data.get("search") or None,
+            category=selectors.category_get(category) if category else None,
+            min_price=data.get("min_price"),
+            max_price=data.get("max_price"),
+            attributes=product_filter.form.attribute_filters,
+            in_stock=data.get("in_stock"),
+        )
+
+    return cached(
+        selectors.CATALOG_CACHE_AREA,
+        ("product-facets-page", tuple(query)),
+        build,
+        timeout=settings.CATALOG_CACHE_SECONDS,
+    )
+
+
+def _primary_pictures(products) -> list:
+    return [p for p in map(selectors.product_primary_picture, products) if p is not None]
 
 
 def home(request):
@@ -168,16 +237,19 @@ def home(request):
     for node in tree:
         if node["parent_id"] is not None:
             children.setdefault(node["parent_id"], []).append(node)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "featured_categories": [
-                {**c, "children": children.get(c["id"], [])[:4]} for c in featured
-            ][:HOME_CATEGORIES],
-            "popular": selectors.product_popular(limit=HOME_POPULAR),
-        },
-    )
+    popular = selectors.product_popular(limit=HOME_POPULAR)
+    with rendition_states(_primary_pictures(popular)):
+        return render(
+            request,
+            "catalog/home.html",
+            {
+                "featured_categories": [
+                    {**c, "children": children.get(c["id"], [])[:4]} for c in featured
+                ][:HOME_CATEGORIES],
+                "popular": popular,
+                "canonical": request.build_absolute_uri(reverse("catalog:home")),
+            },
+        )
 
 
 def product_list(request):
@@ -205,15 +277,9 @@ def product_list(request):
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
 
-    # Facets describe the category or search being browsed, not the attribute filters
-    # already applied, so that other values of a ticked attribute stay visible.
-    facet_base = selectors.product_listable_queryset()
-    if search and "search" not in product_filter.errors:
-        facet_base = selectors.product_search(facet_base, search)
-    if category is not None:
-        facet_base = facet_base.filter(
-            category_id__in=selectors.category_descendant_ids(category["id"])
-        )
+    # Exact counts for the current filters; each facet ignores its own filter, so that the
+    # other values of a ticked attribute (and the other categories) stay visible.
+    facets = _facet_counts(request, product_filter) if not errors else None
 
     orderings = [
         ("popularity", "Most popular"),
@@ -224,29 +290,53 @@ def product_list(request):
     ]
     if search:
         orderings.insert(0, ("", "Best match"))
+    did_you_mean = selectors.search_suggestion(search) if search and not errors else None
+    did_you_mean_href = None
+    if did_you_mean:
+        query = request.GET.copy()
+        query["search"] = did_you_mean
+        query.pop("page", None)
+        did_you_mean_href = f"?{query.urlencode()}"
+    has_attribute_filter = any(key.startswith("attr_") for key in request.GET)
     active_filters = any(
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
     ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
 
-    return render(
-        request,
-        "catalog/product_list.html",
-        {
-            "page": page,
-            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
-            "errors": errors,
-            "params": request.GET,
-            "search": search,
-            "category": category,
-            "breadcrumbs": _category_path(tree, category)[:-1],
-            "category_links": _category_links(request, tree, category),
-            "orderings": orderings,
-            "facets": _facets(
-                request, facet_base, facets_wanted=bool(category or search) and not errors
-            ),
-            "active_filters": active_filters,
-        },
-    )
+    with rendition_states(_primary_pictures(page.object_list)):
+        return render(
+            request,
+            "catalog/product_list.html",
+            {
+                "page": page,
+                "page_range": paginator.get_elided_page_range(
+                    page.number, on_each_side=1, on_ends=1
+                ),
+                "errors": errors,
+                "params": request.GET,
+                "search": search,
+                "did_you_mean": did_you_mean,
+                "did_you_mean_href": did_you_mean_href,
+                "category": category,
+                "breadcrumbs": _category_path(tree, category)[:-1],
+                "category_links": _category_links(
+                    request, tree, category, counts=_category_counts(facets)
+                ),
+                "orderings": orderings,
+                "facets": _facets(
+                    request,
+                    facets,
+                    show_attributes=bool(category or search or has_attribute_filter),
+                ),
+                "active_filters": active_filters,
+                "canonical": seo.list_canonical(
+                    request,
+                    category_slug=category["slug"] if category else None,
+                    page=page.number,
+                ),
+                # A search or a filtered view is not a page of its own for search engines.
+                "noindex": bool(search) or has_attribute_filter,
+            },
+        )
 
 
 def product_detail(request, slug):
@@ -257,28 +347,33 @@ def product_detail(request, slug):
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
-    return render(
-        request,
-        "catalog/product_detail.html",
-        {
-            "product": product,
-            "available": selectors.product_available_quantity(product),
-            "picker": _variant_picker(request, product) if product.is_parent else None,
-            "image_url": selectors.product_image_url(product),
-            "relations": relations,
-            "related_sections": [
-                {"kind": kind, "title": title, "products": group}
-                for kind, title in RELATION_SECTIONS
-                if (group := [r.to_product for r in relations if r.kind == kind])
-            ],
-            "breadcrumbs": _category_path(tree, node),
-            "attributes": [
-                (attribute_label(key), attribute_value_label(value))
-                for key, value in (product.attributes or {}).items()
-                if isinstance(value, (str, int, float, bool))
-            ],
-        },
+    available = selectors.product_available_quantity(product)
+    pictures = selectors.product_pictures(product) + _primary_pictures(
+        [*(r.to_product for r in relations), *selectors.product_variants(product)]
     )
+    with rendition_states(pictures):
+        return render(
+            request,
+            "catalog/product_detail.html",
+            {
+                "product": product,
+                "available": available,
+                "picker": _variant_picker(request, product) if product.is_parent else None,
+                **seo.product_seo(request, product, available=available),
+                "relations": relations,
+                "related_sections": [
+                    {"kind": kind, "title": title, "products": group}
+                    for kind, title in RELATION_SECTIONS
+                    if (group := [r.to_product for r in relations if r.kind == kind])
+                ],
+                "breadcrumbs": _category_path(tree, node),
+                "attributes": [
+                    (attribute_label(key), attribute_value_label(value))
+                    for key, value in (product.attributes or {}).items()
+                    if isinstance(value, (str, int, float, bool))
+                ],
+            },
+        )
 
 
 def _variant_picker(request, product) -> dict:
@@ -328,9 +423,47 @@ def _variant_picker(request, product) -> dict:
                     "options": c["options"],
                     "price": money(c["price"], c["currency"]),
                     "available": c["available"],
-                    "image": c["image"],
+                    # The variant's own picture, drawn as the page draws the parent's.
+                    "picture": _variant_picture_html(product, c),
                 }
                 for c in choices
             ],
         },
     }
+
+
+def _variant_picture_html(product, choice: dict) -> str | None:
+    """The ``<picture>`` of a variant's own primary picture in the product page's slot, or
+    None when it has none (or its original cannot be read): the page keeps the parent's."""
+    picture = choice["picture"]
+    if picture is None:
+        return None
+    alt = picture.alt or f"{product.name} — {' / '.join(choice['options'].values())}"
+    try:
+        return picture_html(picture, slot="detail", alt=alt, eager=True)
+    except OSError:
+        return None
+
+
+@require_safe
+@cache_control(max_age=86400, public=True)
+def robots_txt(request):
+    """Crawl everything but carts, checkout, accounts and the API; the sitemap says what."""
+    sitemap = request.build_absolute_uri(reverse("catalog:sitemap"))
+    lines = [
+        "User-agent: *",
+        "Disallow: /cart/",
+        "Disallow: /checkout/",
+        "Disallow: /accounts/",
+        "Disallow: /orders/",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        f"Sitemap: {sitemap}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
+
+
+@require_safe
+def favicon(request):
+    """Browsers that ask for /favicon.ico regardless of the page's icon link get the icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from catalog.models import Product
+from catalog.selectors import product_images_prefetch
 from customers.models import WishlistItem
 from orders.exceptions import ProductUnavailable
 
@@ -15,6 +16,7 @@ def wishlist_items(*, owner) -> QuerySet[WishlistItem]:
     return (
         WishlistItem.objects.filter(owner=owner)
         .select_related("product", "product__category", "product__stock")
+        .prefetch_related(product_images_prefetch("product__images"))
         .order_by("-added_at", "-id")
     )
 
@@ -25,8 +27,9 @@ def wishlist_product_ids(*, owner) -> set[int]:
 
 @transaction.atomic
 def wishlist_add(*, owner, product: Product) -> tuple[WishlistItem, bool]:
-    """Save ``product`` (an active one); saving it again changes nothing. Returns the item and
-    whether it was new."""
+    """Save ``product`` (an active one; a parent too: the customer keeps the product and
+    chooses its size or colour later, on its page); saving it again changes nothing. Returns
+    the item and whether it was new."""
     if not product.is_active:
         raise ProductUnavailable("This product is no longer sold.")
     existing = WishlistItem.objects.filter(owner=owner, product=product).first()

@@ -19,6 +19,7 @@ from orders import selectors, services
 from orders.api_returns import ReturnRequestSerializer, ReturnSerializer, return_body
 from orders.documents import invoice_response
 from orders.models import CartItem, InvoiceKind, Order, OrderEvent, OrderLine, OrderStatus
+from payments.api import NextActionSerializer, PaymentStatusField, next_action_of
 from shop.api.ids import MAX_ID, id_field, id_or_404
 from shop.api.schema import error_response
 
@@ -195,11 +196,16 @@ class OrderEventSerializer(serializers.ModelSerializer):
 
 class OrderPaymentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.CharField()
+    status = PaymentStatusField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     card_brand = serializers.CharField()
     card_last4 = serializers.CharField()
     failure_code = serializers.CharField()
+    next_action = serializers.SerializerMethodField()
+
+    @extend_schema_field(NextActionSerializer(allow_null=True))
+    def get_next_action(self, payment) -> dict | None:
+        return next_action_of(payment)
 
 
 class OrderSerializer(serializers.ModelSerializer):

@@ -408,6 +408,13 @@ def order_detail(request, number):
     if order is None:
         return _no_order(request)
     payment = selectors.order_latest_payment(order)
+    # The card needs the customer's authentication (3-D Secure): the page sends them there.
+    action_required = (
+        order.status == OrderStatus.PROCESSING
+        and payment is not None
+        and payment.status == Payment.Status.ACTION_REQUIRED
+        and bool(payment.next_action_url)
+    )
     return render(
         request,
         "orders/order_detail.html",
@@ -417,8 +424,12 @@ def order_detail(request, number):
             "can_cancel": order.status in CANCELLABLE,
             "cancelled": order.status == OrderStatus.CANCELLED,
             "payment_failed": payment is not None and payment.status == Payment.Status.FAILED,
-            "in_progress": order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
-            or (order.status == OrderStatus.PROCESSING and order.paid_at is None),
+            "in_progress": not action_required
+            and (
+                order.status in (OrderStatus.CREATED, OrderStatus.CONFIRMED)
+                or (order.status == OrderStatus.PROCESSING and order.paid_at is None)
+            ),
+            "action_required": action_required,
             "documents": selectors.order_invoices(order),
             **_returns_context(order, can_request=order.user_id == request.user.pk),
         },

@@ -6,7 +6,7 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from payments import services
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Payment, PaymentEvent, Refund, StripeEvent
 from shop.admin import ReadOnlyInline
 from shop.exceptions import ShopError
 
@@ -107,3 +107,20 @@ class PaymentAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/payments/payment/refund_part.html", context)
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Stripe's webhook events as received: read only (the payload stays encrypted at rest)."""
+
+    list_display = ["event_id", "type", "outcome", "received_at", "processed_at"]
+    list_filter = ["outcome", "type"]
+    search_fields = ["event_id"]
+    fields = ["event_id", "type", "outcome", "received_at", "processed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

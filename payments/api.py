@@ -3,7 +3,9 @@ back part of a payment."""
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -35,8 +37,54 @@ class RefundInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255)
 
 
+class NextActionRedirectSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    return_url = serializers.CharField()
+
+
+class NextActionSerializer(serializers.Serializer):
+    """What the customer must do before the card is authorized (3-D Secure): go to
+    ``redirect_to_url.url`` (the provider sends them back to ``return_url``), or hand
+    ``client_secret`` to Stripe.js (``handleNextAction``)."""
+
+    type = serializers.ChoiceField(choices=["redirect_to_url"])
+    redirect_to_url = NextActionRedirectSerializer()
+    client_secret = serializers.CharField(allow_blank=True)
+
+
+def next_action_of(payment: Payment) -> dict | None:
+    if payment.status != Payment.Status.ACTION_REQUIRED or not payment.next_action_url:
+        return None
+    return {
+        "type": "redirect_to_url",
+        "redirect_to_url": {
+            "url": payment.next_action_url,
+            "return_url": settings.SHOP_URL + reverse("payments:return"),
+        },
+        "client_secret": payment.client_secret,
+    }
+
+
+def api_v1_status(status: str) -> str:
+    """A payment state as version 1 of the API names it (no ``action_required``)."""
+    return Payment.Status.PROCESSING if status == Payment.Status.ACTION_REQUIRED else status
+
+
+class PaymentStatusField(serializers.ChoiceField):
+    """Version 1's payment state: ``processing`` while the holder must act (``next_action``
+    says what to do), so that clients generated from version 1 meet no unknown state."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Payment.API_V1_STATUSES, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return api_v1_status(value)
+
+
 class PaymentSerializer(serializers.ModelSerializer):
     refunds = RefundSerializer(many=True, read_only=True)
+    status = PaymentStatusField()
+    next_action = serializers.SerializerMethodField()
 
     class Meta:
         model = Payment
@@ -51,8 +99,13 @@ class PaymentSerializer(serializers.ModelSerializer):
             "card_last4",
             "created_at",
             "refunds",
+            "next_action",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(NextActionSerializer(allow_null=True))
+    def get_next_action(self, payment) -> dict | None:
+        return next_action_of(payment)
 
 
 @extend_schema_view(

@@ -1,6 +1,8 @@
 """Payments: a state machine per payment, its audit trail, refunds, and the test gateway's table.
 
 States: pending -> processing -> authorized -> completed; any unfinished state -> failed;
+processing -> action_required -> authorized (or failed) when the card needs the customer's own
+authentication (3-D Secure) before the gateway authorizes it;
 completed -> refunded once the whole captured amount is refunded (partial refunds are Refund
 rows and the payment stays completed). An authorization given back without a capture (a void)
 ends in ``failed`` with failure_code "voided": every payment ends in completed, failed or
@@ -33,12 +35,16 @@ class Payment(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         PROCESSING = "processing", "Processing"
+        ACTION_REQUIRED = "action_required", "Action required"
         AUTHORIZED = "authorized", "Authorized"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
         REFUNDED = "refunded", "Refunded"
 
-    UNFINISHED = (Status.PENDING, Status.PROCESSING, Status.AUTHORIZED)
+    UNFINISHED = (Status.PENDING, Status.PROCESSING, Status.ACTION_REQUIRED, Status.AUTHORIZED)
+    # The states version 1 of the API knows (its clients refuse an unknown one): a payment
+    # waiting for its holder (action_required) reads "processing" there, with a next_action.
+    API_V1_STATUSES = list(filter(Status.ACTION_REQUIRED.__ne__, Status.values))
     TERMINAL = (Status.COMPLETED, Status.FAILED, Status.REFUNDED)
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="payments")
@@ -57,6 +63,12 @@ class Payment(FSMModelMixin, models.Model):
         max_length=4, blank=True, validators=[RegexValidator(r"^\d{4}$", "Four digits.")]
     )
     gateway_reference = models.CharField(max_length=64, blank=True)
+    # What the customer must do before the gateway authorizes (3-D Secure): the provider's
+    # page to send them to, and the secret its browser script needs. Encrypted: either one
+    # lets whoever holds it act on the payment.
+    next_action_url = EncryptedTextField(blank=True)
+    client_secret = EncryptedTextField(blank=True)
+    action_requested_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, unique=True, default=new_idempotency_key)
     failure_code = models.CharField(max_length=40, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
@@ -104,7 +116,13 @@ class Payment(FSMModelMixin, models.Model):
     def start(self):
         pass
 
-    @transition(field=status, source=Status.PROCESSING, target=Status.AUTHORIZED)
+    @transition(field=status, source=Status.PROCESSING, target=Status.ACTION_REQUIRED)
+    def require_action(self):
+        """The card needs the customer's authentication before it is authorized."""
+
+    @transition(
+        field=status, source=[Status.PROCESSING, Status.ACTION_REQUIRED], target=Status.AUTHORIZED
+    )
     def authorize(self):
         pass
 
@@ -226,3 +244,30 @@ class TestGatewayCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.reference}: {'approved' if self.approved else self.code}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event from Stripe, stored once by its id (a replay finds it and does nothing)
+    and processed by a task through the payment services."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+        UNKNOWN_PAYMENT = "unknown_payment", "No such payment"
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    # The event as Stripe sent it: it may carry billing details, so it is encrypted.
+    payload = EncryptedTextField()
+    outcome = models.CharField(
+        max_length=20, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.outcome})"

@@ -11,13 +11,15 @@ caller (a Celery task) retries it with backoff, and ``lookup`` asks the gateway 
 happened. Only a definite answer fails a payment.
 """
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
@@ -29,7 +31,8 @@ from payments.exceptions import (
     RefundExceedsCapture,
 )
 from payments.gateways import GatewayStatus, Lookup, Result, get_gateway
-from payments.models import Payment, PaymentEvent, Refund
+from payments.models import Payment, PaymentEvent, Refund, StripeEvent
+from payments.signals import payment_action_settled
 from shop.db import atomic_bounded
 from shop.exceptions import InvalidTransition
 
@@ -37,8 +40,12 @@ logger = logging.getLogger(__name__)
 Status = Payment.Status
 Event = PaymentEvent.Kind
 RefundStatus = Refund.Status
-TRANSITIONS = ("start", "authorize", "complete", "fail", "void", "refund", "recover")
+TRANSITIONS = (
+    "start", "require_action", "authorize", "complete", "fail", "void", "refund", "recover",
+)  # fmt: skip
 CENT = Decimal("0.01")
+Outcome = StripeEvent.Outcome
+KEY_FIELD = "shop_key"  # the metadata field of a PaymentIntent that holds the payment's key
 
 
 # --- audit and transitions ------------------------------------------------------------------
@@ -74,6 +81,11 @@ def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payme
         error_code=payment.failure_code if payment.status == Status.FAILED else "",
         message=message,
     )
+    if before == Status.ACTION_REQUIRED and payment.status != before:
+        # The customer's authentication is over: the order goes on (or is cancelled).
+        transaction.on_commit(
+            partial(payment_action_settled.send, sender=Payment, payment_id=payment.pk)
+        )
     return payment
 
 
@@ -183,12 +195,40 @@ def _capture_key(payment: Payment) -> str:
     return f"{payment.idempotency_key}:capture"
 
 
+def _card_fields(payment: Payment, card) -> dict:
+    """The card's brand and last four digits, when the gateway told them only now."""
+    if card is None or payment.card_last4 or not card.last4:
+        return {}
+    return {"card_brand": card.brand[:20], "card_last4": card.last4}
+
+
+def _hold_stock_for_authentication(payment: Payment) -> None:
+    """The customer may take until the authentication expires (and the sweeper comes by):
+    the order's stock waits as long."""
+    ttl = settings.PAYMENT_ACTION_EXPIRES + settings.PAYMENT_STUCK_AFTER
+    reservation_extend(order=payment.order, ttl=ttl)
+
+
 def _sync(payment: Payment, found: Lookup | None) -> Payment:
     """Bring the payment to what the gateway's records say (never beyond them)."""
     if found is None:
         return payment
     status = payment.status
-    if found.status == GatewayStatus.DECLINED and status == Status.PROCESSING:
+    waiting = (Status.PROCESSING, Status.ACTION_REQUIRED)
+    if found.status == GatewayStatus.ACTION_REQUIRED:
+        if status != Status.PROCESSING:
+            return payment
+        _hold_stock_for_authentication(payment)
+        return _step(
+            payment.pk,
+            "require_action",
+            expected=Status.PROCESSING,
+            gateway_reference=found.reference,
+            next_action_url=found.next_action_url,
+            client_secret=found.client_secret,
+            action_requested_at=timezone.now(),
+        )
+    if found.status == GatewayStatus.DECLINED and status in waiting:
         return _fail(payment, found.code or "declined")
     if found.status == GatewayStatus.VOIDED:
         if status == Status.AUTHORIZED:
@@ -199,15 +239,20 @@ def _sync(payment: Payment, found: Lookup | None) -> Payment:
                 failure_code="voided",
                 failure_message="The authorization was voided at the gateway.",
             )
-        if status == Status.PROCESSING:
+        if status in waiting:
             return _fail(payment, "voided", "The authorization was voided at the gateway.")
         return payment
-    if status == Status.PROCESSING and found.status in (
+    if status in waiting and found.status in (
         GatewayStatus.AUTHORIZED,
         GatewayStatus.CAPTURED,
     ):
         payment = _step(
-            payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=found.reference
+            payment.pk,
+            "authorize",
+            expected=status,
+            gateway_reference=found.reference,
+            next_action_url="",
+            client_secret="",
         )
     if found.status == GatewayStatus.CAPTURED:
         # Authorized: the capture went through unheard. Failed: it did so after all.
@@ -251,7 +296,9 @@ def payment_authorize(*, payment_id: int) -> Payment:
         # The order's stock stays reserved while its card is being authorized.
         reservation_extend(order=payment.order)
     if payment.status != Status.PROCESSING or payment.give_back_requested_at:
-        return payment  # already decided, or its order no longer wants it
+        # Already decided, waiting for the customer's authentication (the return page, a
+        # webhook or the sweeper settles it), or its order no longer wants it.
+        return payment
     gateway = get_gateway()
     try:
         result = _attempt(
@@ -268,11 +315,29 @@ def payment_authorize(*, payment_id: int) -> Payment:
         if found is None:
             return _fail(payment, "processing_error", "The gateway kept failing; gave up.")
         return _sync(payment, found)
-    if not result.approved:
+    card = _card_fields(payment, result.card)
+    if result.action_required:
+        _hold_stock_for_authentication(payment)
+        payment = _step(
+            payment.pk,
+            "require_action",
+            expected=Status.PROCESSING,
+            gateway_reference=result.reference,
+            next_action_url=result.next_action_url,
+            client_secret=result.client_secret,
+            action_requested_at=timezone.now(),
+            **card,
+        )
+    elif not result.approved:
         return _fail(payment, result.code or "declined", result.message or "declined")
-    payment = _step(
-        payment.pk, "authorize", expected=Status.PROCESSING, gateway_reference=result.reference
-    )
+    else:
+        payment = _step(
+            payment.pk,
+            "authorize",
+            expected=Status.PROCESSING,
+            gateway_reference=result.reference,
+            **card,
+        )
     if payment.status == Status.FAILED:
         # Settled as failed while this call was under way: the hold must not stay on the card.
         _void_at_gateway(payment, result.reference)
@@ -284,6 +349,19 @@ def _void_at_gateway(payment: Payment, reference: str) -> None:
         payment_release_hold(payment_id=payment.pk, reference=reference)
     except (GatewayTransientError, PaymentError) as exc:
         logger.warning("voiding a late authorization of payment %s: %s", payment.pk, exc)
+
+
+def _abandon(payment: Payment, code: str, message: str) -> Payment:
+    """Give up a payment waiting for the customer's authentication: cancel it at the gateway,
+    then fail it. One the customer finished meanwhile is settled to that instead (and the
+    caller goes on from there). GatewayTransientError when the gateway does not answer."""
+    payment = payment_sync(payment_id=payment.pk)
+    if payment.status != Status.ACTION_REQUIRED:
+        return payment
+    result = _attempt(payment, "void", lambda: get_gateway().void(payment.gateway_reference))
+    if not result.approved:
+        return payment_sync(payment_id=payment.pk)
+    return _fail(payment, code, message)
 
 
 def payment_release_hold(*, payment_id: int, reference: str) -> None:
@@ -516,7 +594,7 @@ def payment_give_back_request(*, payment_id: int, reason: str = "") -> Payment:
 
 def owes_money_back(payment: Payment) -> bool:
     """Does the customer still have money held or taken that they must get back?"""
-    if payment.status in (Status.PROCESSING, Status.AUTHORIZED):
+    if payment.status in (Status.PROCESSING, Status.ACTION_REQUIRED, Status.AUTHORIZED):
         return True
     pending = _pending_refunds(payment) if payment.status == Status.COMPLETED else 0
     return payment.status == Status.COMPLETED and payment.refundable_amount - pending > 0
@@ -528,6 +606,8 @@ def payment_give_back(*, payment_id: int, reason: str = "", now: datetime | None
     gateway cannot be reached (the sweeper comes back to it). ``now`` is the sweeper's clock."""
     payment = payment_give_back_request(payment_id=payment_id, reason=reason)
     reason = reason or "order cancelled"
+    if payment.status == Status.ACTION_REQUIRED:
+        payment = _abandon(payment, "order_cancelled", "The order was cancelled.")
     if payment.status == Status.PROCESSING:
         payment = payment_sync(payment_id=payment_id)
         if payment.status == Status.PROCESSING:
@@ -567,6 +647,18 @@ def _settle(payment_id: int, now: datetime) -> Payment:
         return payment
     if payment.status == Status.AUTHORIZED and payment.capture_requested_at:
         return payment_sync(payment_id=payment_id)
+    if payment.status == Status.ACTION_REQUIRED:
+        # The return page or a webhook normally settles it; past its expiry it is given up.
+        payment = payment_sync(payment_id=payment_id)
+        expired = now - settings.PAYMENT_ACTION_EXPIRES
+        requested = payment.action_requested_at or payment.updated_at
+        if payment.status == Status.ACTION_REQUIRED and requested <= expired:
+            return _abandon(
+                payment,
+                "authentication_abandoned",
+                "The card's authentication was not completed in time.",
+            )
+        return payment
     # Authorized, no capture asked for: the order decides (its own sweeper resumes it).
     return payment
 
@@ -580,7 +672,7 @@ def payments_settle_stuck(*, now: datetime | None = None, limit: int = 500) -> i
     # A pending payment was never sent to the gateway: its order starts it, and the stuck-order
     # sweeper resumes that order, so a worker outage delays orders instead of cancelling them.
     # (A cancelled order's pending payment fails in the cancel's own transaction.)
-    unfinished = [Status.PROCESSING, Status.AUTHORIZED]
+    unfinished = [Status.PROCESSING, Status.ACTION_REQUIRED, Status.AUTHORIZED]
     stuck = Payment.objects.filter(status__in=unfinished, updated_at__lte=cutoff)
     owed = Payment.objects.filter(
         status=Status.COMPLETED, give_back_requested_at__isnull=False, updated_at__lte=cutoff
@@ -618,3 +710,83 @@ def payment_tokens_forget(*, order_ids: list[int]) -> int:
         .exclude(token_reference="")
         .update(token_reference="")
     )
+
+
+# --- Stripe's webhook events ----------------------------------------------------------------
+# Stripe's webhook events: verified and stored once by the view, applied by a task.
+#
+# An event says *that* a PaymentIntent or a refund changed, not what the shop must do: applying
+# it asks Stripe where the payment stands now (``payment_sync``, the same service the shop uses
+# after a lost answer) and settles pending refunds under their own keys. So events may come in
+# any order, twice, or before the shop heard the answer to its own request, and the payment
+# still only ever moves to where Stripe's records are. Events of other types are acknowledged
+# and ignored.
+
+
+def stripe_event_receive(*, event: dict) -> tuple[StripeEvent, bool]:
+    """Store a verified event unless its id is known; True when it is new (and enqueued)."""
+    from payments.tasks import stripe_event_process_task
+
+    try:
+        with transaction.atomic():
+            stored = StripeEvent(
+                event_id=event["id"],
+                type=str(event.get("type", ""))[:100],
+                payload=json.dumps(event),
+            )
+            stored.full_clean(validate_unique=False)
+            stored.save()
+            transaction.on_commit(partial(stripe_event_process_task.delay, event_id=stored.pk))
+    except IntegrityError:
+        return StripeEvent.objects.get(event_id=event["id"]), False
+    return stored, True
+
+
+def _payment_of(intent: dict) -> Payment | None:
+    key = (intent.get("metadata") or {}).get(KEY_FIELD)
+    if key:
+        found = Payment.objects.filter(idempotency_key=key).first()
+        if found is not None:
+            return found
+    reference = intent.get("id") or ""
+    return Payment.objects.filter(gateway_reference=reference).first() if reference else None
+
+
+def _intent_of(event: dict) -> dict | None:
+    """The PaymentIntent an event is about, as far as the event itself says."""
+    obj = (event.get("data") or {}).get("object") or {}
+    kind = event.get("type", "")
+    if kind.startswith("payment_intent."):
+        return obj
+    if kind.startswith(("charge.", "refund.")) and obj.get("payment_intent"):
+        intent = obj["payment_intent"]
+        return intent if isinstance(intent, dict) else {"id": intent}
+    return None
+
+
+def stripe_event_process(*, event_id: int) -> StripeEvent:
+    """Apply one stored event (safe to run twice; GatewayTransientError when Stripe cannot be
+    asked, and the task retries)."""
+    stored = StripeEvent.objects.get(pk=event_id)
+    if stored.processed_at is not None:
+        return stored
+    event = json.loads(stored.payload)
+    intent = _intent_of(event)
+    outcome = Outcome.IGNORED
+    if intent is not None:
+        payment = _payment_of(intent)
+        if payment is None:
+            outcome = Outcome.UNKNOWN_PAYMENT
+            logger.warning("stripe event %s: no payment for %s", stored.event_id, intent.get("id"))
+        else:
+            payment_sync(payment_id=payment.pk)
+            for refund_id in Refund.objects.filter(
+                payment=payment, status=Refund.Status.PENDING
+            ).values_list("id", flat=True):
+                refund_settle(refund_id=refund_id)
+            outcome = Outcome.APPLIED
+    StripeEvent.objects.filter(pk=stored.pk, processed_at__isnull=True).update(
+        outcome=outcome, processed_at=timezone.now()
+    )
+    stored.refresh_from_db()
+    return stored

@@ -16,3 +16,8 @@ def payment_give_back_task(*, payment_id: int, reason: str = "") -> str:
 @shared_task(ignore_result=True)
 def payments_settle_stuck_task() -> int:
     return services.payments_settle_stuck()
+
+
+@shared_task(ignore_result=True, **retrying(GatewayTransientError))
+def stripe_event_process_task(*, event_id: int) -> str:
+    return services.stripe_event_process(event_id=event_id).outcome

@@ -16,7 +16,7 @@ from django.db.models import Avg, Count, QuerySet, Sum, Window
 from django.utils import timezone
 
 from catalog.models import Product
-from catalog.selectors import product_base_queryset, product_popular
+from catalog.selectors import product_base_queryset, product_images_prefetch, product_popular
 from orders.selectors import customer_has_bought
 from recommendations.exceptions import UnknownAlgorithm
 from recommendations.models import (
@@ -177,6 +177,10 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                     "product__parent__category",
                     "anchor",
                 )
+                .prefetch_related(
+                    product_images_prefetch("product__images"),
+                    product_images_prefetch("product__parent__images"),
+                )
                 .order_by("rank")[:limit]
             )
             bought = _bought(user_id, [row.anchor_id for row in rows if row.anchor_id])
@@ -237,6 +241,10 @@ def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, f
             )
             .select_related(
                 "similar", "similar__category", "similar__stock", "similar__parent__category"
+            )
+            .prefetch_related(
+                product_images_prefetch("similar__images"),
+                product_images_prefetch("similar__parent__images"),
             )
             .order_by("rank")[:limit]
         )

@@ -3,6 +3,7 @@
 ``shop.E001`` runs under ``manage.py check --deploy``. ``shop.E002`` and ``shop.E003`` run on
 every ``check``, so also before ``migrate``, ``runserver`` and every other management command:
 a shop with debug off must not quietly approve test cards or sign with a public key.
+``shop.E004``-``shop.E006`` (every ``check`` too) keep Stripe's live and test keys apart.
 """
 
 from django.conf import settings
@@ -68,3 +69,47 @@ def check_development_secret_key(app_configs=None, **kwargs):
             id="shop.E003",
         )
     ]
+
+
+STRIPE_GATEWAY = "payments.gateways.stripe.StripeGateway"
+
+
+@register(Tags.security)
+def check_stripe_keys(app_configs=None, **kwargs):
+    """Real money only where it belongs: a live Stripe key never with debug on (a developer's
+    machine would charge real cards), a test key with debug off only when chosen on purpose
+    (a shop taking orders would approve Stripe's public test cards)."""
+    if settings.PAYMENT_GATEWAY != STRIPE_GATEWAY:
+        return []
+    key = getattr(settings, "STRIPE_SECRET_KEY", "")
+    live = key.startswith(("sk_live_", "rk_live_"))
+    errors = []
+    if not key or not getattr(settings, "STRIPE_WEBHOOK_SECRET", ""):
+        errors.append(
+            Error(
+                "The Stripe gateway is chosen but STRIPE_SECRET_KEY or STRIPE_WEBHOOK_SECRET "
+                "is not set.",
+                hint="Set both from the Stripe dashboard (Developers > API keys, Webhooks).",
+                id="shop.E004",
+            )
+        )
+    elif live and settings.DEBUG:
+        errors.append(
+            Error(
+                "STRIPE_SECRET_KEY is a live key and DEBUG is on: this machine would charge "
+                "real cards while showing tracebacks to anyone.",
+                hint="Use a test key (sk_test_...) for development, or turn DEBUG off.",
+                id="shop.E005",
+            )
+        )
+    elif not live and not settings.DEBUG and not getattr(settings, "STRIPE_ALLOW_TEST_KEY", False):
+        errors.append(
+            Error(
+                "STRIPE_SECRET_KEY is a test key and DEBUG is off: the shop would accept "
+                "Stripe's public test cards as payment.",
+                hint="Set a live key (sk_live_...). To run Stripe's test mode on the production "
+                "stack on purpose (staging), set STRIPE_ALLOW_TEST_KEY=1.",
+                id="shop.E006",
+            )
+        )
+    return errors

@@ -6,6 +6,7 @@ cache and Celery in eager mode. ``DATABASE_URL``, ``REDIS_URL``, ``DJANGO_SECRET
 for the full list.
 """
 
+import json
 import os
 from datetime import timedelta
 from decimal import Decimal
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_fsm",
     "axes",
+    "import_export",
+    "imagekit",
     "shop",
     "catalog",
     "inventory",
@@ -114,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shop.context_processors.shop",
                 "orders.context_processors.cart",
+                "payments.context_processors.gateway",
             ],
         },
     },
@@ -200,11 +205,20 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Uploaded files; in production nginx serves both directories from disk (deploy/nginx/).
-MEDIA_URL = "/media/"
+# Uploaded files (product pictures and their renditions). The embedded default keeps them in
+# the local folder MEDIA_ROOT, served by the shop itself under DEBUG (`make run`) and by nginx in
+# front of it otherwise (deploy/). Production may keep them in any storage django-storages
+# supports instead: MEDIA_STORAGE names the backend and MEDIA_STORAGE_OPTIONS (JSON) its options,
+# e.g. MEDIA_STORAGE=storages.backends.s3.S3Storage
+# MEDIA_STORAGE_OPTIONS='{"bucket_name": "shop-media", "region_name": "eu-central-1"}'
+# (docs/operations.md, "Product pictures").
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": os.environ.get("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": json.loads(os.environ.get("MEDIA_STORAGE_OPTIONS") or "{}"),
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -335,6 +349,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
     "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
     "customers.tasks.email_verification_send_task": {"queue": CELERY_QUEUE_EMAIL},
+    "customers.tasks.stock_alerts_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "recommendations.tasks.training_run_task": {"queue": CELERY_QUEUE_TRAINING},
     "recommendations.tasks.popularity_refresh_task": {"queue": CELERY_QUEUE_TRAINING},
 }
@@ -373,6 +388,15 @@ SHOP_SELLER_ADDRESS = env_list(
     "SHOP_SELLER_ADDRESS", ["Beispielstraße 1", "10115 Berlin", "Germany"]
 )
 SHOP_VAT_ID = os.environ.get("SHOP_VAT_ID", "DE000000000")
+
+# Renditions of product pictures (django-imagekit): made on first use, then kept in the media
+# storage under CACHE/; whether one exists is remembered in the cache, so a page that shows
+# pictures asks the storage nothing once they are made. Uploads larger than this are refused.
+IMAGEKIT_CACHEFILE_DIR = "CACHE/images"
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.JustInTime"
+IMAGEKIT_CACHE_TIMEOUT = None
+PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
+PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
@@ -471,7 +495,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 # Several apps have a choice set named "status": name each one, so the schema is stable.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "OrderStatusEnum": "orders.models.OrderStatus",
-    "PaymentStatusEnum": "payments.models.Payment.Status",
+    "PaymentStatusEnum": "payments.models.Payment.API_V1_STATUSES",
     "ReorderRequestStatusEnum": "inventory.models.ReorderRequest.Status",
     "ModelVersionStatusEnum": "recommendations.models.ModelVersion.Status",
 }
@@ -516,6 +540,21 @@ PAYMENT_MAX_ATTEMPTS = env_int("PAYMENT_MAX_ATTEMPTS", 3)
 # A payment not finished this long after its last change is settled by the sweeper (longer
 # than CELERY_TASK_TIME_LIMIT, so no gateway call of a live task can still be under way).
 PAYMENT_STUCK_AFTER = timedelta(seconds=env_int("PAYMENT_STUCK_AFTER_SECONDS", 600))
+# A payment waiting for the customer's authentication (3-D Secure) this long is given up: the
+# gateway's authorization is cancelled, the payment fails and its order's stock is released.
+PAYMENT_ACTION_EXPIRES = timedelta(seconds=env_int("PAYMENT_ACTION_EXPIRES_SECONDS", 1800))
+# Stripe (PAYMENT_GATEWAY=payments.gateways.stripe.StripeGateway; docs/payments-stripe.md).
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Where the library sends its requests: Stripe itself, or a local server in the tests.
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# The library's own retries of a request whose answer was lost (same idempotency key).
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT = env_int("STRIPE_TIMEOUT_SECONDS", 20)
+# A test key (sk_test_) with debug off is a system check error unless this is set (a staging
+# shop running Stripe's test mode on the production stack).
+STRIPE_ALLOW_TEST_KEY = env_bool("STRIPE_ALLOW_TEST_KEY", False)
 CELERY_BEAT_SCHEDULE["payments-settle-stuck"] = {
     "task": "payments.tasks.payments_settle_stuck_task",
     "schedule": timedelta(minutes=3),

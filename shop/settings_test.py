@@ -22,6 +22,8 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # The suite pays with the test gateway's tokens, with debug off (as pytest-django runs it).
 PAYMENT_ALLOW_TEST_GATEWAY = env_bool("PAYMENT_ALLOW_TEST_GATEWAY", True)  # noqa: F405
+# The Stripe tests run Stripe's test mode against a local server, with debug off.
+STRIPE_ALLOW_TEST_KEY = env_bool("STRIPE_ALLOW_TEST_KEY", True)  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 # A fixed key for tests only (the suite and the worker processes it starts must agree).

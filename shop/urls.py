@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -17,9 +19,14 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("accounts/", include("customers.urls")),
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
     path("", include("recommendations.urls")),
     path("", include("catalog.urls")),
 ]
+
+# Uploaded pictures: served by the shop itself only under DEBUG (`make run`); in production by
+# the web server in front of it, or straight from the storage (docs/operations.md).
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "shop.views.not_found"
 handler500 = "shop.views.server_error"

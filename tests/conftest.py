@@ -25,6 +25,13 @@ def _shop_configuration(request):
 
 
 @pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory):
+    """Uploaded pictures and their renditions go to a folder of the test's own, never to the
+    checkout's media/."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
     yield

@@ -1,12 +1,14 @@
 """factory_boy factories for the whole shop, one section per app."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation
 from inventory.models import StockItem
 
 
@@ -58,6 +60,30 @@ class ProductFactory(factory.django.DjangoModelFactory):
     price = Decimal("10.00")
     category = factory.SubFactory(CategoryFactory)
     attributes = factory.LazyFunction(dict)
+
+
+def picture_file(
+    name="picture.png", *, size=(120, 90), colour=(200, 40, 40), image_format="PNG"
+) -> SimpleUploadedFile:
+    """An uploaded picture made with Pillow (no file on disk)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format=image_format)
+    content_type = f"image/{image_format.lower()}"
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type=content_type)
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    """A stored picture (tests of the upload itself go through catalog.services)."""
+
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.LazyFunction(picture_file)
+    alt = factory.Sequence(lambda n: f"Picture {n}")
+    position = factory.Sequence(lambda n: n)
 
 
 class ProductRelationFactory(factory.django.DjangoModelFactory):

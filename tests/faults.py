@@ -1,8 +1,9 @@
-"""A test gateway with faults switched on and off from outside, across processes.
+"""Gateways with faults switched on and off from outside, across processes.
 
-``FaultyGateway`` is the test gateway plus three faults, read from a small JSON file named by
-the ``SHOP_FAULTS_FILE`` environment variable on every call, so the test and the workers it
-starts see the same switches at the same moment:
+``FaultyGateway`` is the test gateway plus three faults (``FaultyStripeGateway`` the Stripe
+gateway, talking to the local Stripe server, plus the same three), read from a small JSON
+file named by the ``SHOP_FAULTS_FILE`` environment variable on every call, so the test and
+the workers it starts see the same switches at the same moment:
 
 - ``down``: every call fails with GatewayTransientError and the gateway does nothing;
 - ``lose_first``: operations ("void", "refund") whose first answer per idempotency key is lost
@@ -12,7 +13,7 @@ starts see the same switches at the same moment:
   and waits, after noting the point and its key in a second file, for as long as the switch
   stays on: the test kills the worker there, or lets it go on.
 
-Without the environment variable it behaves exactly like the test gateway.
+Without the environment variable each behaves exactly like the gateway it extends.
 """
 
 import json
@@ -20,23 +21,31 @@ import os
 import time
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.conf import settings
 
 from payments.exceptions import GatewayTransientError
 from payments.gateways.base import Lookup, Result
+from payments.gateways.stripe import StripeGateway
 from payments.gateways.test import TestGateway
 from payments.models import TestGatewayCharge
 
 ENV = "SHOP_FAULTS_FILE"
 GATEWAY = "tests.faults.FaultyGateway"
+STRIPE_GATEWAY = "tests.faults.FaultyStripeGateway"
 PAUSE_POINTS = ("authorize:after", "capture:before", "capture:after")
 
 
 class Faults:
     """The switches of FaultyGateway, kept in ``path`` (and what reached a pause, beside it)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, gateway: str = GATEWAY, env: dict[str, str] | None = None):
         self.path = Path(path)
         self.reached_path = self.path.with_suffix(".reached")
+        self.gateway = gateway
+        self.extra_env = dict(env or {})
 
     @classmethod
     def from_environment(cls) -> "Faults | None":
@@ -45,7 +54,7 @@ class Faults:
 
     def env(self) -> dict[str, str]:
         """The environment a worker needs to use this gateway with these switches."""
-        return {"PAYMENT_GATEWAY": GATEWAY, ENV: str(self.path)}
+        return {"PAYMENT_GATEWAY": self.gateway, ENV: str(self.path), **self.extra_env}
 
     def set(self, *, down: bool = False, lose_first=(), pause: str | None = None) -> None:
         """Replace every switch at once (written whole, then renamed: never read half-made)."""
@@ -75,8 +84,12 @@ class Faults:
         return [tuple(line.split(" ", 1)) for line in lines if line]
 
 
-class FaultyGateway(TestGateway):
-    __test__ = False
+class Faulty:
+    """The faults, around any gateway; ``_seen(key)`` asks the gateway's own records whether
+    an idempotency key is known there (so "the first time" is the same for every process)."""
+
+    def _seen(self, key: str) -> bool:
+        raise NotImplementedError
 
     def _switches(self) -> dict:
         faults = Faults.from_environment()
@@ -97,7 +110,7 @@ class FaultyGateway(TestGateway):
         """Do the work; lose the answer if this was the first request with ``key``."""
         if operation not in self._switches().get("lose_first", ()):
             return call()
-        first = not TestGatewayCharge.objects.filter(idempotency_key=key).exists()
+        first = not self._seen(key)
         result = call()
         if first:
             raise GatewayTransientError(f"The answer to the {operation} was lost on the way back.")
@@ -121,16 +134,31 @@ class FaultyGateway(TestGateway):
         return self._lose_first(
             "refund",
             idempotency_key,
-            lambda: super(FaultyGateway, self).refund(reference, amount, idempotency_key),
+            lambda: super(Faulty, self).refund(reference, amount, idempotency_key),
         )
 
     def void(self, reference: str) -> Result:
         self._gate()
-        # The test gateway keys a void by its authorization: one void per authorization.
+        # Both gateways key a void by its authorization: one void per authorization.
         return self._lose_first(
-            "void", f"void:{reference}", lambda: super(FaultyGateway, self).void(reference)
+            "void", f"void:{reference}", lambda: super(Faulty, self).void(reference)
         )
 
     def lookup(self, idempotency_key: str) -> Lookup | None:
         self._gate()
         return super().lookup(idempotency_key)
+
+
+class FaultyGateway(Faulty, TestGateway):
+    __test__ = False
+
+    def _seen(self, key: str) -> bool:
+        return TestGatewayCharge.objects.filter(idempotency_key=key).exists()
+
+
+class FaultyStripeGateway(Faulty, StripeGateway):
+    """Asks the local Stripe server (tests/payments/stripe_server.py) whether it knows a key."""
+
+    def _seen(self, key: str) -> bool:
+        url = f"{settings.STRIPE_API_BASE}/_test/idempotency/{quote(key, safe='')}"
+        return requests.get(url, timeout=10).json()["seen"]

@@ -103,3 +103,26 @@ def delivered(user, stocked):
         return services.order_deliver(order_id=order.pk, actor="staff")
 
     return make
+
+
+STRIPE_GATEWAY = "payments.gateways.stripe.StripeGateway"
+STRIPE_WEBHOOK_SECRET = "whsec_test_local"
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    """The local Stripe server (tests/payments/stripe_server.py), with the shop's Stripe
+    gateway pointed at it. The library does not retry by itself here (the tests that show its
+    retries turn them on), so a lost answer reaches the shop."""
+    from tests.payments.stripe_server import FakeStripe
+
+    server = FakeStripe().start()
+    settings.PAYMENT_GATEWAY = STRIPE_GATEWAY
+    settings.STRIPE_API_BASE = server.url
+    settings.STRIPE_SECRET_KEY = server.api_key
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_local"
+    settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT = 10
+    yield server
+    server.stop()

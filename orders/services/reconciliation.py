@@ -155,6 +155,7 @@ class _Run:
         gw = found.status if found else "none"
         settles = {
             PaymentStatus.PROCESSING: set(GatewayStatus),
+            PaymentStatus.ACTION_REQUIRED: set(GatewayStatus) - {GatewayStatus.ACTION_REQUIRED},
             PaymentStatus.AUTHORIZED: {GatewayStatus.CAPTURED, GatewayStatus.VOIDED},
             PaymentStatus.FAILED: {GatewayStatus.CAPTURED},
         }
@@ -236,6 +237,46 @@ class _Run:
                 held=net,
             )
 
+    # --- the gateway's side -------------------------------------------------------------
+    def check_unknown(self, *, since) -> None:
+        """Money the gateway holds for payments the shop never recorded (a gateway that can
+        list its records, as Stripe lists its PaymentIntents and their refunds): flagged, for
+        staff to refund or explain."""
+        try:
+            records = get_gateway().records(since=since, until=self.now)
+        except (GatewayTransientError, PaymentError):
+            self.report.unreachable += 1
+            return
+        keys = [r.idempotency_key for r in records if r.idempotency_key]
+        known = set(
+            Payment.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        for record in records:
+            found = record.lookup
+            holds = found.status == GatewayStatus.AUTHORIZED or gateway_net(found) > 0
+            if record.idempotency_key in known or not holds:
+                continue
+            self.report.found["unknown_at_gateway"] += 1
+            ReconciliationIssue.objects.update_or_create(
+                payment=None,
+                kind="unknown_at_gateway",
+                status=IssueStatus.OPEN,
+                message=(
+                    f"The gateway holds {found.reference} ({found.status}), unknown to the shop."
+                )[:255],
+                defaults={
+                    "details": {
+                        "reference": found.reference,
+                        "key": record.idempotency_key,
+                        "status": str(found.status),
+                        "held": str(gateway_net(found)),
+                    }
+                },
+            )
+            logger.warning("reconciliation: %s unknown to the shop", found.reference)
+
 
 def payments_reconcile(
     *,
@@ -247,7 +288,9 @@ def payments_reconcile(
 
     All payments by default, or ``payment_ids``, or those changed within ``changed_within``
     (the nightly run: a gateway is not asked about years of settled payments every night)
-    together with every payment that still has an open issue. Returns the run's report."""
+    together with every payment that still has an open issue; the nightly run also lists the
+    gateway's own records of the period and flags money held for payments the shop does not
+    know. Returns the run's report."""
     run = _Run(fix=fix)
     payments = Payment.objects.select_related("order").order_by("id")
     if payment_ids is not None:
@@ -266,6 +309,8 @@ def payments_reconcile(
             run.check(payment)
         except Exception:  # one broken payment must not stop the nightly run
             logger.exception("reconciling payment %s failed", payment.pk)
+    if changed_within is not None:
+        run.check_unknown(since=run.now - changed_within)
     logger.info("reconciliation: %s", run.report.counts())
     return run.report
 

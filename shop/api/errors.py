@@ -52,6 +52,8 @@ ERROR_CODES = {
     "payment_error": "the payment could not be made",
     "payment_declined": "the card was declined",
     "gateway_unavailable": "the payment gateway did not answer; try again later",
+    "invalid_signature": "a webhook whose signature does not verify (POST /webhooks/stripe/); "
+    "nothing was changed",
     "refund_exceeds_capture": "more than was captured and not yet refunded",
     "return_not_allowed": "the order cannot be returned (not delivered, past the return "
     "window, or those units are already being returned)",

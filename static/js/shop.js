@@ -3,14 +3,8 @@
   "use strict";
 
   // On phones the filter panel starts folded so that the products come first, unless a
-  // filter is in use (then the visitor sees what is applied).
-  if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
-    document.querySelectorAll("details[data-collapse-on-phone]").forEach(function (panel) {
-      if (!panel.hasAttribute("data-keep-open")) {
-        panel.removeAttribute("open");
-      }
-    });
-  }
+  // filter is in use (then the visitor sees what is applied): a line of script right after the
+  // panel in catalog/product_list.html does it, before the products are drawn.
 
   // Empty filter fields are left out of the address, so that shared links stay short.
   document.querySelectorAll("form.filter-form, form.sort-form").forEach(function (form) {

@@ -13,7 +13,7 @@
   var price = document.getElementById("product-price");
   var stock = document.getElementById("availability");
   var sku = document.getElementById("product-sku");
-  var media = document.getElementById("product-media");
+  var media = document.getElementById("product-picture");
   var quantity = document.getElementById("quantity");
   var button = document.getElementById("add-to-cart");
   var initial = {
@@ -22,7 +22,6 @@
     // The parent's picture (or placeholder): shown again for a variant without its own.
     media: media ? media.innerHTML : "",
   };
-  var productName = document.querySelector(".product-info h1").textContent;
 
   function chosen() {
     var options = {};
@@ -61,18 +60,14 @@
     if (!media) {
       return;
     }
-    // A variant's own picture when it has one (data.variants[].image), else the parent's.
-    if (variant && variant.image) {
-      var img = document.createElement("img");
-      img.src = variant.image;
-      img.alt = productName + " — " + Object.values(variant.options).join(" / ");
-      img.width = 800;
-      img.height = 600;
-      media.replaceChildren(img);
-      media.setAttribute("data-variant-image", variant.image);
-    } else if (media.hasAttribute("data-variant-image")) {
+    // A variant's own picture when it has one (data.variants[].picture, drawn by the page
+    // as it draws the product's), else the parent's.
+    if (variant && variant.picture) {
+      media.innerHTML = variant.picture;
+      media.setAttribute("data-variant-picture", String(variant.id));
+    } else if (media.hasAttribute("data-variant-picture")) {
       media.innerHTML = initial.media;
-      media.removeAttribute("data-variant-image");
+      media.removeAttribute("data-variant-picture");
     }
   }
 

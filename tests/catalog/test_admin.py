@@ -28,6 +28,8 @@ def product_form(product, **changes) -> dict:
         "is_active": "on" if product.is_active else "",
         "outgoing_relations-TOTAL_FORMS": "0",
         "outgoing_relations-INITIAL_FORMS": "0",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
     }
     return {**data, **changes}
 

@@ -48,6 +48,8 @@ def test_list_returns_the_contract_fields(api_client):
         "structure": "standalone",
         "in_stock": True,
         "url": f"/products/{product.slug}/",
+        "images": [],
+        "thumbnail": None,
     }
 
 
@@ -185,7 +187,8 @@ def test_detail_shows_the_graph_and_available_quantity(api_client, django_assert
     )
     ProductRelationFactory(from_product=product, to_product=ProductFactory(is_active=False))
 
-    with django_assert_max_num_queries(3):
+    # product, relations, the pictures of each
+    with django_assert_max_num_queries(5):
         body = api_client.get(f"{URL}{product.id}/").json()
 
     assert body["available_quantity"] == 5

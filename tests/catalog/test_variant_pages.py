@@ -51,7 +51,7 @@ def test_a_parents_page_offers_each_option_as_a_group_of_choices(client, tshirt)
         "options": {"size": "M", "colour": "Blue"},
         "price": "€24.00",
         "available": 5,
-        "image": None,
+        "picture": None,
     }
 
 

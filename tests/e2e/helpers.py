@@ -118,3 +118,27 @@ def expect_labelled_and_legible(page: Page, name: str):
     """Every field of ``page`` labelled, every image described, all text at WCAG AA contrast."""
     assert page.evaluate(UNLABELLED) == [], f"{name} has unlabelled fields or images"
     assert page.evaluate(LOW_CONTRAST) == [], f"{name} has text below WCAG AA contrast"
+
+
+def pictures_shown(page: Page) -> int:
+    """Scroll through the page so lazy pictures load, wait for them, and return how many product
+    pictures were drawn; a picture that failed to load (a missing rendition) fails the test."""
+    page.evaluate(
+        """async () => {
+            for (let y = 0; y < document.body.scrollHeight; y += window.innerHeight / 2) {
+                window.scrollTo(0, y);
+                await new Promise((done) => requestAnimationFrame(done));
+            }
+            window.scrollTo(0, 0);
+        }"""
+    )
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('picture img')).every((img) => img.complete)",
+        timeout=60_000,
+    )
+    broken = page.evaluate(
+        "Array.from(document.querySelectorAll('picture img'))"
+        ".filter((img) => img.naturalWidth === 0).map((img) => img.currentSrc || img.src)"
+    )
+    assert broken == [], f"pictures that did not load: {broken}"
+    return page.locator("picture img").count()

@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 from catalog.models import Product
 from tests.e2e import helpers
 
+# Pages that show product pictures (the demo draws one for every product).
+WITH_PICTURES = {"home", "list", "detail"}
 PAGES = [
     ("home", "/"),
     ("list", "/products/?category=electronics"),
@@ -33,6 +35,8 @@ def test_main_pages_fit_the_screen_and_are_labelled(
         for name, path in PAGES:
             tab.goto(live_url + (path or demo_shop.get_absolute_url()))
             expect(tab.get_by_role("heading", level=1)).to_be_visible()
+            if name in WITH_PICTURES:
+                assert helpers.pictures_shown(tab) > 0, f"{name} shows no product picture"
             saved = screenshot(tab, f"{name}-{device}")
             overflow = helpers.horizontal_overflow(tab)
             assert overflow <= 0, f"{name} is {overflow}px wider than a {device} screen: {saved}"

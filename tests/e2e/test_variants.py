@@ -1,31 +1,18 @@
 """Choosing a size and colour in the browser: the price, stock and picture follow the choice,
 and the chosen variant is what is bought."""
 
-import base64
-import io
 from decimal import Decimal
-from unittest import mock
 
 import pytest
-from PIL import Image
 from playwright.sync_api import expect
 
-from catalog import selectors
+from catalog import services
 from orders.models import Order
 from tests.e2e import helpers
 from tests.e2e.test_checkout import PROCESSED_MS, fill_checkout, worker  # noqa: F401
+from tests.factories import picture_file
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def picture(colour: str) -> str:
-    """A small picture as a data URL (no file, no server)."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), colour).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-BLACK_PICTURE = picture("black")
 
 
 @pytest.fixture
@@ -43,15 +30,11 @@ def runners(with_variants):
 
 @pytest.fixture
 def black_has_a_picture(runners):
-    """Only the black size-42 runner has a picture of its own (the hook the picker reads)."""
+    """Only the black size-42 runner has a picture of its own."""
     _, black_42 = runners
-    real = selectors.product_image_url
-
-    def image_url(product):
-        return BLACK_PICTURE if product.pk == black_42.pk else real(product)
-
-    with mock.patch("catalog.selectors.product_image_url", side_effect=image_url):
-        yield
+    return services.product_image_add(
+        product=black_42, image=picture_file(colour=(0, 0, 0)), alt="The black runner"
+    )
 
 
 def choose(page, group: str, value: str):
@@ -80,14 +63,16 @@ def test_choosing_size_and_colour_shows_its_price_and_picture_and_buys_it(
     expect(price).to_have_text("€129.00")
     expect(stock).to_have_text("In stock")
     expect(page.locator("#product-sku")).to_have_text(black_42.sku)
-    expect(page.locator("#product-media img")).to_have_attribute("src", BLACK_PICTURE)
+    shown = page.locator("#product-picture picture img")
+    expect(shown).to_have_attribute("alt", "The black runner")
+    expect(shown).to_have_attribute("src", black_has_a_picture.detail_jpeg.url)
     assert page.url.endswith(f"?variant={black_42.pk}")
     screenshot(page, "variant-picker-chosen-desktop")
 
     choose(page, "Colour", "White")  # no picture of its own: the product's placeholder again
     expect(price).to_have_text("€119.00")
     expect(page.locator("#product-media svg[role=img]")).to_be_visible()
-    expect(page.locator("#product-media img")).to_have_count(0)
+    expect(page.locator("#product-picture img")).to_have_count(0)
 
     choose(page, "Colour", "Black")
     page.get_by_label("Quantity").fill("2")

@@ -4,8 +4,10 @@ reconciliation. Whatever the fault, every order ends paid once with its stock so
 cancelled with its stock back and no money held; nothing is captured twice at the gateway; the
 stock ledger sums to the levels; and the gateway holds exactly what the orders owe.
 
-The faults come from ``tests.faults.FaultyGateway``, which the worker and this process both
-use, switched through a file they both read."""
+The faults come from ``tests.faults.FaultyGateway`` (the test gateway) or
+``tests.faults.FaultyStripeGateway`` (the Stripe gateway against the local Stripe server): every
+test runs with both. The worker and this process use the same one, switched through a file
+they both read."""
 
 import random
 import time
@@ -25,11 +27,13 @@ from inventory.services import reservations_expire, stock_add
 from orders import services
 from orders.models import Order, OrderStatus, ReconciliationIssue
 from orders.services.reconciliation import gateway_net
+from payments.gateways.stripe import StripeGateway
 from payments.gateways.test import TestGateway
 from payments.models import Payment, PaymentEvent, Refund, TestGatewayCharge
 from payments.services import owes_money_back, payment_refund, payments_settle_stuck
 from tests.factories import ProductFactory, UserFactory
-from tests.faults import ENV, GATEWAY, Faults
+from tests.faults import ENV, STRIPE_GATEWAY, Faults
+from tests.fixtures import STRIPE_WEBHOOK_SECRET
 from tests.orders.conftest import order_payload
 from tests.utils import requires_worker
 from tests.worker import running_worker, wait_until
@@ -45,14 +49,76 @@ WAIT = 30  # seconds: every wait here normally ends within a few
 
 
 # --- fixtures and helpers -------------------------------------------------------------------
-@pytest.fixture
-def faults(tmp_path, monkeypatch, settings):
-    """The fault switches, all off, used by this process's gateway and the worker's."""
-    switches = Faults(tmp_path / "faults.json")
+class TestSide:
+    """The test gateway's own records: what the "remote side" holds."""
+
+    __test__ = False
+    tokens: dict[str, str] = {}
+
+    def lookup(self, key: str):
+        return TestGateway().lookup(key)
+
+    def captures(self, pay: Payment) -> int:
+        auths = TestGatewayCharge.objects.filter(
+            idempotency_key=pay.idempotency_key, operation="authorize", approved=True
+        ).values_list("reference", flat=True)
+        return TestGatewayCharge.objects.filter(
+            parent_reference__in=list(auths), operation="capture", approved=True
+        ).count()
+
+
+class StripeSide:
+    """The local Stripe server's records, read through the (fault-free) Stripe gateway."""
+
+    # The test gateway's tokens as Stripe's test PaymentMethods (the two "lost" ones are the
+    # local server's own faults).
+    tokens = {
+        "tok_visa": "pm_card_visa",
+        "tok_authorizeLost": "pm_card_authorizeLost",
+        "tok_captureLost": "pm_card_captureLost",
+    }
+
+    def __init__(self, server):
+        self.server = server
+
+    def lookup(self, key: str):
+        return StripeGateway().lookup(key)
+
+    def captures(self, pay: Payment) -> int:
+        intents = [
+            i["id"]
+            for i in self.server.intents.values()
+            if i["metadata"].get("shop_key") == pay.idempotency_key
+        ]
+        return sum(self.server.captures(i) for i in intents)
+
+
+remote: TestSide | StripeSide = TestSide()
+
+
+@pytest.fixture(params=["test", "stripe"])
+def faults(request, tmp_path, monkeypatch, settings):
+    """The fault switches, all off, used by this process's gateway and the worker's: around
+    the test gateway, or around the Stripe gateway talking to the local Stripe server."""
+    global remote
+    if request.param == "stripe":
+        server = request.getfixturevalue("fake_stripe")
+        env = {
+            "STRIPE_API_BASE": server.url,
+            "STRIPE_SECRET_KEY": server.api_key,
+            "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            "STRIPE_MAX_NETWORK_RETRIES": "0",
+        }
+        switches = Faults(tmp_path / "faults.json", gateway=STRIPE_GATEWAY, env=env)
+        remote = StripeSide(server)
+    else:
+        switches = Faults(tmp_path / "faults.json")
+        remote = TestSide()
     switches.set()
     monkeypatch.setenv(ENV, str(switches.path))
-    settings.PAYMENT_GATEWAY = GATEWAY
-    return switches
+    settings.PAYMENT_GATEWAY = switches.gateway
+    yield switches
+    remote = TestSide()
 
 
 @pytest.fixture
@@ -80,6 +146,7 @@ def customer() -> APIClient:
 
 
 def place(client: APIClient, product, quantity: int = 1, token: str = "tok_visa") -> int:
+    token = remote.tokens.get(token, token)
     response = client.post(
         "/api/orders/", order_payload((product, quantity), token=token), format="json"
     )
@@ -102,12 +169,7 @@ def payment_by_key(key: str) -> Payment:
 
 
 def approved_captures(pay: Payment) -> int:
-    auths = TestGatewayCharge.objects.filter(
-        idempotency_key=pay.idempotency_key, operation="authorize", approved=True
-    ).values_list("reference", flat=True)
-    return TestGatewayCharge.objects.filter(
-        parent_reference__in=list(auths), operation="capture", approved=True
-    ).count()
+    return remote.captures(pay)
 
 
 def is_final(order: Order) -> bool:
@@ -121,9 +183,7 @@ def money_back(pay: Payment) -> bool:
         return False
     if not owes_money_back(pay):
         return True
-    return (
-        pay.status == PaymentStatus.PROCESSING and TestGateway().lookup(pay.idempotency_key) is None
-    )
+    return pay.status == PaymentStatus.PROCESSING and remote.lookup(pay.idempotency_key) is None
 
 
 def settled(order_ids: list[int]):
@@ -143,7 +203,7 @@ def describe(order_ids: list[int]) -> str:
     rows = []
     for order in Order.objects.filter(pk__in=order_ids).order_by("pk"):
         pay = payment(order.pk)
-        found = TestGateway().lookup(pay.idempotency_key)
+        found = remote.lookup(pay.idempotency_key)
         pending = pay.refunds.filter(status=Refund.Status.PENDING).count()
         rows.append(
             f"{order.pk}: {order.status}{' paid' if order.paid_at else ''}, payment {pay.status}"
@@ -174,7 +234,7 @@ def assert_consistent(order_ids: list[int], products) -> None:
     """Orders, stock, payments and the gateway agree."""
     for order in Order.objects.filter(pk__in=order_ids).prefetch_related("lines"):
         pay = payment(order.pk)
-        found = TestGateway().lookup(pay.idempotency_key)
+        found = remote.lookup(pay.idempotency_key)
         ordered = sum(line.quantity for line in order.lines.all())
         moved = StockMovement.objects.filter(reference=order.number).aggregate(
             quantity=Sum("delta"), reserved=Sum("reserved_delta")
@@ -245,7 +305,7 @@ def kill_after_recording(worker, faults, order_ids, keys, status) -> None:
 def assert_caught_mid_step(point: str, pay: Payment) -> None:
     """The kill left the payment exactly between the two halves of the step."""
     pause, recorded = KILL_POINTS[point]
-    found = TestGateway().lookup(pay.idempotency_key)
+    found = remote.lookup(pay.idempotency_key)
     order = Order.objects.get(pk=pay.order_id)
     assert order.paid_at is None
     if recorded:
@@ -317,9 +377,7 @@ def test_lost_answers_of_authorize_capture_void_and_refund_settle_to_the_truth(
 
     assert Order.objects.get(pk=gone).status == OrderStatus.CANCELLED
     assert payment(gone).failure_code == "voided"
-    assert not TestGatewayCharge.objects.filter(
-        parent_reference=payment(gone).gateway_reference, operation="capture"
-    ).exists()
+    assert approved_captures(payment(gone)) == 0
     assert payment(refunded).status == PaymentStatus.REFUNDED
     partial.refresh_from_db()
     assert partial.status == Refund.Status.SUCCEEDED
@@ -391,7 +449,7 @@ def test_an_order_whose_stock_was_sold_after_its_reservation_expired_is_cancelle
     assert Order.objects.get(pk=lapsed).status == OrderStatus.CANCELLED
     pay = payment(lapsed)
     assert pay.status == PaymentStatus.FAILED and pay.failure_code == "voided"
-    assert TestGateway().lookup(pay.idempotency_key).status == "voided"
+    assert remote.lookup(pay.idempotency_key).status == "voided"
     assert approved_captures(pay) == 0
     assert statuses([lapsed, sold]) == {"paid": 1, "cancelled": 1}
     assert_consistent([lapsed, sold], [product])

@@ -35,8 +35,10 @@ def test_a_customer_lists_only_payments_of_their_own_orders(user_client, mine_an
         "card_last4",
         "created_at",
         "refunds",
+        "next_action",
     }
     assert (row["id"], row["order"], row["status"]) == (mine.pk, mine.order_id, "completed")
+    assert row["next_action"] is None
     assert (row["amount"], row["card_brand"], row["card_last4"]) == ("49.90", "visa", "4242")
     assert [(r["amount"], r["reason"]) for r in row["refunds"]] == [("5.00", "late delivery")]
     assert "token" not in str(row)

@@ -14,6 +14,9 @@ STATES = [s.value for s in Payment.Status]
 ALLOWED = {
     ("pending", "start"): "processing",
     ("processing", "authorize"): "authorized",
+    ("processing", "require_action"): "action_required",  # 3-D Secure
+    ("action_required", "authorize"): "authorized",
+    ("action_required", "fail"): "failed",
     ("authorized", "complete"): "completed",
     ("pending", "fail"): "failed",
     ("processing", "fail"): "failed",

@@ -18,6 +18,7 @@ EXPECTED = {
     "orders.tasks.order_emails_send_due_task": "email",
     "inventory.tasks.reorder_notify_task": "email",
     "customers.tasks.email_verification_send_task": "email",
+    "customers.tasks.stock_alerts_send_task": "email",
     "recommendations.tasks.training_run_task": "training",
     "recommendations.tasks.popularity_refresh_task": "training",
     "recommendations.tasks.interactions_record_order_task": "celery",

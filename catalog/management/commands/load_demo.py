@@ -6,19 +6,24 @@ Idempotent: it only adds what is missing, so running it twice changes nothing. W
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from tqdm import tqdm
 
-from catalog import demo_data
+from catalog import demo_data, demo_images
 from catalog import services as catalog_services
-from catalog.models import Category, Product, ProductRelation
+from catalog.models import Category, Product, ProductImage, ProductRelation
 from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.services import OpeningStock, stock_open
 from shop.cache import invalidate
 
 BATCH = 2000
+# Pictures are drawn for this many demo products by default (about 15 ms each).
+PICTURES = 400
 DEMO_USERS = [
     # username, email, password, is_staff
     ("admin", "admin@example.com", "admin-demo-2026", True),
@@ -52,25 +57,39 @@ class Command(BaseCommand):
             f"its variants) to add besides; default all {len(demo_data.VARIANT_FAMILIES)}, "
             "0 for none.",
         )
+        parser.add_argument(
+            "--pictures",
+            type=int,
+            default=PICTURES,
+            help=f"Draw a picture for each of the first N demo products (default {PICTURES}); "
+            "their renditions are made when first shown.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, products: int, families: int, no_progress: bool, **options):
+    def handle(
+        self, *args, products: int, families: int, pictures: int, no_progress: bool, **options
+    ):
         if products < 0 or products > 2_000_000:
             raise CommandError("--products must be between 0 and 2,000,000.")
         if not 0 <= families <= len(demo_data.VARIANT_FAMILIES):
             raise CommandError(
                 f"--families must be between 0 and {len(demo_data.VARIANT_FAMILIES)}."
             )
+        if pictures < 0:
+            raise CommandError("--pictures must not be negative.")
         categories = self._categories()
         created = self._products(products, categories, progress=not no_progress)
         new_families = self._families(families, categories)
+        drawn = self._pictures(min(pictures, products), progress=not no_progress)
+        if pictures:
+            drawn += self._family_pictures(families)
         users = self._users()
         invalidate(CATALOG_CACHE_AREA)  # products were bulk-created, past the services
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo shop ready: {len(categories)} categories, {products} products "
                 f"({created} new), {families} families sold in sizes and colours "
-                f"({new_families} new), {users} new users."
+                f"({new_families} new), {drawn} new pictures, {users} new users."
             )
         )
 
@@ -223,6 +242,79 @@ class Command(BaseCommand):
                     )
                 )
         return edges
+
+    def _pictures(self, total: int, *, progress: bool) -> int:
+        """A picture drawn for each of the first ``total`` demo products that has none."""
+        skus = [f"DEMO-{i:06d}" for i in range(total)]
+        missing = list(
+            Product.objects.filter(sku__in=skus, images__isnull=True)
+            .order_by("sku")
+            .values_list("id", "name", "category__slug", "attributes")
+        )
+        bar = tqdm(total=len(missing), desc="pictures", unit="picture", disable=not progress)
+        for start in range(0, len(missing), BATCH):
+            rows = []
+            for product_id, name, category, attributes in missing[start : start + BATCH]:
+                colour = attributes.get("color")
+                data = demo_images.product_picture_bytes(
+                    name=name,
+                    brand=attributes.get("brand", ""),
+                    category=category,
+                    colour=colour,
+                    badge=demo_images.badge_of(attributes),
+                )
+                path = default_storage.save(f"products/{product_id}/demo.jpg", ContentFile(data))
+                rows.append(
+                    ProductImage(
+                        product_id=product_id,
+                        image=path,
+                        width=demo_images.EDGE,
+                        height=demo_images.EDGE,
+                        alt=f"{name}, {colour}" if colour else name,
+                    )
+                )
+                bar.update(1)
+            ProductImage.objects.bulk_create(rows)
+        bar.close()
+        return len(missing)
+
+    def _family_pictures(self, total: int) -> int:
+        """A picture for each of the first ``total`` families' parents (in its first colour)
+        and variants (in their own colour, their size in the corner), where one is missing: the
+        product page's picker shows the chosen variant's."""
+        skus = [demo_data.variant_family_spec(i)["sku"] for i in range(total)]
+        missing = list(
+            Product.objects.filter(Q(sku__in=skus) | Q(parent__sku__in=skus), images__isnull=True)
+            .order_by("sku")
+            .values_list("id", "name", "category__slug", "attributes", "options", "parent__options")
+        )
+        rows = []
+        for product_id, name, category, attributes, options, parent_options in missing:
+            if parent_options is None:  # a parent: its first colour, no size
+                axes = {axis["name"]: axis["values"] for axis in options}
+                colour, badge = (axes.get("colour") or [None])[0], ""
+            else:
+                colour = options.get("colour")
+                badge = f"Size {options['size']}" if "size" in options else ""
+            data = demo_images.product_picture_bytes(
+                name=name,
+                brand=attributes.get("brand", ""),
+                category=category,
+                colour=colour,
+                badge=badge,
+            )
+            path = default_storage.save(f"products/{product_id}/demo.jpg", ContentFile(data))
+            rows.append(
+                ProductImage(
+                    product_id=product_id,
+                    image=path,
+                    width=demo_images.EDGE,
+                    height=demo_images.EDGE,
+                    alt=f"{name}, {colour}" if colour and parent_options is None else name,
+                )
+            )
+        ProductImage.objects.bulk_create(rows)
+        return len(rows)
 
     @transaction.atomic
     def _users(self) -> int:

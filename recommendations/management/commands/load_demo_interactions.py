@@ -1,8 +1,12 @@
-"""Believable synthetic interactions so the demo shop's recommendations have something to learn.
+"""The demo shop's shoppers: an order history and believable interactions, from tastes.
 
-Each synthetic shopper has a taste for two or three categories; they view many products of
-those (popular ones more often), put some in the cart, buy a few and rate some. The demo
-customers (alice, bob, carol) get the same treatment. Nothing here touches orders or stock.
+Each synthetic shopper (and alice, bob and carol) follows a persona of
+``catalog.demo_data.PERSONAS``: the categories and brands it likes. Its orders, over the
+last ``--days`` days, are placed, paid, shipped, delivered or cancelled through the order
+services (``orders.demo``), with items bought together (a phone with a case and a charger);
+its purchases are those orders' lines. Views, carts and ratings follow the same tastes. So
+the staff dashboard, the order lists and "customers also bought" show what a merchant would
+recognise.
 """
 
 import numpy as np
@@ -11,7 +15,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import demo_data
 from catalog.models import Product
+from orders.demo import demo_orders_create
+from orders.models import Order
 from recommendations import services, training
 from recommendations.models import Interaction
 
@@ -19,49 +26,64 @@ DEMO_CUSTOMERS = ("alice", "bob", "carol")
 
 
 class Command(BaseCommand):
-    help = "Generate synthetic shoppers and interactions for the demo (idempotent per seed)."
+    help = (
+        "Give the demo shop its shoppers: an order history placed through the order services "
+        "and views, carts and ratings that follow each shopper's tastes (idempotent per seed: "
+        "the orders are made once, the interactions made again)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=300)
         parser.add_argument("--per-user", type=int, default=25)
+        parser.add_argument("--orders", type=int, default=240, help="orders to place (once)")
+        parser.add_argument("--days", type=int, default=90, help="how far back orders go")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--train", action="store_true", help="train the models afterwards")
 
+    def _shoppers(self, count: int) -> list:
+        users = list(get_user_model().objects.filter(username__in=DEMO_CUSTOMERS))
+        users.sort(key=lambda u: DEMO_CUSTOMERS.index(u.username))
+        return users + services.demo_users(count)
+
     @transaction.atomic
-    def _generate(self, options) -> int:
+    def _generate(self, users: list, options) -> int:
         rng = np.random.default_rng(options["seed"])
-        products = list(Product.objects.filter(is_active=True).values_list("id", "category_id"))
-        if not products:
+        rows = list(
+            Product.objects.filter(is_active=True).values_list("id", "category__slug", "attributes")
+        )
+        if not rows:
             return 0
-        ids = np.array([p for p, _ in products])
-        categories = np.array([c for _, c in products])
-        kinds = np.unique(categories)
+        ids = np.array([pk for pk, _leaf, _attrs in rows])
+        leaves = np.array([leaf for _pk, leaf, _attrs in rows])
+        brands = np.array([(attrs or {}).get("brand", "") for _pk, _leaf, attrs in rows])
         # Item appeal: a long tail, as in any shop.
         appeal = rng.pareto(1.2, size=len(ids)) + 0.05
-        users = list(get_user_model().objects.filter(username__in=DEMO_CUSTOMERS))
-        users += services.demo_users(options["users"])
         Interaction.objects.filter(user__in=users, source__startswith="demo:").delete()
         now = timezone.now()
-        rows = []
-        for user in users:
-            liked = rng.choice(kinds, size=min(len(kinds), int(rng.integers(2, 4))), replace=False)
-            weights = appeal * np.where(np.isin(categories, liked), 8.0, 0.3)
+        bought = set(
+            Interaction.objects.filter(
+                user__in=users, kind=Interaction.Kind.PURCHASE, source__startswith="order:"
+            ).values_list("user_id", "product_id")
+        )
+        created = []
+        for index, user in enumerate(users):
+            _name, likes, favourite_brands = demo_data.persona_of(index)
+            taste = np.array([likes.get(leaf, 0) for leaf in leaves], dtype=float)
+            weights = appeal * np.where(taste > 0, 2.0 * taste, 0.15)
+            weights *= np.where(np.isin(brands, favourite_brands), demo_data.BRAND_PREFERENCE, 1)
             weights /= weights.sum()
             count = min(len(ids), max(3, int(rng.poisson(options["per_user"]))))
             chosen = rng.choice(len(ids), size=count, replace=False, p=weights)
-            for index in chosen:
-                product_id = int(ids[index])
-                at = now - timezone.timedelta(days=float(rng.uniform(0, 60)))
-                depth = rng.random()
+            for position in chosen:
+                product_id = int(ids[position])
+                at = now - timezone.timedelta(days=float(rng.uniform(0, options["days"])))
                 events = [("view", 1.0)]
-                if depth > 0.55:
+                if rng.random() > 0.6:
                     events.append(("cart", 1.0))
-                if depth > 0.8:
-                    events.append(("purchase", 1.0))
-                if depth > 0.9:
+                if (user.pk, product_id) in bought and rng.random() > 0.5:
                     events.append(("rating", float(rng.choice([3, 4, 4, 5, 5]))))
                 for n, (kind, value) in enumerate(events):
-                    rows.append(
+                    created.append(
                         Interaction(
                             user=user,
                             product_id=product_id,
@@ -71,11 +93,25 @@ class Command(BaseCommand):
                             source=f"demo:{user.pk}:{kind}",
                         )
                     )
-        Interaction.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
-        return len(rows)
+        Interaction.objects.bulk_create(created, batch_size=5000, ignore_conflicts=True)
+        return len(created)
+
+    @transaction.atomic  # one commit for the history, not a dozen per order (SQLite's fsyncs)
+    def _orders(self, users: list, options) -> str:
+        if Order.objects.filter(user__in=users).exists():
+            return "orders: already there"
+        statuses, paid = demo_orders_create(
+            shoppers=users, count=options["orders"], days=options["days"], seed=options["seed"]
+        )
+        for order_id in paid:  # purchases at the (dated back) time of payment
+            Interaction.objects.filter(source=f"order:{order_id}").delete()
+            services.interactions_record_order(order_id=order_id)
+        return "orders: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
     def handle(self, *args, **options):
-        created = self._generate(options)
+        users = self._shoppers(options["users"])
+        self.stdout.write(self._orders(users, options))
+        created = self._generate(users, options)
         services.popularity_refresh()
         self.stdout.write(f"{created} demo interactions")
         if options["train"]:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0003_product_tax_class_product_weight'),
+        ('catalog', '0005_product_image'),
     ]
 
     operations = [

@@ -1,0 +1,468 @@
+"""Catalog files: the product columns read and written by django-import-export.
+
+One format both ways (``manage.py import_products`` / ``export_products`` and the admin's
+import and export): ``sku, name, category`` (slug), ``price, currency, tax_class,
+description, attributes`` (a JSON object), ``stock`` (units in the warehouse), ``weight,
+is_active, parent_sku, options`` (JSON). A row is found by its SKU: a known SKU updates that
+product, a new one creates it. An import is all or nothing: every row is checked, every bad
+row is reported with its line in the file (the header is line 1), and one bad row leaves the
+catalog and the stock exactly as they were. Stock changes go through the inventory services,
+so the stock ledger shows the import.
+
+Written for 100,000 rows: products are created and updated in bulk, the products, stock
+records, categories and slugs that rows refer to are read once per import (in chunks), and
+the per-row checks are the model's field checks without their database queries.
+"""
+
+import json
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.text import slugify
+from import_export import fields, resources, results, widgets
+from import_export.instance_loaders import BaseInstanceLoader
+
+from catalog.models import Category, Product, default_currency, validate_attributes
+from catalog.selectors import CATALOG_CACHE_AREA
+from inventory.models import StockItem
+from inventory.services import OpeningStock, stock_adjust, stock_open
+from shop.cache import invalidate
+
+COLUMNS = [
+    "sku",
+    "name",
+    "category",
+    "price",
+    "currency",
+    "tax_class",
+    "description",
+    "attributes",
+    "stock",
+    "weight",
+    "is_active",
+    "parent_sku",
+    "options",
+]
+# The product's own fields an import writes (the SKU finds the product, the slug stays).
+UPDATED_FIELDS = [
+    "name",
+    "category",
+    "price",
+    "currency",
+    "tax_class",
+    "description",
+    "attributes",
+    "weight",
+    "is_active",
+]
+REQUIRED_COLUMNS = ["sku", "name", "category", "price"]
+CHUNK = 900  # ids per IN (...) list: under SQLite's limit on query parameters
+IMPORT_REASON = "catalog import"
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+JSON_OBJECT_EXAMPLE = '{"color": "black"}'
+
+
+def _json_cell(value, column: str):
+    """A JSON object from a cell: empty means {}."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return {}
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        raise ValueError(f'{column} must be a JSON object, e.g. {{"color": "black"}}.') from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f'{column} must be a JSON object, e.g. {{"color": "black"}}.')
+    return parsed
+
+
+class AttributesWidget(widgets.Widget):
+    """A JSON object in a cell; written with sorted keys, so an export is stable."""
+
+    def clean(self, value, row=None, **kwargs):
+        attributes = _json_cell(value, "attributes")
+        try:
+            validate_attributes(attributes)
+        except ValidationError as error:
+            raise ValueError(" ".join(error.messages)) from None
+        return attributes
+
+    def render(self, value, obj=None, **kwargs):
+        return json.dumps(value or {}, sort_keys=True, ensure_ascii=False)
+
+
+class NumberWidget(widgets.DecimalWidget):
+    """A decimal number; anything else is a bad cell, not a failed import."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row=row, **kwargs)
+        except (InvalidOperation, ValueError, TypeError):
+            raise ValueError(f"Enter a number, e.g. 19.99 (not {value!r}).") from None
+
+
+class CategorySlugWidget(widgets.Widget):
+    """A category by its slug, from a map the resource reads once per import."""
+
+    def __init__(self, resource: "ProductResource"):
+        super().__init__()
+        self.resource = resource
+
+    def clean(self, value, row=None, **kwargs):
+        slug = (value or "").strip()
+        if not slug:
+            raise ValueError("Give the category's slug.")
+        category = self.resource.categories().get(slug)
+        if category is None:
+            raise ValueError(f"Unknown category: {slug}.")
+        return category
+
+    def render(self, value, obj=None, **kwargs):
+        return value.slug if value is not None else ""
+
+
+class ActiveWidget(widgets.BooleanWidget):
+    """true/false (1/0, yes/no); an empty cell keeps the product as it is (new: active)."""
+
+    TRUE = {"1", "true", "yes", "y"}
+    FALSE = {"0", "false", "no", "n"}
+
+    def clean(self, value, row=None, **kwargs):
+        text = str(value if value is not None else "").strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        if text == "":
+            return None
+        raise ValueError("is_active must be true or false.")
+
+    def render(self, value, obj=None, **kwargs):
+        return "true" if value else "false"
+
+
+class ProductLoader(BaseInstanceLoader):
+    """Every product the file names, with its stock record, read in a few queries."""
+
+    def __init__(self, resource, dataset=None):
+        super().__init__(resource, dataset)
+        skus = []
+        if dataset is not None and "sku" in (dataset.headers or []):
+            skus = sorted({str(v).strip() for v in dataset["sku"] if v is not None})
+        self.products: dict[str, Product] = {}
+        for chunk in _chunks(skus):
+            for product in Product.objects.filter(sku__in=chunk).select_related("category"):
+                self.products[product.sku] = product
+        resource.stock_levels = {}
+        ids = [p.pk for p in self.products.values()]
+        for chunk in _chunks(ids):
+            for pk, quantity, reserved in StockItem.objects.filter(pk__in=chunk).values_list(
+                "pk", "quantity", "reserved"
+            ):
+                resource.stock_levels[pk] = (quantity, reserved)
+
+    def get_instance(self, row):
+        return self.products.get(str(row.get("sku") or "").strip())
+
+
+class LineNumberResult(results.Result):
+    """Rows are numbered as lines of the file: the header is line 1, the first row line 2."""
+
+    def append_invalid_row(self, number, row, validation_error):
+        super().append_invalid_row(number + 1, row, validation_error)
+
+    def append_error_row(self, number, row, errors):
+        super().append_error_row(number + 1, row, errors)
+
+
+class LineNumberError(results.Error):
+    def __init__(self, error, row=None, number=None):
+        super().__init__(error, row=row, number=None if number is None else number + 1)
+
+
+class ProductResource(resources.ModelResource):
+    category = fields.Field(attribute="category", column_name="category")
+    price = fields.Field(attribute="price", column_name="price", widget=NumberWidget())
+    weight = fields.Field(
+        attribute="weight", column_name="weight", widget=NumberWidget(), default=Decimal("0")
+    )
+    attributes = fields.Field(
+        attribute="attributes", column_name="attributes", widget=AttributesWidget()
+    )
+    is_active = fields.Field(
+        attribute="is_active",
+        column_name="is_active",
+        widget=ActiveWidget(),
+        saves_null_values=False,  # an empty cell keeps what the product had
+    )
+    # Not fields of Product: stock goes through the inventory services after the products are
+    # saved; variants (parent_sku, options) are not part of the catalog yet.
+    stock = fields.Field(column_name="stock")
+    parent_sku = fields.Field(column_name="parent_sku")
+    options = fields.Field(column_name="options")
+
+    class Meta:
+        model = Product
+        fields = COLUMNS
+        import_order = COLUMNS
+        export_order = COLUMNS
+        import_id_fields = ["sku"]
+        instance_loader_class = ProductLoader
+        use_bulk = True
+        batch_size = 1000
+        skip_diff = True
+        clean_model_instances = False  # validate_instance checks the fields without queries
+        use_transactions = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.fields["category"].widget = CategorySlugWidget(self)
+        self._categories: dict[str, Category] | None = None
+        self.stock_levels: dict[int, tuple[int, int]] = {}
+        self._reset()
+
+    def _reset(self):
+        self.stock_wanted: list[tuple[Product, int]] = []
+        self.seen_skus: dict[str, int] = {}
+        self.new_slugs: set[str] = set()
+        self.taken_slugs: set[str] = set()
+
+    def categories(self) -> dict[str, Category]:
+        if self._categories is None:
+            self._categories = {c.slug: c for c in Category.objects.all()}
+        return self._categories
+
+    def get_result_class(self):
+        return LineNumberResult
+
+    def get_error_result_class(self):
+        return LineNumberError
+
+    def get_bulk_update_fields(self):
+        return [*UPDATED_FIELDS, "updated_at"]
+
+    def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        """One UPDATE per changed product, sent as a batch (Django's bulk_update builds a CASE
+        per field and row, which costs seconds per thousand rows)."""
+        if not self.update_instances:
+            return
+        fields = [Product._meta.get_field(name) for name in self.get_bulk_update_fields()]
+        table = connection.ops.quote_name(Product._meta.db_table)
+        assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+        sql = f"UPDATE {table} SET {assignments} WHERE id = %s"
+        params = [
+            [
+                *(f.get_db_prep_save(getattr(p, f.attname), connection) for f in fields),
+                p.pk,
+            ]
+            for p in self.update_instances
+        ]
+        try:
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, params)
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.update_instances.clear()
+
+    # --- export -----------------------------------------------------------------------------
+    def get_queryset(self):
+        return Product.objects.select_related("category", "stock").order_by("sku")
+
+    def dehydrate_stock(self, product) -> str:
+        stock = getattr(product, "stock", None) if hasattr(product, "stock") else None
+        return str(stock.quantity) if stock is not None else "0"
+
+    def dehydrate_parent_sku(self, product) -> str:
+        return ""
+
+    def dehydrate_options(self, product) -> str:
+        return ""
+
+    # --- import -----------------------------------------------------------------------------
+    def import_data(self, dataset, **kwargs):
+        # All or nothing, however it is called (the admin's confirmation step included).
+        kwargs["rollback_on_validation_errors"] = True
+        kwargs["use_transactions"] = True
+        self._reset()
+        return super().import_data(dataset, **kwargs)
+
+    def before_import(self, dataset, **kwargs):
+        headers = [str(h).strip() for h in (dataset.headers or [])]
+        missing = [c for c in REQUIRED_COLUMNS if c not in headers]
+        if missing:
+            raise ValidationError(
+                f"The file has no column {', '.join(missing)}; "
+                f"the columns are: {', '.join(COLUMNS)}."
+            )
+        unknown = [h for h in headers if h not in COLUMNS]
+        if unknown:
+            raise ValidationError(
+                f"Unknown column {', '.join(unknown)}; the columns are: {', '.join(COLUMNS)}."
+            )
+        dataset.headers = headers
+        # The addresses (slugs) new products will get, checked against the catalog at once.
+        known = set()
+        for chunk in _chunks(sorted({str(v or "").strip() for v in dataset["sku"]})):
+            known.update(Product.objects.filter(sku__in=chunk).values_list("sku", flat=True))
+        wanted = {
+            self._slug_for(str(name or ""), str(sku or "").strip())
+            for sku, name in zip(dataset["sku"], dataset["name"], strict=True)
+            if str(sku or "").strip() not in known
+        }
+        for chunk in _chunks(sorted(wanted)):
+            self.taken_slugs.update(
+                Product.objects.filter(slug__in=chunk).values_list("slug", flat=True)
+            )
+
+    def import_instance(self, instance, row, **kwargs):
+        errors: dict[str, list[str]] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        new = instance.pk is None
+        line = kwargs.get("row_number", 0) + 1
+        sku = str(row.get("sku") or "").strip()
+        instance.sku = sku
+        if sku in self.seen_skus:
+            errors.setdefault("sku", []).append(
+                f"SKU {sku} is already on line {self.seen_skus[sku]}."
+            )
+        elif sku:
+            self.seen_skus[sku] = line
+        if not (instance.currency or "").strip():
+            instance.currency = default_currency()
+        self._read_stock(instance, row, errors, new=new)
+        self._read_variant(row, errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _read_stock(self, instance, row, errors, *, new: bool) -> None:
+        instance._import_stock = None
+        if "stock" not in row:
+            return
+        text = str(row.get("stock") if row.get("stock") is not None else "").strip()
+        if text == "":
+            return
+        try:
+            quantity = int(text)
+        except ValueError:
+            errors.setdefault("stock", []).append("stock must be a whole number, 0 or more.")
+            return
+        if quantity < 0:
+            errors.setdefault("stock", []).append("stock must be a whole number, 0 or more.")
+            return
+        if not new:
+            _quantity, reserved = self.stock_levels.get(instance.pk, (0, 0))
+            if quantity < reserved:
+                errors.setdefault("stock", []).append(
+                    f"{reserved} units are promised to orders: stock cannot go below that."
+                )
+                return
+        instance._import_stock = quantity
+
+    def _read_variant(self, row, errors) -> None:
+        if str(row.get("parent_sku") or "").strip():
+            errors.setdefault("parent_sku", []).append(
+                "Variants cannot be imported yet: leave parent_sku empty."
+            )
+        options = row.get("options")
+        if options is not None and str(options).strip():
+            try:
+                parsed = _json_cell(options, "options")
+            except ValueError as error:
+                errors.setdefault("options", []).append(str(error))
+                return
+            if parsed:
+                errors.setdefault("options", []).append(
+                    "Options belong to variants, which cannot be imported yet: leave it empty."
+                )
+
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        errors = dict(import_validation_errors or {})
+        if instance.pk is None and "name" not in errors and "sku" not in errors:
+            instance.slug = self._new_slug(instance)
+        try:
+            # The field checks of full_clean(); the category is known (it came from the map),
+            # and uniqueness is checked against the file and the catalog read up front.
+            instance.clean_fields(exclude=[*errors, "category", "search_vector"])
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if instance.pk is None and not errors:
+            if instance.slug in self.new_slugs:
+                errors[NON_FIELD_ERRORS] = [
+                    f"Another row makes the same address ({instance.slug}): change the name."
+                ]
+            elif instance.slug in self.taken_slugs:
+                errors[NON_FIELD_ERRORS] = [
+                    f"Another product has the address {instance.slug}: change the name."
+                ]
+        if errors:
+            raise ValidationError(errors)
+        if instance.pk is None:
+            self.new_slugs.add(instance.slug)
+
+    def _new_slug(self, instance) -> str:
+        return self._slug_for(instance.name or "", instance.sku)
+
+    @staticmethod
+    def _slug_for(name: str, sku: str) -> str:
+        """A new product's address: its name and SKU (unique, as the SKU is)."""
+        sku_part = slugify(sku)[:60] or "product"
+        return f"{slugify(name)[: 219 - len(sku_part)]}-{sku_part}".strip("-")
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        if not new:
+            instance._import_original = self._values(instance)
+
+    @staticmethod
+    def _values(instance) -> tuple:
+        return tuple(
+            getattr(instance, Product._meta.get_field(name).attname) for name in UPDATED_FIELDS
+        )
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        if not is_create and self._values(instance) == instance._import_original:
+            # Nothing changed: no write (the stock, if given, is still compared after).
+            self.after_save_instance(instance, row, **kwargs)
+            return
+        super().save_instance(instance, is_create, row, **kwargs)
+
+    def before_save_instance(self, instance, row, **kwargs):
+        instance.updated_at = timezone.now()
+
+    def after_save_instance(self, instance, row, **kwargs):
+        if instance._import_stock is not None or instance.pk is None:
+            self.stock_wanted.append((instance, instance._import_stock))
+
+    def after_import(self, dataset, result, **kwargs):
+        """Stock, once every product is saved: opening stock for products without a record,
+        an adjustment to the level the file gives for the others (both in the ledger)."""
+        if result.has_errors() or result.has_validation_errors():
+            return
+        actor = kwargs.get("user")
+        reference = str(kwargs.get("file_name") or "")[:64]
+        opening, adjustments = [], []
+        for product, quantity in self.stock_wanted:
+            if product.pk in self.stock_levels:
+                current = self.stock_levels[product.pk][0]
+                if quantity is not None and quantity != current:
+                    adjustments.append((product.pk, quantity - current))
+            else:
+                opening.append(OpeningStock(product_id=product.pk, quantity=quantity or 0))
+        if opening:
+            stock_open(lines=opening, reason=IMPORT_REASON, reference=reference, actor=actor)
+        for product_id, delta in sorted(adjustments):
+            stock_adjust(product_id=product_id, delta=delta, reason=IMPORT_REASON, actor=actor)
+        if not kwargs.get("dry_run"):
+            invalidate(CATALOG_CACHE_AREA)

@@ -1,0 +1,380 @@
+"""Product pictures: the upload (API and admin), renditions, what the API and pages show."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from catalog import services
+from catalog.models import ProductImage
+from tests.factories import (
+    CategoryFactory,
+    ProductFactory,
+    ProductImageFactory,
+    ProductRelationFactory,
+    StockItemFactory,
+    picture_file,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def upload_url(product) -> str:
+    return f"/api/products/{product.pk}/images/"
+
+
+def open_url(client, url):
+    """The bytes behind a media URL, served as `make run` serves them (DEBUG) or from disk."""
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    assert url.startswith(settings.MEDIA_URL)
+    with default_storage.open(url[len(settings.MEDIA_URL) :]) as handle:
+        return Image.open(io.BytesIO(handle.read()))
+
+
+# --- the service ----------------------------------------------------------------------------
+def test_pictures_are_added_after_the_others_and_read_in_order():
+    product = ProductFactory()
+    first = services.product_image_add(product=product, image=picture_file(), alt="Front")
+    second = services.product_image_add(product=product, image=picture_file(), alt="Back")
+    services.product_image_update(picture=second, position=0)
+    services.product_image_update(picture=first, position=1)
+
+    assert list(product.images.values_list("alt", flat=True)) == ["Back", "Front"]
+    assert (first.width, first.height) == (120, 90)
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        SimpleUploadedFile("notes.png", b"not a picture at all", content_type="image/png"),
+        SimpleUploadedFile("empty.jpg", b"", content_type="image/jpeg"),
+    ],
+)
+def test_a_file_that_is_not_a_picture_is_refused_and_nothing_is_stored(upload, settings):
+    product = ProductFactory()
+
+    with pytest.raises(ValidationError) as error:
+        services.product_image_add(product=product, image=upload)
+
+    assert "image" in error.value.message_dict
+    assert not ProductImage.objects.exists()
+    assert not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
+
+
+def test_a_picture_with_too_many_pixels_is_refused(settings):
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 100 * 100
+
+    with pytest.raises(ValidationError, match="too many pixels"):
+        services.product_image_add(product=ProductFactory(), image=picture_file(size=(101, 100)))
+
+
+def test_renditions_are_webp_and_jpeg_squares_of_their_size():
+    picture = services.product_image_add(
+        product=ProductFactory(), image=picture_file(size=(1200, 600))
+    )
+
+    made = {
+        name: Image.open(getattr(picture, name).file)
+        for name in ("thumbnail_webp", "card_jpeg", "detail_webp", "detail_jpeg")
+    }
+
+    assert {name: (img.format, img.size) for name, img in made.items()} == {
+        "thumbnail_webp": ("WEBP", (160, 160)),
+        "card_jpeg": ("JPEG", (400, 400)),
+        "detail_webp": ("WEBP", (800, 800)),
+        "detail_jpeg": ("JPEG", (800, 800)),
+    }
+    # Fitted, not cropped: the red original fills the middle band, white pads above and below.
+    detail = made["detail_jpeg"].convert("RGB")
+    assert detail.getpixel((400, 400))[0] > 150 and detail.getpixel((400, 400))[1] < 90
+    assert min(detail.getpixel((400, 10))) > 240
+
+
+def test_deleting_a_picture_removes_its_file_and_renditions(
+    settings, django_capture_on_commit_callbacks
+):
+    picture = services.product_image_add(product=ProductFactory(), image=picture_file())
+    picture.card_webp.generate()
+    assert sum(p.is_file() for p in settings.MEDIA_ROOT.rglob("*")) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.product_image_delete(picture=picture)
+
+    assert not ProductImage.objects.exists()
+    assert not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
+
+
+# --- the staff API --------------------------------------------------------------------------
+def test_staff_upload_a_picture_as_multipart_form_data(staff_client):
+    product = ProductFactory()
+
+    response = staff_client.post(
+        upload_url(product),
+        {"image": picture_file("front.jpg", image_format="JPEG"), "alt": "The front"},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["alt"] == "The front" and body["position"] == 0 and body["product"] == product.pk
+    assert (body["width"], body["height"]) == (800, 800)
+    served = open_url(staff_client, body["url"])
+    assert served.format == "JPEG" and served.size == (800, 800)
+
+
+def test_an_upload_that_is_not_a_picture_is_a_validation_error(staff_client):
+    product = ProductFactory()
+    fake = SimpleUploadedFile("x.png", b"<svg/>", content_type="image/png")
+
+    response = staff_client.post(upload_url(product), {"image": fake}, format="multipart")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error" and "image" in error["details"]
+    assert not ProductImage.objects.exists()
+
+
+def test_a_json_upload_is_refused_as_the_wrong_media_type(staff_client):
+    response = staff_client.post(upload_url(ProductFactory()), {"alt": "x"}, format="json")
+
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_customers_cannot_upload_pictures(user_client):
+    response = user_client.post(
+        upload_url(ProductFactory()), {"image": picture_file()}, format="multipart"
+    )
+
+    assert response.status_code == 403
+    assert not ProductImage.objects.exists()
+
+
+def test_uploading_to_an_unknown_product_is_not_found(staff_client):
+    response = staff_client.post(
+        "/api/products/999999/images/", {"image": picture_file()}, format="multipart"
+    )
+    assert response.status_code == 404
+
+
+def test_staff_reorder_relabel_and_delete_pictures(staff_client, api_client):
+    product = ProductFactory()
+    first = ProductImageFactory(product=product, position=0, alt="a")
+    second = ProductImageFactory(product=product, position=1, alt="b")
+    assert [i["alt"] for i in api_client.get(f"/api/products/{product.pk}/").json()["images"]] == [
+        "a",
+        "b",
+    ]  # cached now
+
+    response = staff_client.patch(
+        f"{upload_url(product)}{second.pk}/", {"position": 0, "alt": "Back"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    staff_client.patch(f"{upload_url(product)}{first.pk}/", {"position": 1}, format="json")
+    images = api_client.get(f"/api/products/{product.pk}/").json()["images"]
+    assert [i["alt"] for i in images] == ["Back", "a"]
+
+    assert staff_client.delete(f"{upload_url(product)}{second.pk}/").status_code == 204
+    images = api_client.get(f"/api/products/{product.pk}/").json()["images"]
+    assert [i["id"] for i in images] == [first.pk]
+
+
+def test_a_picture_of_another_product_is_not_found_under_this_one(staff_client):
+    picture = ProductImageFactory()
+
+    response = staff_client.delete(f"{upload_url(ProductFactory())}{picture.pk}/")
+
+    assert response.status_code == 404
+    assert ProductImage.objects.filter(pk=picture.pk).exists()
+
+
+# --- what the public API shows --------------------------------------------------------------
+def test_list_and_detail_show_images_and_a_thumbnail(api_client):
+    product = ProductFactory()
+    ProductImageFactory(product=product, position=1, alt="Side")
+    ProductImageFactory(product=product, position=0, alt="Front")
+
+    row = api_client.get("/api/products/").json()["results"][0]
+    detail = api_client.get(f"/api/products/{product.pk}/").json()
+
+    assert [i["alt"] for i in row["images"]] == ["Front", "Side"]
+    assert row["images"] == detail["images"]
+    assert {tuple(sorted(i)) for i in row["images"]} == {("alt", "height", "id", "url", "width")}
+    thumbnail = open_url(api_client, row["thumbnail"])
+    assert thumbnail.size == (160, 160) and thumbnail.format == "JPEG"
+    assert detail["thumbnail"] == row["thumbnail"]
+
+
+def test_list_with_pictures_costs_a_fixed_number_of_queries(
+    api_client, django_assert_max_num_queries
+):
+    category = CategoryFactory()
+    for product in ProductFactory.create_batch(30, category=category):
+        StockItemFactory(product=product)
+        ProductImageFactory.create_batch(2, product=product)
+
+    with django_assert_max_num_queries(3):
+        body = api_client.get("/api/products/", {"page_size": 30}).json()
+
+    assert all(len(row["images"]) == 2 and row["thumbnail"] for row in body["results"])
+
+
+def test_detail_with_pictures_costs_a_fixed_number_of_queries(
+    api_client, django_assert_max_num_queries
+):
+    product = ProductFactory()
+    ProductImageFactory.create_batch(3, product=product)
+    for _ in range(10):
+        other = ProductFactory()
+        ProductImageFactory(product=other)
+        ProductRelationFactory(from_product=product, to_product=other)
+
+    with django_assert_max_num_queries(5):
+        body = api_client.get(f"/api/products/{product.pk}/").json()
+
+    assert len(body["images"]) == 3
+    assert all(r["product"]["thumbnail"] for r in body["related"])
+
+
+# --- the storefront -------------------------------------------------------------------------
+def test_cards_show_a_responsive_lazy_picture_with_webp_first(client):
+    product = ProductFactory(name="Blue Kettle")
+    ProductImageFactory(product=product, alt="A blue kettle")
+
+    html = client.get("/products/").content.decode()
+
+    start = html.index('<picture class="picture picture-card">')
+    picture = html[start : html.index("</picture>", start)]
+    assert '<source type="image/webp" srcset="' in picture
+    assert " 160w, " in picture and " 400w" in picture and " 800w" not in picture
+    assert 'sizes="(max-width: 760px) 50vw, 300px"' in picture
+    assert 'loading="lazy"' in picture and 'width="400" height="400"' in picture
+    assert 'alt="A blue kettle"' in picture
+    assert picture.index("image/webp") < picture.index("<img")
+
+
+def test_the_product_page_loads_its_main_picture_at_once_and_lists_the_others(client):
+    product = ProductFactory(name="Blue Kettle")
+    ProductImageFactory(product=product, position=0, alt="")
+    ProductImageFactory(product=product, position=1, alt="The lid")
+
+    html = client.get(product.get_absolute_url()).content.decode()
+
+    main = html[html.index('<picture class="picture picture-detail">') :]
+    main = main[: main.index("</picture>")]
+    assert 'loading="eager" fetchpriority="high"' in main
+    assert 'alt="Blue Kettle"' in main  # no alt text given: the product's name
+    assert 'class="gallery"' in html and 'alt="The lid"' in html
+
+
+def test_a_product_without_pictures_keeps_its_placeholder(client):
+    product = ProductFactory(name="Plain")
+
+    html = client.get(product.get_absolute_url()).content.decode()
+
+    assert "<picture" not in html and 'class="placeholder' in html
+
+
+def test_list_page_with_pictures_costs_a_fixed_number_of_queries(
+    client, django_assert_max_num_queries
+):
+    category = CategoryFactory(slug="kettles")
+    for _ in range(30):
+        product = ProductFactory(category=category)
+        StockItemFactory(product=product)
+        ProductImageFactory(product=product)
+    client.get("/products/")  # warm the category tree cache
+
+    # The list with its pictures (6) and its facets, not cached yet for this filter
+    # (categories, price range, attributes): the same for 30 products as for 3.
+    with django_assert_max_num_queries(9):
+        response = client.get("/products/", {"category": "kettles"})
+
+    assert response.content.decode().count('<picture class="picture picture-card">') == 24
+
+
+# --- the admin ------------------------------------------------------------------------------
+def test_staff_upload_pictures_in_the_products_admin_page(admin_client, api_client):
+    from tests.catalog.test_admin import PRODUCTS, product_form
+
+    product = ProductFactory()
+    api_client.get(f"/api/products/{product.pk}/")  # cached without pictures
+
+    response = admin_client.post(
+        f"{PRODUCTS}{product.pk}/change/",
+        product_form(
+            product,
+            **{
+                "images-TOTAL_FORMS": "1",
+                "images-0-image": picture_file("front.png"),
+                "images-0-alt": "The front",
+                "images-0-position": "0",
+            },
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(product.images.values_list("alt", flat=True)) == ["The front"]
+    images = api_client.get(f"/api/products/{product.pk}/").json()["images"]
+    assert [i["alt"] for i in images] == ["The front"]
+    page = admin_client.get(f"{PRODUCTS}{product.pk}/change/").content.decode()
+    assert 'width="80" height="80"' in page  # the preview
+
+
+def test_the_admin_refuses_a_file_that_is_not_a_picture(admin_client):
+    from tests.catalog.test_admin import PRODUCTS, product_form
+
+    product = ProductFactory()
+    fake = SimpleUploadedFile("x.png", b"nope", content_type="image/png")
+
+    response = admin_client.post(
+        f"{PRODUCTS}{product.pk}/change/",
+        product_form(product, **{"images-TOTAL_FORMS": "1", "images-0-image": fake}),
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "Upload a valid image" in response.content.decode()
+    assert not ProductImage.objects.exists()
+
+
+def test_a_list_page_learns_which_renditions_exist_in_one_cache_read(client, monkeypatch):
+    from django.core.cache import caches
+
+    category = CategoryFactory(slug="kettles")
+    for _ in range(24):
+        ProductImageFactory(product=ProductFactory(category=category))
+    client.get("/products/")  # the renditions are made, and known to exist
+    backend = type(caches["default"])
+    reads = []
+    get, get_many = backend.get, backend.get_many
+
+    def counted_get(self, key, *args, **kwargs):
+        reads.append(("get", key))
+        return get(self, key, *args, **kwargs)
+
+    def counted_get_many(self, keys, *args, **kwargs):
+        reads.append(("get_many", len(list(keys))))
+        return get_many(self, keys, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counted_get)
+    monkeypatch.setattr(backend, "get_many", counted_get_many)
+
+    client.get("/products/")
+
+    imagekit = [r for r in reads if r[0] == "get_many" or "imagekit" in str(r[1])]
+    assert imagekit == [("get_many", 24 * 6)]
+
+
+def test_a_picture_whose_file_is_lost_shows_the_placeholder_instead_of_failing(client):
+    product = ProductFactory(name="Lost Kettle")
+    picture = ProductImageFactory(product=product)
+    picture.image.storage.delete(picture.image.name)
+
+    response = client.get(product.get_absolute_url())
+
+    assert response.status_code == 200
+    assert 'class="placeholder' in response.content.decode()
