@@ -156,3 +156,25 @@ def test_the_list_page_costs_the_same_queries_however_many_parents(client, with_
         with_variants(name=name, options={"size": ["S", "M", "L"], "colour": ["Red", "Blue"]})
 
     assert queries() == few
+
+
+def test_the_picker_has_a_variants_own_picture_drawn_as_the_page_draws_pictures(client, tshirt):
+    from catalog import services
+    from tests.factories import picture_file
+
+    parent, variants = tshirt
+    services.product_image_add(product=parent, image=picture_file(), alt="The T-shirt")
+    own = services.product_image_add(
+        product=variants[2], image=picture_file(colour=(20, 40, 200)), alt="The blue one"
+    )
+
+    html = client.get(parent.get_absolute_url()).content.decode()
+
+    pictures = {v["id"]: v["picture"] for v in variant_data(html)["variants"]}
+    assert pictures[variants[0].pk] is None  # keeps the parent's picture
+    chosen = pictures[variants[2].pk]
+    assert chosen.startswith('<picture class="picture picture-detail">')
+    assert own.detail_jpeg.url in chosen and 'alt="The blue one"' in chosen
+    # The page itself shows the parent's picture until a variant is chosen.
+    main = re.search(r'id="product-picture">(.*?)</div>', html, re.S).group(1)
+    assert 'alt="The T-shirt"' in main

@@ -135,6 +135,24 @@ def test_lists_show_the_parent_once_and_no_variant(api_client, with_variants):
     assert selectors.category_product_counts()[parent.category_id] == 2
 
 
+def test_facets_count_a_parent_once_and_never_its_variants(api_client, with_variants):
+    parent, variants = with_variants(options={"size": ["S", "M", "L"]}, price="30.00")
+    standalone = ProductFactory(
+        category=parent.category, price=Decimal("12.00"), attributes={"brand": "Acme"}
+    )
+    StockItemFactory(product=standalone)
+    services.product_update(product=parent, attributes={"brand": "Acme"})
+    services.product_update(product=variants[0], attributes={"brand": "Other"})
+
+    facets = api_client.get("/api/products/facets/").json()
+
+    counts = {c["id"]: c["count"] for c in facets["categories"]}
+    assert counts[parent.category_id] == 2
+    assert facets["attributes"]["brand"] == [{"value": "Acme", "count": 2}]
+    in_stock = api_client.get("/api/products/facets/", {"in_stock": "true"}).json()
+    assert {c["id"]: c["count"] for c in in_stock["categories"]}[parent.category_id] == 2
+
+
 def test_a_parent_is_in_stock_while_one_variant_is(api_client, with_variants):
     parent, variants = with_variants(options={"size": ["S", "M"]}, stock=0)
     sold_out = result_ids(api_client.get(URL, {"in_stock": "false"}))
