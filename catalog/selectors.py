@@ -596,5 +596,5 @@ def products_export(queryset: QuerySet[Product] | None = None):
 
     resource = ProductResource()
     if queryset is not None:
-        queryset = queryset.select_related("category", "stock").order_by("sku")
+        queryset = queryset.select_related("category", "stock", "parent").order_by("sku")
     return resource.export(queryset)
