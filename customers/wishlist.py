@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from catalog.models import Product
+from catalog.selectors import product_images_prefetch
 from customers.models import WishlistItem
 from orders.exceptions import ProductUnavailable
 
@@ -15,6 +16,7 @@ def wishlist_items(*, owner) -> QuerySet[WishlistItem]:
     return (
         WishlistItem.objects.filter(owner=owner)
         .select_related("product", "product__category", "product__stock")
+        .prefetch_related(product_images_prefetch("product__images"))
         .order_by("-added_at", "-id")
     )
 

@@ -345,6 +345,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payments_settle_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
     "inventory.tasks.reservations_expire_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.returns_settle_pending_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.stripe_event_process_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.order_email_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
     "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},
