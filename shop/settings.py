@@ -290,7 +290,7 @@ SPECTACULAR_SETTINGS = {
     # The API's version, MAJOR.MINOR.PATCH, and MAJOR is the one in the paths (/api/v1/). A
     # change that can break a client needs a new MAJOR; an addition a new MINOR. CI compares the
     # served schema with the released one (clients/released-schema.json, `make clients`).
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Only /api/v1/ is documented (/api/ is the same API); tags come from the path after it.
@@ -345,6 +345,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.payments_settle_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
     "inventory.tasks.reservations_expire_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.returns_settle_pending_task": {"queue": CELERY_QUEUE_ORDERS},
+    "payments.tasks.stripe_event_process_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.order_email_send_task": {"queue": CELERY_QUEUE_EMAIL},
     "orders.tasks.order_emails_send_due_task": {"queue": CELERY_QUEUE_EMAIL},
     "inventory.tasks.reorder_notify_task": {"queue": CELERY_QUEUE_EMAIL},

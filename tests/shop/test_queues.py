@@ -14,6 +14,7 @@ EXPECTED = {
     "payments.tasks.payments_settle_stuck_task": "orders",
     "inventory.tasks.reservations_expire_task": "orders",
     "orders.tasks.returns_settle_pending_task": "orders",
+    "payments.tasks.stripe_event_process_task": "orders",
     "orders.tasks.order_email_send_task": "email",
     "orders.tasks.order_emails_send_due_task": "email",
     "inventory.tasks.reorder_notify_task": "email",
@@ -25,6 +26,9 @@ EXPECTED = {
     "orders.tasks.idempotency_records_purge_task": "celery",
     "orders.tasks.payments_reconcile_task": "celery",
     "shop.tasks.heartbeat": "celery",
+    # django-imagekit registers a task for its Celery cache-file backend; the shop makes
+    # renditions in the request (the default backend), so nothing sends it: default queue.
+    "imagekit.cachefiles.backends._generate_file": "celery",
 }
 
 
