@@ -120,24 +120,203 @@ class OutgoingRelationInline(admin.TabularInline):
     verbose_name_plural = "catalog graph: relations to other products"
 
 
+class ProductForm(forms.ModelForm):
+    """A parent's options are edited as ``{"size": ["S", "M"], "colour": ["Blue"]}`` (the axes
+    in the order written); a variant's as ``{"size": "M", "colour": "Blue"}``."""
+
+    options = forms.JSONField(
+        required=False,
+        help_text='A parent: its options and their values, {"size": ["S", "M"]}. A variant: '
+        'its value of each, {"size": "M"}. A standalone product: empty.',
+    )
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "slug",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "category",
+            "attributes",
+            "tax_class",
+            "weight",
+            "is_active",
+            "structure",
+            "parent",
+            "options",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "category", "slug"):
+            if name in self.fields:  # a variant takes these from its parent
+                self.fields[name].required = False
+        if "structure" in self.fields:
+            self.fields["structure"].required = False
+        if self.instance.pk and self.instance.is_parent:
+            self.initial["options"] = dict(self.instance.option_axes)
+
+    def clean_structure(self):
+        return self.cleaned_data.get("structure") or Product.Structure.STANDALONE
+
+    def clean_options(self):
+        value = self.cleaned_data.get("options")
+        if value in (None, ""):
+            return [] if self._structure() == Product.Structure.PARENT else {}
+        if self._structure() == Product.Structure.PARENT and isinstance(value, dict):
+            return [{"name": name, "values": values} for name, values in value.items()]
+        return value
+
+    def _structure(self) -> str:
+        return self.cleaned_data.get("structure") or self.instance.structure
+
+    def clean(self):
+        data = super().clean()
+        parent = data.get("parent") if "parent" in self.fields else None
+        if parent is not None and not self.instance.pk:
+            # A new variant: the service names it and puts it in its parent's category.
+            self.instance.structure = Product.Structure.CHILD
+            self.instance.category_id = parent.category_id
+            self.instance.name = self.instance.name or parent.name
+            self.instance.slug = self.instance.slug or f"variant-of-{parent.pk}"
+        elif not self.instance.is_variant:
+            for name in ("name", "category"):
+                if name in self.fields and not data.get(name):
+                    self.add_error(name, "This field is required.")
+        return data
+
+
+class VariantForm(forms.ModelForm):
+    """One variant in its parent's page: SKU, options, price, shown or not."""
+
+    options = forms.JSONField(help_text='{"size": "M", "colour": "Blue"}')
+
+    class Meta:
+        model = Product
+        fields = ["sku", "options", "price", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        parent = self.instance.parent
+        # What the service fills in from the parent, so the variant validates as it will be.
+        self.instance.structure = Product.Structure.CHILD
+        self.instance.category_id = parent.category_id
+        self.instance.currency = parent.currency
+        return data
+
+
+class VariantInline(admin.TabularInline):
+    model = Product
+    form = VariantForm
+    fk_name = "parent"
+    extra = 1
+    fields = ["sku", "options", "price", "is_active", "stock_available"]
+    readonly_fields = ["stock_available"]
+    show_change_link = True
+    verbose_name = "variant"
+    verbose_name_plural = "variants (the sellable units; stock is kept per variant)"
+
+    @admin.display(description="in stock")
+    def stock_available(self, obj):
+        from catalog.selectors import product_available_quantity
+
+        return product_available_quantity(obj) if obj.pk else "–"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("stock", "parent")
+
+
+VARIANT_FIELDS = {"sku", "options", "price", "is_active"}
+
+
+def save_variants(formset) -> None:
+    """The parent page's variants, saved one by one through the services."""
+    formset.save(commit=False)
+    for variant in formset.deleted_objects:
+        services.product_delete(product=variant)
+    for variant, fields in formset.changed_objects:
+        services.product_update(
+            product=variant,
+            **{name: getattr(variant, name) for name in fields if name in VARIANT_FIELDS},
+        )
+    for variant in formset.new_objects:
+        adopt(
+            variant,
+            services.variant_create(
+                parent=formset.instance,
+                sku=variant.sku,
+                options=variant.options,
+                price=variant.price,
+                is_active=variant.is_active,
+            ),
+        )
+
+
+class StructureFilter(admin.SimpleListFilter):
+    title = "structure"
+    parameter_name = "structure"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("listed", "Standalone and parents (as the shop lists them)"),
+            *Product.Structure.choices,
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "listed":
+            return queryset.filter(parent__isnull=True)
+        if self.value() in Product.Structure.values:
+            return queryset.filter(structure=self.value())
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
     """Products, with the catalog file's import (a dry run shown first: every row checked,
-    every bad row listed with its line; confirming imports all or nothing) and export."""
+    every bad row listed with its line; confirming imports all or nothing) and export, and
+    a parent's variants edited in its page."""
 
+    form = ProductForm
     resource_classes = [ProductResource]
     import_formats = [CSV]
     export_formats = [CSV]
-    list_display = ["name", "sku", "category", "price", "currency", "is_active", "updated_at"]
-    list_filter = ["is_active", PriceRangeFilter, "category"]
+    list_display = [
+        "name",
+        "sku",
+        "structure",
+        "category",
+        "price",
+        "currency",
+        "is_active",
+        "updated_at",
+    ]
+    list_filter = ["is_active", StructureFilter, PriceRangeFilter, "category"]
     list_select_related = ["category"]
     search_fields = ["name", "sku", "description"]
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["category"]
+    autocomplete_fields = ["category", "parent"]
     readonly_fields = ["popularity", "created_at", "updated_at"]
-    inlines = [ProductImageInline, OutgoingRelationInline]
     list_per_page = 50
     actions = ["activate", "deactivate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ["structure", "parent"] if obj is not None else []
+        return [*self.readonly_fields, *fixed]
+
+    def get_inlines(self, request, obj):
+        if obj is not None and obj.is_parent:
+            return [VariantInline, ProductImageInline, OutgoingRelationInline]
+        return [ProductImageInline, OutgoingRelationInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # The parent picker offers parents only.
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("field_name") == "parent":
+            queryset = queryset.filter(structure=Product.Structure.PARENT)
+        return queryset, distinct
 
     def has_import_permission(self, request):
         # An import creates and changes products.
@@ -147,13 +326,14 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def get_export_queryset(self, request):
-        return super().get_export_queryset(request).select_related("category", "stock")
+        return super().get_export_queryset(request).select_related("category", "stock", "parent")
 
     def save_model(self, request, obj, form, change):
         if change:
             services.product_update(product=obj, **changed_fields(form, services.PRODUCT_FIELDS))
         else:
-            adopt(obj, services.product_create(**given_fields(form, services.PRODUCT_FIELDS)))
+            fields = given_fields(form, services.PRODUCT_FIELDS | {"structure", "parent"})
+            adopt(obj, services.product_create(**fields))
 
     def delete_model(self, request, obj):
         services.product_delete(product=obj)
@@ -164,6 +344,8 @@ class ProductAdmin(ImportExportMixin, admin.ModelAdmin):
             services.product_delete(product=product)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is Product:
+            return save_variants(formset)
         if formset.model is ProductImage:
             return save_pictures(formset)
         if formset.model is not ProductRelation:

@@ -99,6 +99,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "currency",
             "category",
             "attributes",
+            "structure",
             "in_stock",
             "url",
             "images",
@@ -131,9 +132,23 @@ class RelationSerializer(serializers.ModelSerializer):
         fields = ["product", "kind", "weight"]
 
 
+class VariantSerializer(serializers.Serializer):
+    """One sellable variant of a parent, as its option picker needs it."""
+
+    id = serializers.IntegerField()
+    sku = serializers.CharField()
+    slug = serializers.CharField()
+    options = serializers.DictField(child=serializers.CharField())
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    in_stock = serializers.BooleanField()
+
+
 class ProductDetailSerializer(ProductSerializer):
     available_quantity = serializers.SerializerMethodField()
     related = serializers.SerializerMethodField()
+    options = serializers.SerializerMethodField()
+    variants = serializers.SerializerMethodField()
 
     class Meta(ProductSerializer.Meta):
         fields = [
@@ -146,6 +161,9 @@ class ProductDetailSerializer(ProductSerializer):
             "updated_at",
             "available_quantity",
             "related",
+            "parent",
+            "options",
+            "variants",
         ]
 
     def get_available_quantity(self, product) -> int:
@@ -158,12 +176,42 @@ class ProductDetailSerializer(ProductSerializer):
             relations = selectors.product_related(product, limit=20)
         return RelationSerializer(relations, many=True).data
 
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {
+                "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "description": 'A parent\'s axes and the values its variants have ({"size": ["S", '
+            '"M"]}); a variant\'s own values ({"size": "M"}); {} for a standalone product.',
+        }
+    )
+    def get_options(self, product):
+        if product.is_parent:
+            return selectors.product_options(product)
+        return product.options if product.is_variant else {}
+
+    @extend_schema_field(VariantSerializer(many=True))
+    def get_variants(self, product):
+        return VariantSerializer(selectors.product_variant_choices(product), many=True).data
+
 
 class ProductWriteSerializer(serializers.ModelSerializer):
     """What staff send to create or change a product."""
 
     slug = serializers.SlugField(required=False, allow_blank=True, max_length=220)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), required=False)
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.filter(structure=Product.Structure.PARENT),
+        required=False,
+        allow_null=True,
+        help_text="Makes the new product a variant of this parent (its category, currency "
+        "and name follow the parent's).",
+    )
+    options = serializers.JSONField(
+        required=False,
+        help_text='A parent\'s axes {"size": ["S", "M"]}; a variant\'s values {"size": "M"}.',
+    )
 
     class Meta:
         model = Product
@@ -179,8 +227,31 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "tax_class",
             "weight",
             "is_active",
+            "structure",
+            "parent",
+            "options",
         ]
-        extra_kwargs = {"currency": {"required": False}}
+        extra_kwargs = {"currency": {"required": False}, "name": {"required": False}}
+        # The services validate that variants of one parent differ (a model constraint, which
+        # DRF would turn into "parent and options are required").
+        validators: list = []
+
+    def validate(self, data):
+        data = super().validate(data)
+        if self.instance is not None:
+            for field in ("structure", "parent"):
+                if field in data and data[field] != getattr(self.instance, field):
+                    raise serializers.ValidationError({field: "This cannot change."})
+                data.pop(field, None)
+            return data
+        if data.get("parent") is None:
+            data.pop("parent", None)
+            missing = [f for f in ("name", "category") if not data.get(f)]
+            if missing:
+                raise serializers.ValidationError(dict.fromkeys(missing, "This field is required."))
+        elif data.get("structure", Product.Structure.CHILD) != Product.Structure.CHILD:
+            raise serializers.ValidationError({"structure": "A product with a parent is a child."})
+        return data
 
     def validate_attributes(self, value):
         try:
@@ -321,7 +392,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     def get_queryset(self):
         include_inactive = bool(self.request.user and self.request.user.is_staff)
         if self.action == "list":
-            return selectors.product_base_queryset()
+            return selectors.product_listable_queryset()
         return selectors.product_detail_queryset(include_inactive=include_inactive)
 
     def get_serializer_class(self):

@@ -269,6 +269,100 @@ def product_spec(index: int) -> dict:
     }
 
 
+# Apparel and shoes sold in sizes and colours: each family is a parent product whose variants
+# (one per size and colour) are the sellable units, each with its own SKU, price and stock.
+# (category slug, brand, kind, base price, sizes, colours with their surcharge)
+VARIANT_FAMILIES = [
+    (
+        "mens",
+        "Uniqlo",
+        "Supima Cotton T-shirt",
+        "14.99",
+        ["S", "M", "L", "XL"],
+        {"White": "0", "Black": "0", "Navy": "2.00"},
+    ),
+    (
+        "mens",
+        "Levi's",
+        "Trucker Denim Jacket",
+        "99.99",
+        ["S", "M", "L", "XL"],
+        {"Blue": "0", "Black": "10.00"},
+    ),
+    (
+        "womens",
+        "Arket",
+        "Merino Cardigan",
+        "79.00",
+        ["XS", "S", "M", "L"],
+        {"Beige": "0", "Grey": "0", "Green": "5.00"},
+    ),
+    (
+        "womens",
+        "COS",
+        "Linen Shirt Dress",
+        "89.00",
+        ["XS", "S", "M", "L"],
+        {"White": "0", "Navy": "4.00"},
+    ),
+    (
+        "shoes",
+        "Veja",
+        "Campo Sneakers",
+        "139.00",
+        ["38", "39", "40", "41", "42", "43", "44", "45"],
+        {"White": "0", "Black": "0", "Green": "10.00"},
+    ),
+    (
+        "shoes",
+        "Adidas",
+        "Running Shoes",
+        "119.00",
+        ["39", "40", "41", "42", "43", "44", "45", "46"],
+        {"Black": "0", "Blue": "0", "Red": "15.00"},
+    ),
+]
+# The larger sizes of a garment cost a little more (more cloth); shoes cost the same.
+SIZE_SURCHARGE = {"XL": "3.00"}
+
+
+def variant_family_spec(index: int) -> dict:
+    """Demo family number ``index``: the parent and its variants, always the same."""
+    leaf, brand, kind, price, sizes, colours = VARIANT_FAMILIES[index]
+    rng = random.Random(index * 104729 + 3)
+    sku = f"DEMO-FAM-{index + 1:02d}"
+    name = f"{brand} {kind}"
+    variants = []
+    for size in sizes:
+        for colour, surcharge in colours.items():
+            variants.append(
+                {
+                    "sku": f"{sku}-{size}-{colour}".upper(),
+                    "options": {"size": size, "colour": colour},
+                    "price": Decimal(price)
+                    + Decimal(surcharge)
+                    + Decimal(SIZE_SURCHARGE.get(size, "0")),
+                    "stock": rng.choice([0, 2, 4, 8, 12, 20, 30]),
+                }
+            )
+    return {
+        "sku": sku,
+        "name": name,
+        "slug": name,
+        "category": leaf,
+        "price": Decimal(price),
+        "tax_class": tax_class_of(leaf),
+        "weight": Decimal(WEIGHTS.get(leaf, "1.0")),
+        "attributes": {"brand": brand},
+        "description": (
+            f"The {kind.lower()} from {brand}, in {len(sizes)} sizes "
+            f"({sizes[0]} to {sizes[-1]}) and {len(colours)} colours."
+        ),
+        "options": {"size": sizes, "colour": list(colours)},
+        "variants": variants,
+    }
+
+
 # --- shoppers ---------------------------------------------------------------------------------
 # The demo's shoppers have tastes: each follows a persona, which says how much it likes each
 # leaf category and which brands it prefers (a preferred brand weighs BRAND_PREFERENCE times

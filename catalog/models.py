@@ -62,7 +62,27 @@ class Category(models.Model):
         return f"{reverse('catalog:product-list')}?category={self.slug}"
 
 
+OPTION_NAME = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,29}$", "An option name is lower-case letters, digits and '_' (size)."
+)
+OPTION_VALUE_MAX = 50
+
+
 class Product(models.Model):
+    """A product. Variants follow django-oscar: a *parent* (a T-shirt) is not sold itself; it
+    names the option axes (size, colour) and its *children* are the sellable units, each with
+    its own SKU, price and stock record. A *standalone* product is sold as it is.
+
+    ``options`` holds, for a parent, its axes in order: ``[{"name": "size", "values": ["S",
+    "M"]}, ...]`` (a list, since PostgreSQL's jsonb does not keep the keys of an object in
+    order); for a child, its value on each axis: ``{"size": "M", "colour": "Blue"}``; for a
+    standalone product, nothing."""
+
+    class Structure(models.TextChoices):
+        STANDALONE = "standalone", "Standalone"
+        PARENT = "parent", "Parent (has variants)"
+        CHILD = "child", "Variant (child)"
+
     class TaxClass(models.TextChoices):
         """Which VAT rate applies (pricing.TaxRate has the rate per country and class)."""
 
@@ -91,6 +111,23 @@ class Product(models.Model):
         help_text="Shipping weight in kg (weight bands of shipping methods).",
     )
     is_active = models.BooleanField(default=True)
+    structure = models.CharField(
+        max_length=10, choices=Structure.choices, default=Structure.STANDALONE
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="variants",
+        help_text="For a variant: the product it is a variant of.",
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='A parent\'s option axes, [{"name": "size", "values": ["S", "M"]}]; '
+        'a variant\'s choice on each, {"size": "M"}.',
+    )
     # How often the product was bought, carted or viewed lately; refreshed from interactions.
     popularity = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,6 +143,19 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="catalog_product_currency_iso"
             ),
+            # A variant has a parent; no other product has one.
+            models.CheckConstraint(
+                condition=Q(structure="child", parent__isnull=False)
+                | (~Q(structure="child") & Q(parent__isnull=True)),
+                name="catalog_product_variant_has_parent",
+            ),
+            # Two variants of one parent never share their options.
+            models.UniqueConstraint(
+                fields=["parent", "options"],
+                condition=Q(parent__isnull=False),
+                name="catalog_product_variant_options_unique",
+                violation_error_message="This product has a variant with these options already.",
+            ),
         ]
         indexes = [
             models.Index(fields=["category", "price"], name="catalog_prod_cat_price"),
@@ -118,7 +168,116 @@ class Product(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
+        """A variant's address is its own slug; the page redirects to the parent's page with
+        the variant chosen (see ``catalog.views.product_detail``)."""
         return reverse("catalog:product-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_parent(self) -> bool:
+        return self.structure == self.Structure.PARENT
+
+    @property
+    def is_variant(self) -> bool:
+        return self.structure == self.Structure.CHILD
+
+    @property
+    def option_axes(self) -> list[tuple[str, list[str]]]:
+        """A parent's axes in order, ``[("size", ["S", "M"]), ...]`` (empty for others)."""
+        if not self.is_parent or not isinstance(self.options, list):
+            return []
+        return [(axis["name"], list(axis["values"])) for axis in self.options]
+
+    def variant_label(self, axes: list[tuple[str, list[str]]] | None = None) -> str:
+        """A variant's options in its parent's axis order: "M / Blue"."""
+        if not self.is_variant or not isinstance(self.options, dict):
+            return ""
+        order = [name for name, _ in (axes if axes is not None else self.parent.option_axes)]
+        order += sorted(k for k in self.options if k not in order)
+        return " / ".join(str(self.options[name]) for name in order if name in self.options)
+
+    def clean(self):
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.is_variant:
+            self._clean_variant(errors)
+        elif self.parent_id is not None:
+            errors.setdefault("parent", []).append("Only a variant has a parent product.")
+        if self.is_parent:
+            self._clean_axes(errors)
+        elif self.structure == self.Structure.STANDALONE and self.options:
+            errors.setdefault("options", []).append(
+                "A standalone product has no options: make it a parent or a variant."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_axes(self, errors: dict) -> None:
+        problem = None
+        if not isinstance(self.options, list):
+            problem = 'A parent\'s options are a list: [{"name": "size", "values": ["S"]}].'
+        else:
+            names = set()
+            for axis in self.options:
+                if not isinstance(axis, dict) or set(axis) != {"name", "values"}:
+                    problem = 'Each axis is {"name": ..., "values": [...]}.'
+                    break
+                name, values = axis["name"], axis["values"]
+                if not isinstance(name, str) or not OPTION_NAME.regex.match(name):
+                    problem = f"Invalid option name: {name!r} (lower-case letters, digits, _)."
+                    break
+                if name in names:
+                    problem = f"The option {name!r} is named twice."
+                    break
+                names.add(name)
+                if (
+                    not isinstance(values, list)
+                    or not values
+                    or not all(_option_value_ok(v) for v in values)
+                    or len(set(values)) != len(values)
+                ):
+                    problem = (
+                        f"The option {name!r} needs a list of distinct values of 1 to "
+                        f"{OPTION_VALUE_MAX} characters."
+                    )
+                    break
+        if problem:
+            errors.setdefault("options", []).append(problem)
+
+    def _clean_variant(self, errors: dict) -> None:
+        parent = self.parent if self.parent_id else None
+        if parent is None:
+            errors.setdefault("parent", []).append("A variant needs its parent product.")
+            return
+        if not parent.is_parent:
+            errors.setdefault("parent", []).append("The parent must be a parent product.")
+            return
+        if self.category_id != parent.category_id:
+            errors.setdefault("category", []).append("A variant is in its parent's category.")
+        axes = dict(parent.option_axes)
+        options = self.options
+        if not isinstance(options, dict) or not options:
+            errors.setdefault("options", []).append(
+                'A variant names its value on each option: {"size": "M"}.'
+            )
+        elif set(options) != set(axes):
+            errors.setdefault("options", []).append(
+                f"A variant of {parent.name} has a value for each of: {', '.join(axes)}."
+            )
+        else:
+            for name, value in options.items():
+                if value not in axes[name]:
+                    errors.setdefault("options", []).append(
+                        f"{value!r} is not a value of {name!r} ({', '.join(axes[name])})."
+                    )
+
+
+def _option_value_ok(value) -> bool:
+    """1 to 50 characters, no space around, no NUL (PostgreSQL's jsonb cannot hold one)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value.strip()) == len(value) <= OPTION_VALUE_MAX
+        and "\x00" not in value
+    )
 
 
 class ProductRelation(models.Model):

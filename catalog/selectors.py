@@ -8,9 +8,26 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Prefetch, Q, QuerySet, TextField
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce, Greatest
 
 from catalog.models import ATTRIBUTE_NAME, Category, Product, ProductImage, ProductRelation
 from shop.cache import cached
@@ -25,6 +42,7 @@ ORDERINGS = {
     "popularity": ("-popularity", "id"),
 }
 DEFAULT_ORDERING = "popularity"
+LISTED_STRUCTURES = [Product.Structure.STANDALONE, Product.Structure.PARENT]
 CATALOG_CACHE_AREA = "catalog"
 
 
@@ -65,14 +83,17 @@ def category_get(identifier: str | int) -> Category | None:
 def category_list() -> QuerySet[Category]:
     """Categories with the number of active products in each, sub-categories included."""
     return Category.objects.annotate(
-        own_product_count=Count("products", filter=Q(products__is_active=True))
+        own_product_count=Count(
+            "products", filter=Q(products__is_active=True, products__parent__isnull=True)
+        )
     ).order_by("position", "name")
 
 
 def category_product_counts() -> dict[int, int]:
-    """Active products per category, counting every descendant category too."""
+    """Active products per category (a parent once, not its variants), counting every
+    descendant category too."""
     own = dict(
-        Product.objects.filter(is_active=True)
+        _listable_for_counting()
         .values_list("category_id")
         .annotate(n=Count("id"))
         .values_list("category_id", "n")
@@ -95,6 +116,46 @@ def product_base_queryset(*, include_inactive: bool = False) -> QuerySet[Product
     if not include_inactive:
         qs = qs.filter(is_active=True)
     return qs
+
+
+def _variants_available() -> Subquery:
+    """Units of a parent's active variants that can be bought, summed (for each row)."""
+    return Subquery(
+        Product.objects.filter(parent=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("parent")
+        .annotate(total=Sum(Greatest(F("stock__quantity") - F("stock__reserved"), Value(0))))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
+def product_listable_queryset() -> QuerySet[Product]:
+    """What lists show: standalone products and parents, never a variant (a parent stands for
+    its variants). Each row carries ``variants_available``, a parent's units in stock over its
+    variants (computed for parents only), so a list page costs no query per parent."""
+    return (
+        product_base_queryset()
+        # By structure, not parent IS NULL: the filter must not tempt the planner away from
+        # the search and ordering indexes (every listed row has no parent anyway).
+        .filter(structure__in=LISTED_STRUCTURES)
+        .annotate(
+            variants_available=Case(
+                When(
+                    structure=Product.Structure.PARENT,
+                    then=Coalesce(_variants_available(), Value(0)),
+                ),
+                default=Value(None),
+                output_field=IntegerField(),
+            )
+        )
+    )
+
+
+def _listable_for_counting() -> QuerySet[Product]:
+    """The rows lists show (:func:`product_listable_queryset`), without the joins and
+    prefetches a page needs: what facets and category counts count."""
+    return product_listable_queryset().select_related(None).prefetch_related(None).order_by()
 
 
 SEARCH_WORD = re.compile(r"[^\W_]+")
@@ -121,7 +182,7 @@ def _full_text_query(text: str) -> SearchQuery:
 
 def search_finds_something(text: str) -> bool:
     """Whether the words as typed match any active product (full text on PostgreSQL)."""
-    active = Product.objects.filter(is_active=True)
+    active = Product.objects.filter(is_active=True, structure__in=LISTED_STRUCTURES)
     if connection.vendor == "postgresql":
         return active.filter(search_vector=_full_text_query(text)).exists()
     return active.filter(_text_condition(text.split())).exists()
@@ -146,7 +207,7 @@ def search_suggestion(text: str) -> str | None:
     words = SEARCH_WORD.findall(text.lower())
     if not words or search_finds_something(text):
         return None
-    active = Product.objects.filter(is_active=True)
+    active = Product.objects.filter(is_active=True, structure__in=LISTED_STRUCTURES)
     if connection.vendor == "postgresql":
         names = _trigram_matches(active, words).order_by("-search_rank", "id")
         names = names.values_list("name", flat=True)[:SUGGESTION_CANDIDATES]
@@ -230,7 +291,15 @@ def product_filter_attributes(
 
 
 def product_filter_in_stock(qs: QuerySet[Product], in_stock: bool) -> QuerySet[Product]:
-    available = Q(stock__quantity__gt=F("stock__reserved"))
+    """A product that can be bought now; a parent when one of its active variants can."""
+    variant_available = Exists(
+        Product.objects.filter(
+            parent=OuterRef("pk"), is_active=True, stock__quantity__gt=F("stock__reserved")
+        )
+    )
+    available = Q(stock__quantity__gt=F("stock__reserved")) | Q(
+        Q(structure=Product.Structure.PARENT) & Q(variant_available)
+    )
     return qs.filter(available) if in_stock else qs.exclude(available)
 
 
@@ -250,8 +319,8 @@ def product_list(
     in_stock: bool | None = None,
     ordering: str | None = None,
 ) -> QuerySet[Product]:
-    """Active products matching every given filter, in a stable order."""
-    qs = product_base_queryset()
+    """Active products matching every given filter, in a stable order (no variants)."""
+    qs = product_listable_queryset()
     if search:
         qs = product_search(qs, search)
     if category is not None:
@@ -265,20 +334,87 @@ def product_list(
 
 
 def product_detail_queryset(*, include_inactive: bool = False) -> QuerySet[Product]:
-    """Products with their outgoing graph edges (and the neighbours' stock) prefetched."""
-    relations = ProductRelation.objects.filter(to_product__is_active=True).select_related(
-        "to_product", "to_product__category", "to_product__stock"
-    )
-    return product_base_queryset(include_inactive=include_inactive).prefetch_related(
+    """Products with their outgoing graph edges (the neighbours' stock and pictures) and, for a
+    parent, its active variants with their stock (read once, on first use: one query for a
+    parent, none for other products). A variant of a hidden parent is hidden."""
+    relations = ProductRelation.objects.filter(
+        to_product__is_active=True, to_product__parent__isnull=True
+    ).select_related("to_product", "to_product__category", "to_product__stock")
+    qs = product_base_queryset(include_inactive=include_inactive).select_related("parent")
+    if not include_inactive:
+        qs = qs.filter(Q(parent__isnull=True) | Q(parent__is_active=True))
+    return qs.prefetch_related(
         Prefetch("outgoing_relations", queryset=relations, to_attr="relations"),
         product_images_prefetch("relations__to_product__images"),
     )
 
 
+def product_variants(product: Product) -> list[Product]:
+    """A parent's active variants with their stock, oldest first: one query, then kept on the
+    product for the rest of the request."""
+    if not product.is_parent:
+        return []
+    variants = getattr(product, "active_variants", None)
+    if variants is None:
+        variants = list(
+            product.variants.filter(is_active=True)
+            .select_related("stock")
+            .prefetch_related(product_images_prefetch())
+            .order_by("id")
+        )
+        product.active_variants = variants
+    return variants
+
+
+def product_options(product: Product) -> dict[str, list[str]]:
+    """A parent's option axes in order, each with the values its active variants have, in the
+    order the parent lists them: ``{"size": ["S", "M"], "colour": ["Blue"]}``."""
+    variants = product_variants(product)
+    return {
+        name: [v for v in values if any(x.options.get(name) == v for x in variants)]
+        for name, values in product.option_axes
+    }
+
+
+def product_variant_choices(product: Product) -> list[dict]:
+    """What an option picker needs of each active variant of a parent: ``id, sku, slug,
+    options, price, available, in_stock, picture``. ``picture`` is the variant's own primary
+    picture (a ProductImage), or None: the picker then keeps the parent's picture."""
+    return [
+        {
+            "id": variant.id,
+            "sku": variant.sku,
+            "slug": variant.slug,
+            "name": variant.name,
+            "options": variant.options,
+            "price": variant.price,
+            "currency": variant.currency,
+            "available": (available := product_available_quantity(variant)),
+            "in_stock": available > 0,
+            "picture": product_primary_picture(variant),
+        }
+        for variant in product_variants(product)
+    ]
+
+
+def product_variant_id_for(*, product_id: int, options: Mapping[str, str]) -> int:
+    """The id of the active variant of parent ``product_id`` with exactly these options; the
+    id given when it is not a parent or no variant has them (the cart then says why)."""
+    parent = Product.objects.filter(pk=product_id, structure=Product.Structure.PARENT).first()
+    variant = product_variant_for_options(parent, options) if parent else None
+    return variant.pk if variant else product_id
+
+
+def product_variant_for_options(parent: Product, options: Mapping[str, str]) -> Product | None:
+    """The active variant of ``parent`` with exactly these options, or None."""
+    wanted = {str(k): str(v) for k, v in options.items()}
+    return next((v for v in product_variants(parent) if v.options == wanted), None)
+
+
 def product_related(product: Product, *, kinds: Iterable[str] | None = None, limit: int = 8):
     """Neighbours of a product in the catalog graph, strongest first."""
     qs = ProductRelation.objects.filter(
-        from_product=product, to_product__is_active=True
+        from_product=product, to_product__is_active=True, to_product__parent__isnull=True
     ).select_related("to_product", "to_product__category", "to_product__stock")
     if kinds:
         qs = qs.filter(kind__in=list(kinds))
@@ -287,12 +423,18 @@ def product_related(product: Product, *, kinds: Iterable[str] | None = None, lim
 
 
 def product_popular(*, limit: int = 8, exclude_ids: Iterable[int] = ()) -> list[Product]:
-    qs = product_base_queryset().exclude(id__in=list(exclude_ids))
+    qs = product_listable_queryset().exclude(id__in=list(exclude_ids))
     return list(qs.order_by("-popularity", "id")[:limit])
 
 
 def product_available_quantity(product: Product) -> int:
-    """Units that can still be bought (0 for a product without a stock record)."""
+    """Units that can still be bought (0 for a product without a stock record); for a
+    parent, the units of its active variants."""
+    if product.is_parent:
+        annotated = getattr(product, "variants_available", None)
+        if annotated is not None:
+            return annotated
+        return sum(product_available_quantity(v) for v in product_variants(product))
     try:
         stock = product.stock
     except ObjectDoesNotExist:
@@ -320,8 +462,9 @@ def _product_filtered(
     attributes: Mapping[str, Iterable[str]] | None = None,
     in_stock: bool | None = None,
 ) -> QuerySet[Product]:
-    """Active products matching the filters, unordered and without joins (for counting)."""
-    qs = Product.objects.filter(is_active=True)
+    """Active listable products (standalone and parents, never a variant) matching the
+    filters, unordered and without joins (for counting)."""
+    qs = _listable_for_counting()
     if search and search.strip():
         qs = product_search(qs, search)
     if category is not None:
@@ -453,5 +596,5 @@ def products_export(queryset: QuerySet[Product] | None = None):
 
     resource = ProductResource()
     if queryset is not None:
-        queryset = queryset.select_related("category", "stock").order_by("sku")
+        queryset = queryset.select_related("category", "stock", "parent").order_by("sku")
     return resource.export(queryset)

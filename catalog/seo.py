@@ -94,7 +94,13 @@ class ProductSitemap(Sitemap):
     priority = 0.8
 
     def items(self):
-        return Product.objects.filter(is_active=True).only("slug", "updated_at").order_by("id")
+        # Pages of their own: standalone products and parents (a variant's address leads to
+        # its parent's page).
+        return (
+            Product.objects.filter(is_active=True, structure__in=selectors.LISTED_STRUCTURES)
+            .only("slug", "updated_at")
+            .order_by("id")
+        )
 
     def lastmod(self, product):
         return product.updated_at

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from PIL import Image, UnidentifiedImageError
@@ -30,6 +31,7 @@ PRODUCT_FIELDS = {
     "tax_class",
     "weight",
     "is_active",
+    "options",
 }
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
 RELATION_FIELDS = {"from_product", "to_product", "kind", "weight"}
@@ -109,9 +111,9 @@ def category_delete(*, category: Category) -> None:
 def product_create(
     *,
     sku: str,
-    name: str,
     price: Decimal,
-    category: Category,
+    name: str = "",
+    category: Category | None = None,
     slug: str = "",
     description: str = "",
     currency: str | None = None,
@@ -119,7 +121,28 @@ def product_create(
     is_active: bool = True,
     tax_class: str = Product.TaxClass.STANDARD,
     weight: Decimal = Decimal("0"),
+    structure: str = Product.Structure.STANDALONE,
+    options: dict | list | None = None,
+    parent: Product | None = None,
 ) -> Product:
+    """A standalone product, a parent (``structure="parent"``, ``options`` its axes:
+    ``{"size": ["S", "M"]}``) or, given ``parent``, a variant (see ``variant_create``)."""
+    if parent is not None or structure == Product.Structure.CHILD:
+        if parent is None:
+            raise ValidationError({"parent": ["A variant needs its parent product."]})
+        return variant_create(
+            parent=parent,
+            sku=sku,
+            options=options if isinstance(options, dict) else {},
+            price=price,
+            slug=slug,
+            description=description,
+            attributes=attributes,
+            is_active=is_active,
+            weight=weight or None,
+        )
+    if category is None:
+        raise ValidationError({"category": ["This field is required."]})
     product = Product(
         sku=sku,
         name=name,
@@ -131,6 +154,8 @@ def product_create(
         is_active=is_active,
         tax_class=tax_class,
         weight=weight,
+        structure=structure,
+        options=_axes(options) if structure == Product.Structure.PARENT else (options or {}),
     )
     if currency:
         product.currency = currency
@@ -140,35 +165,185 @@ def product_create(
     return product
 
 
+def _axes(options) -> list[dict]:
+    """A parent's axes as stored (a list, in order) from ``{"size": ["S", "M"]}`` or the
+    stored form itself."""
+    if isinstance(options, dict):
+        return [
+            {"name": name, "values": list(values) if isinstance(values, list) else values}
+            for name, values in options.items()
+        ]
+    return options if options is not None else []
+
+
+def _variant_name(parent: Product, variant: Product) -> str:
+    """ "T-shirt — M / Blue": what carts, orders, invoices and mails call a variant."""
+    label = variant.variant_label(parent.option_axes)
+    return f"{parent.name} — {label}"[:200] if label else parent.name
+
+
+def _extend_axes(parent: Product, options: dict) -> None:
+    """Let a parent's axes take the values of a new or changed variant: a new value is added
+    at the end of its axis; a parent without axes takes the variant's option names."""
+    if not isinstance(options, dict) or not options:
+        return
+    axes = parent.option_axes
+    if not axes:
+        axes = [(name, []) for name in options]
+    names = [name for name, _ in axes]
+    if set(options) != set(names):
+        return  # the variant's own validation names the missing or unknown options
+    changed = False
+    for name, values in axes:
+        value = options[name]
+        if isinstance(value, str) and value not in values:
+            values.append(value)
+            changed = True
+    if changed or not parent.options:
+        parent.options = [{"name": name, "values": values} for name, values in axes]
+        parent.full_clean()
+        parent.save(update_fields=["options", "updated_at"])
+
+
+def _locked_parent(parent: Product) -> Product:
+    """The parent row, locked: variants of one parent are added one at a time, so two of them
+    never extend its axes over each other."""
+    locked = Product.objects.select_for_update().filter(pk=parent.pk).first()
+    if locked is None or not locked.is_parent:
+        raise ValidationError({"parent": ["The parent must be a parent product."]})
+    return locked
+
+
+def _refresh_parent_price(parent_id: int | None) -> None:
+    """A parent shows (and is sorted and filtered by) its lowest active variant's price."""
+    if parent_id is None:
+        return
+    lowest = Product.objects.filter(parent_id=parent_id, is_active=True).aggregate(
+        low=Min("price")
+    )["low"]
+    if lowest is not None:
+        Product.objects.filter(pk=parent_id).exclude(price=lowest).update(
+            price=lowest, updated_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def variant_create(
+    *,
+    parent: Product,
+    sku: str,
+    options: dict,
+    price: Decimal,
+    slug: str = "",
+    description: str = "",
+    attributes: dict | None = None,
+    is_active: bool = True,
+    weight: Decimal | None = None,
+    tax_class: str | None = None,
+) -> Product:
+    """A sellable variant of ``parent`` (``options`` like ``{"size": "M", "colour": "Blue"}``).
+
+    It shares the parent's category and currency, takes its tax class and weight unless
+    given, and is named after it ("T-shirt — M / Blue"). A value the parent's axes do not
+    list yet is added to them. Its stock is a stock record like any product's."""
+    parent = _locked_parent(parent)
+    _extend_axes(parent, options)
+    variant = Product(
+        structure=Product.Structure.CHILD,
+        parent=parent,
+        sku=sku,
+        price=price,
+        category_id=parent.category_id,
+        currency=parent.currency,
+        tax_class=tax_class or parent.tax_class,
+        weight=parent.weight if weight is None else weight,
+        description=description,
+        attributes=attributes or {},
+        is_active=is_active,
+        options=options,
+    )
+    variant.name = _variant_name(parent, variant)
+    variant.slug = slug or _unique_slug(Product, f"{parent.name}-{sku}")
+    variant.full_clean()
+    variant.save()
+    _refresh_parent_price(parent.pk)
+    _invalidate_catalog()
+    return variant
+
+
 @transaction.atomic
 def product_update(*, product: Product, **changes) -> Product:
+    """Change a product. A variant keeps its parent's category and currency and is renamed
+    when its options change; a parent passes a new name or category on to its variants and
+    may only drop an option value no variant uses."""
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
         raise ValueError(f"Unknown product fields: {sorted(unknown)}")
+    if product.is_parent and "options" in changes:
+        changes["options"] = _axes(changes["options"])
     for field, value in changes.items():
         setattr(product, field, value)
+    if product.is_variant:
+        parent = _locked_parent(product.parent)
+        if "options" in changes:
+            _extend_axes(parent, product.options)
+        product.parent = parent
+        product.category_id, product.currency = parent.category_id, parent.currency
+        product.name = _variant_name(parent, product)
     product.full_clean()
     product.save()
+    if product.is_parent:
+        _variants_follow(product)
+        _refresh_parent_price(product.pk)
+    if product.is_variant and {"price", "is_active"} & set(changes):
+        _refresh_parent_price(product.parent_id)
     _invalidate_catalog()
     return product
+
+
+def _variants_follow(parent: Product) -> None:
+    """After a parent changed: its variants keep its category, currency and name, and their
+    options must still be among its axes."""
+    for variant in Product.objects.select_for_update().filter(parent=parent).order_by("pk"):
+        variant.parent = parent
+        variant.category_id, variant.currency = parent.category_id, parent.currency
+        variant.name = _variant_name(parent, variant)
+        try:
+            variant.full_clean(validate_unique=False)
+        except ValidationError as error:
+            raise ValidationError(
+                {"options": [f"Variant {variant.sku} no longer fits: {' '.join(error.messages)}"]}
+            ) from error
+        variant.save(update_fields=["category", "currency", "name", "updated_at"])
 
 
 @transaction.atomic
 def product_set_active(*, product_ids: list[int], is_active: bool) -> int:
     """Show (``is_active``) or hide several products at once; returns how many there were."""
-    updated = Product.objects.filter(pk__in=list(product_ids)).update(
+    ids = list(product_ids)
+    updated = Product.objects.filter(pk__in=ids).update(
         is_active=is_active, updated_at=timezone.now()
     )
+    parent_ids = set(
+        Product.objects.filter(pk__in=ids, parent__isnull=False).values_list("parent_id", flat=True)
+    )
+    for parent_id in sorted(parent_ids):
+        _refresh_parent_price(parent_id)
     _invalidate_catalog()
     return updated
 
 
 @transaction.atomic
 def product_delete(*, product: Product) -> None:
-    pictures = list(product.images.all())
-    product.delete()  # PROTECT on order lines refuses a product that was sold
+    """Delete a product (a parent with its variants) and, once committed, its pictures' files
+    (a parent's variants' too). PROTECT on order lines refuses a product that was sold, and a
+    parent one of whose variants was."""
+    parent_id = product.parent_id
+    pictures = list(ProductImage.objects.filter(Q(product=product) | Q(product__parent=product)))
+    product.delete()
     for picture in pictures:
         transaction.on_commit(partial(_delete_picture_files, picture=picture))
+    _refresh_parent_price(parent_id)
     _invalidate_catalog()
 
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import cache_control
@@ -13,7 +13,9 @@ from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
 from catalog.renditions import rendition_states
+from catalog.templatetags.catalog_pictures import picture_html
 from shop.cache import cached
+from shop.templatetags.shop_tags import LOW_STOCK, availability, money
 
 PAGE_SIZE = 24
 HOME_CATEGORIES = 8
@@ -252,12 +254,12 @@ def home(request):
 
 def product_list(request):
     tree = selectors.category_tree()
-    product_filter = ProductFilter(request.GET, queryset=selectors.product_base_queryset())
+    product_filter = ProductFilter(request.GET, queryset=selectors.product_listable_queryset())
     if product_filter.is_valid():
         products = product_filter.qs
         errors = []
     else:
-        products = selectors.product_base_queryset().none()
+        products = selectors.product_listable_queryset().none()
         errors = _filter_errors(product_filter.errors)
     category = _find_category(tree, request.GET.get("category", ""))
     if category is None and request.GET.get("category") and not errors:
@@ -339,12 +341,15 @@ def product_list(request):
 
 def product_detail(request, slug):
     product = get_object_or_404(selectors.product_detail_queryset(), slug=slug)
+    if product.is_variant:
+        # A variant's address leads to its parent's page, with the variant chosen.
+        return redirect(f"{product.parent.get_absolute_url()}?variant={product.pk}")
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
     available = selectors.product_available_quantity(product)
     pictures = selectors.product_pictures(product) + _primary_pictures(
-        r.to_product for r in relations
+        [*(r.to_product for r in relations), *selectors.product_variants(product)]
     )
     with rendition_states(pictures):
         return render(
@@ -353,6 +358,7 @@ def product_detail(request, slug):
             {
                 "product": product,
                 "available": available,
+                "picker": _variant_picker(request, product) if product.is_parent else None,
                 **seo.product_seo(request, product, available=available),
                 "relations": relations,
                 "related_sections": [
@@ -368,6 +374,75 @@ def product_detail(request, slug):
                 ],
             },
         )
+
+
+def _variant_picker(request, product) -> dict:
+    """The option picker of a parent's page: one group of choices per option, the variants as
+    data for the page's script, and the variant chosen by ``?variant=<id>`` (or, failing
+    that, the only one), whose price and stock the page shows first."""
+    choices = selectors.product_variant_choices(product)
+    wanted = request.GET.get("variant", "")
+    chosen = next((c for c in choices if str(c["id"]) == wanted), None)
+    if chosen is None and len(choices) == 1:
+        chosen = choices[0]
+    options = selectors.product_options(product)
+    groups = [
+        {
+            "name": name,
+            "label": attribute_label(name),
+            "param": f"option_{name}",
+            "values": [
+                {
+                    "value": value,
+                    "checked": chosen is not None and chosen["options"].get(name) == value,
+                    # Sold out in every combination: still choosable, marked for the eye.
+                    "sold_out": not any(
+                        c["in_stock"] for c in choices if c["options"].get(name) == value
+                    ),
+                }
+                for value in values
+            ],
+        }
+        for name, values in options.items()
+    ]
+    by_id = {v.pk: v for v in selectors.product_variants(product)}
+    axes = " and ".join(group["label"].lower() for group in groups)
+    return {
+        "groups": groups,
+        "chosen": chosen,
+        "axes": axes,
+        "stock": availability(by_id[chosen["id"]] if chosen else product),
+        # For the page's script (static/js/variant-picker.js).
+        "data": {
+            "low": LOW_STOCK,
+            "axes": axes,
+            "variants": [
+                {
+                    "id": c["id"],
+                    "sku": c["sku"],
+                    "options": c["options"],
+                    "price": money(c["price"], c["currency"]),
+                    "available": c["available"],
+                    # The variant's own picture, drawn as the page draws the parent's.
+                    "picture": _variant_picture_html(product, c),
+                }
+                for c in choices
+            ],
+        },
+    }
+
+
+def _variant_picture_html(product, choice: dict) -> str | None:
+    """The ``<picture>`` of a variant's own primary picture in the product page's slot, or
+    None when it has none (or its original cannot be read): the page keeps the parent's."""
+    picture = choice["picture"]
+    if picture is None:
+        return None
+    alt = picture.alt or f"{product.name} — {' / '.join(choice['options'].values())}"
+    try:
+        return picture_html(picture, slot="detail", alt=alt, eager=True)
+    except OSError:
+        return None
 
 
 @require_safe

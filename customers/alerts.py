@@ -19,7 +19,7 @@ from catalog.models import Product
 from customers.exceptions import ProductInStock
 from customers.models import StockAlert
 from inventory.selectors import stock_available
-from orders.exceptions import ProductUnavailable
+from orders.exceptions import ProductNeedsVariant, ProductUnavailable
 from shop.mail import mail_send
 
 # A claim older than this belongs to a sender that died before it finished.
@@ -28,10 +28,25 @@ ALERT_CLAIM_SECONDS = 600
 
 @transaction.atomic
 def stock_alert_subscribe(*, owner, product: Product) -> tuple[StockAlert, bool]:
-    """Ask for a mail when ``product`` is back. Refused while it is in stock; asking twice
-    keeps the one waiting alert. Returns the alert and whether it was new."""
+    """Ask for a mail when ``product`` is back. Refused while it is in stock, and for a parent
+    (one of its variants is what comes back); asking twice keeps the one waiting alert.
+    Returns the alert and whether it was new."""
     if not product.is_active:
         raise ProductUnavailable("This product is no longer sold.")
+    if product.is_parent:
+        # A parent has no stock of its own (its variants do): an alert on it would never go.
+        axes = " and ".join(name for name, _ in product.option_axes) or "variant"
+        raise ProductNeedsVariant(
+            f"Choose a {axes} of {product.name}: stock, and so the alert, is kept per {axes}.",
+            details={
+                "product_id": product.pk,
+                "variants": list(
+                    product.variants.filter(is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                ),
+            },
+        )
     if stock_available(product.pk) > 0:
         raise ProductInStock()
     waiting = StockAlert.objects.filter(owner=owner, product=product, sent_at__isnull=True)

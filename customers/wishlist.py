@@ -27,8 +27,9 @@ def wishlist_product_ids(*, owner) -> set[int]:
 
 @transaction.atomic
 def wishlist_add(*, owner, product: Product) -> tuple[WishlistItem, bool]:
-    """Save ``product`` (an active one); saving it again changes nothing. Returns the item and
-    whether it was new."""
+    """Save ``product`` (an active one; a parent too: the customer keeps the product and
+    chooses its size or colour later, on its page); saving it again changes nothing. Returns
+    the item and whether it was new."""
     if not product.is_active:
         raise ProductUnavailable("This product is no longer sold.")
     existing = WishlistItem.objects.filter(owner=owner, product=product).first()

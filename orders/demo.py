@@ -50,14 +50,20 @@ DATED = [
 
 
 class _Catalog:
-    """The active products by leaf category, with the units each can still sell."""
+    """The sellable active products (standalone and variants) by leaf category, with the units
+    each can still sell."""
 
     def __init__(self):
         self.by_leaf: dict[str, list[tuple[int, str, str, float]]] = defaultdict(list)
-        for pk, name, leaf, attributes, popularity in Product.objects.filter(
-            is_active=True
-        ).values_list("id", "name", "category__slug", "attributes", "popularity"):
-            brand = (attributes or {}).get("brand", "")
+        # What is sold: standalone products and variants (a variant's brand is its parent's),
+        # never a parent, which has no stock of its own.
+        sellable = Product.objects.filter(is_active=True).exclude(
+            structure=Product.Structure.PARENT
+        )
+        for pk, name, leaf, attributes, parent_attributes, popularity in sellable.values_list(
+            "id", "name", "category__slug", "attributes", "parent__attributes", "popularity"
+        ):
+            brand = (attributes or {}).get("brand") or (parent_attributes or {}).get("brand", "")
             self.by_leaf[leaf].append((pk, name, brand, 1.0 + popularity))
         self.available = {
             pk: quantity - reserved

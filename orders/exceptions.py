@@ -13,6 +13,12 @@ class ProductUnavailable(ShopError):
     default_message = "A product in the order is no longer sold."
 
 
+class ProductNeedsVariant(ProductUnavailable):
+    """A parent product (a T-shirt) is not sold itself: one of its variants (M / Blue) is."""
+
+    default_message = "Choose a variant of this product: it is sold by size, colour and such."
+
+
 class QuantityExceedsStock(ShopError):
     """A cart quantity larger than what is in stock (the cart's own check, before checkout)."""
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from catalog.selectors import product_variant_id_for
 from orders import hooks, links, selectors, services
 from orders.documents import invoice_response
 from orders.forms import (
@@ -85,10 +86,19 @@ def cart_add(request):
     if not form.is_valid():
         messages.error(request, "Choose a quantity between 1 and 99.")
         return redirect(_back(request, reverse("orders:cart")))
+    product_id = form.cleaned_data["product"]
+    # A product page's option picker sends the parent and the chosen option_<name> values.
+    options = {
+        key[len("option_") :]: value
+        for key, value in request.POST.items()
+        if key.startswith("option_") and value
+    }
+    if options:
+        product_id = product_variant_id_for(product_id=product_id, options=options)
     try:
         item = services.cart_add_item(
             cart=_cart(request, create=True),
-            product_id=form.cleaned_data["product"],
+            product_id=product_id,
             quantity=form.cleaned_data["quantity"],
         )
     except ShopError as exc:

@@ -121,6 +121,28 @@ def ab_arm(user_id: int | None) -> str:
     return "ab"[digest[0] & 1]
 
 
+def _as_listed(items: list, *, exclude=()) -> list:
+    """Lists show parents, not variants: an item (a ``Recommended`` or a ``(product, ...)``
+    tuple) of a variant stands for its parent, which appears once, at the variant's best
+    place; a hidden parent, and the products in ``exclude``, are left out."""
+    seen = set(exclude)
+    listed = []
+    for item in items:
+        product = item[0]
+        shown = product.parent if product.parent_id else product
+        if shown.pk in seen or not shown.is_active:
+            continue
+        seen.add(shown.pk)
+        if shown is not product:
+            item = (
+                item._replace(product=shown)
+                if isinstance(item, Recommended)
+                else (shown, *item[1:])
+            )
+        listed.append(item)
+    return listed
+
+
 def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None):
     """Up to ``limit`` ``Recommended`` (product, score, reason, explanation) for ``user``,
     best first.
@@ -148,23 +170,34 @@ def recommendations_for_user(user, limit: int = 10, algorithm: str | None = None
                 UserRecommendation.objects.filter(
                     version_id=version_id, user_id=user_id, product__is_active=True
                 )
-                .select_related("product", "product__category", "product__stock", "anchor")
-                .prefetch_related(product_images_prefetch("product__images"))
+                .select_related(
+                    "product",
+                    "product__category",
+                    "product__stock",
+                    "product__parent__category",
+                    "anchor",
+                )
+                .prefetch_related(
+                    product_images_prefetch("product__images"),
+                    product_images_prefetch("product__parent__images"),
+                )
                 .order_by("rank")[:limit]
             )
             bought = _bought(user_id, [row.anchor_id for row in rows if row.anchor_id])
-            found = [
-                Recommended(
-                    row.product,
-                    row.score,
-                    row.reason,
-                    explain(row.product, row.reason, row.anchor, bought),
-                    version_id,
-                    served_by,
-                    arm,
-                )
-                for row in rows
-            ]
+            found = _as_listed(
+                [
+                    Recommended(
+                        row.product,
+                        row.score,
+                        row.reason,
+                        explain(row.product, row.reason, row.anchor, bought),
+                        version_id,
+                        served_by,
+                        arm,
+                    )
+                    for row in rows
+                ]
+            )
         if len(found) < limit:
             seen = [r.product.pk for r in found]
             if user_id is not None:
@@ -206,11 +239,18 @@ def similar_products(product: Product, limit: int = 10) -> list[tuple[Product, f
             SimilarProduct.objects.filter(
                 version_id=version_id, product_id=product.pk, similar__is_active=True
             )
-            .select_related("similar", "similar__category", "similar__stock")
-            .prefetch_related(product_images_prefetch("similar__images"))
+            .select_related(
+                "similar", "similar__category", "similar__stock", "similar__parent__category"
+            )
+            .prefetch_related(
+                product_images_prefetch("similar__images"),
+                product_images_prefetch("similar__parent__images"),
+            )
             .order_by("rank")[:limit]
         )
-        return [(row.similar, row.score) for row in rows]
+        # A parent's own variants are not "similar" to it.
+        mine = {product.pk, product.parent_id}
+        return _as_listed([(row.similar, row.score) for row in rows], exclude=mine)
 
     return cached(CACHE_AREA, ("similar", version_id, product.pk, limit), build, timeout=_timeout())
 

@@ -183,7 +183,8 @@ def versions_prune(*, keep: int | None = None) -> int:
 # --- popularity -----------------------------------------------------------------------------
 @transaction.atomic
 def popularity_refresh(*, days: int | None = None) -> int:
-    """Set ``Product.popularity`` to the weighted count of its recent interactions."""
+    """Set ``Product.popularity`` to the weighted count of its recent interactions (a
+    parent's adds up its variants' too)."""
     days = settings.RECOMMENDATIONS_POPULARITY_DAYS if days is None else days
     weights = settings.RECOMMENDATIONS_WEIGHTS
     since = timezone.now() - timedelta(days=days)
@@ -198,6 +199,12 @@ def popularity_refresh(*, days: int | None = None) -> int:
         weight = float(weights.get(kind, 0.0))
         amount = weight * stars / 5.0 if kind == Interaction.Kind.RATING else weight * n
         totals[product_id] = totals.get(product_id, 0.0) + amount
+    # A parent is listed for its variants: it counts what they were bought and viewed for.
+    parents = Product.objects.filter(pk__in=list(totals), parent__isnull=False).values_list(
+        "pk", "parent_id"
+    )
+    for variant_id, parent_id in list(parents):
+        totals[parent_id] = totals.get(parent_id, 0.0) + totals[variant_id]
     Product.objects.exclude(pk__in=list(totals)).exclude(popularity=0).update(popularity=0)
     products = list(Product.objects.filter(pk__in=list(totals)).only("id", "popularity"))
     for product in products:

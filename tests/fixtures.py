@@ -39,6 +39,50 @@ def placed(user, stocked):
 
 
 @pytest.fixture
+def with_variants():
+    """Make a parent product (made through the catalog services) with one variant per
+    combination of ``options`` (``{"size": ["S", "M"], "colour": ["Blue", "Black"]}``), each
+    with ``stock`` units; ``prices`` maps a combination ("M", "Blue") to its price. Returns the
+    parent and its variants, in the order of the combinations."""
+    import itertools
+
+    from catalog import services
+    from inventory.services import stock_add
+    from tests.factories import CategoryFactory
+
+    counter = itertools.count(1)
+
+    def make(name="T-shirt", options=None, stock=5, prices=None, price="20.00", category=None):
+        options = options or {"size": ["S", "M"], "colour": ["Blue", "Black"]}
+        family = f"FAM{next(counter)}-{name.upper().replace(' ', '')[:10]}"
+        parent = services.product_create(
+            sku=family,
+            name=name,
+            price=Decimal(price),
+            category=category or CategoryFactory(),
+            structure="parent",
+            options=options,
+        )
+        variants = []
+        for combination in itertools.product(*options.values()):
+            variant = services.variant_create(
+                parent=parent,
+                sku=f"{family}-{'-'.join(combination)}".upper(),
+                options=dict(zip(options, combination, strict=True)),
+                price=Decimal((prices or {}).get(combination, price)),
+            )
+            if stock:  # through the service, so the stock ledger matches the levels
+                stock_add(product_id=variant.pk, quantity=stock, reason="initial stock")
+            else:
+                StockItemFactory(product=variant, quantity=0)
+            variants.append(variant)
+        parent.refresh_from_db()
+        return parent, variants
+
+    return make
+
+
+@pytest.fixture
 def delivered(user, stocked):
     """Make a paid, shipped and delivered order for Germany of a book (7 % VAT) and a lamp
     (19 % VAT), through the services as a worker and staff would; returns the order."""

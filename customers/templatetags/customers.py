@@ -19,9 +19,11 @@ def product_actions(context, product, available):
         "csrf_token": context.get("csrf_token"),
         "product": product,
         "signed_in": signed_in,
-        "sold_out": available <= 0,
+        # A parent's page offers no alert: its variants, not it, come back in stock.
+        "sold_out": available <= 0 and not product.is_parent,
         "saved": signed_in and WishlistItem.objects.filter(owner=user, product=product).exists(),
         "alert_waiting": signed_in
         and available <= 0
+        and not product.is_parent
         and alerts.stock_alert_waiting(owner=user, product_id=product.pk),
     }

@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from catalog.models import Product
 from catalog.selectors import product_available_quantity
-from orders.exceptions import CurrencyMismatch, ProductUnavailable, QuantityExceedsStock
+from orders.exceptions import (
+    CurrencyMismatch,
+    ProductNeedsVariant,
+    ProductUnavailable,
+    QuantityExceedsStock,
+)
 from orders.models import Cart, CartItem
 
 MAX_LINE_QUANTITY = 99
@@ -38,13 +43,37 @@ def cart_get_or_create(*, user=None, session_key: str | None = None) -> Cart:
     return cart
 
 
-def _sellable_product(product_id: int) -> Product:
-    product = Product.objects.select_related("stock").filter(pk=product_id).first()
+def check_sellable(product: Product | None, product_id: int) -> Product:
+    """The product, if it can be bought: active, not a parent (its variants are sold), and, for
+    a variant, of an active parent. Otherwise ``ProductUnavailable`` (or its
+    ``ProductNeedsVariant``)."""
     if product is None or not product.is_active:
         raise ProductUnavailable(
             "This product is not available.", details={"product_id": product_id}
         )
+    if product.is_parent:
+        axes = " and ".join(name for name, _ in product.option_axes) or "variant"
+        raise ProductNeedsVariant(
+            f"Choose a {axes} of {product.name}: it is sold by {axes}.",
+            details={
+                "product_id": product_id,
+                "variants": list(
+                    product.variants.filter(is_active=True)
+                    .order_by("pk")
+                    .values_list("pk", flat=True)
+                ),
+            },
+        )
+    if product.is_variant and not product.parent.is_active:
+        raise ProductUnavailable(
+            "This product is not available.", details={"product_id": product_id}
+        )
     return product
+
+
+def _sellable_product(product_id: int) -> Product:
+    product = Product.objects.select_related("stock", "parent").filter(pk=product_id).first()
+    return check_sellable(product, product_id)
 
 
 def _check_quantity(product: Product, quantity: int) -> None:

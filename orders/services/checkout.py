@@ -27,7 +27,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
-from orders.services.cart import MAX_LINE_QUANTITY, cart_clear
+from orders.services.cart import MAX_LINE_QUANTITY, cart_clear, check_sellable
 from orders.services.emails import order_email_due
 from payments.services import payment_create
 from pricing.exceptions import PriceChanged
@@ -66,7 +66,9 @@ def _merge_lines(lines: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _products(lines: list[tuple[int, int]]) -> list[tuple[Product, int]]:
     """The products of the merged lines, each still sold, all in one currency."""
-    products = Product.objects.in_bulk([product_id for product_id, _ in lines])
+    products = Product.objects.select_related("parent").in_bulk(
+        [product_id for product_id, _ in lines]
+    )
     for product_id, _ in lines:
         product = products.get(product_id)
         if product is None or not product.is_active:
@@ -74,6 +76,7 @@ def _products(lines: list[tuple[int, int]]) -> list[tuple[Product, int]]:
                 "A product in this order is not available any more.",
                 details={"product_id": product_id},
             )
+        check_sellable(product, product_id)
     if len({products[pid].currency for pid, _ in lines}) != 1:
         raise ProductUnavailable("All products of one order must share a currency.")
     return [(products[pid], quantity) for pid, quantity in lines]

@@ -200,19 +200,118 @@ def test_an_empty_stock_cell_leaves_the_stock_alone(tmp_path, categories):
     assert not StockMovement.objects.filter(product=phone).exists()
 
 
-def test_variant_columns_are_refused_until_the_catalog_has_variants(tmp_path, categories):
+def opts(value) -> str:
+    """A JSON options cell."""
+    return '"' + json.dumps(value).replace('"', '""') + '"'
+
+
+FAMILY = [
+    f"TS-1,T-shirt,phones,20.00,EUR,standard,Cotton,,,,{opts({'size': ['S', 'M']})}",
+    f"TS-1-S,T-shirt S,phones,20.00,EUR,,,,3,TS-1,{opts({'size': 'S'})}",
+    f"TS-1-M,T-shirt M,phones,18.00,EUR,,,,0,TS-1,{opts({'size': 'M'})}",
+]
+
+
+def test_a_parent_and_its_variants_are_imported_through_the_catalog_services(tmp_path, categories):
+    out, _ = run_import(write(tmp_path, *FAMILY))
+
+    assert "3 created" in out
+    parent = Product.objects.get(sku="TS-1")
+    assert parent.is_parent and parent.option_axes == [("size", ["S", "M"])]
+    assert parent.price == Decimal("18.00")  # its lowest variant's
+    assert not StockItem.objects.filter(product=parent).exists()
+    small = Product.objects.get(sku="TS-1-S")
+    assert small.is_variant and small.parent == parent and small.options == {"size": "S"}
+    assert small.name == "T-shirt — S"  # named by the service, not the file
+    assert StockItem.objects.get(product=small).quantity == 3
+    assert StockMovement.objects.filter(product=small, reason="catalog import").exists()
+
+
+def test_a_variant_of_a_parent_in_the_catalog_is_added_and_changed(tmp_path, categories):
+    run_import(write(tmp_path, *FAMILY))
+
+    run_import(
+        write(
+            tmp_path,
+            f"TS-1-M,T-shirt M,phones,25.00,EUR,,,,5,TS-1,{opts({'size': 'M'})}",
+            f"TS-1-L,T-shirt L,phones,22.00,EUR,,,,2,TS-1,{opts({'size': 'L'})}",
+            name="more.csv",
+        )
+    )
+
+    parent = Product.objects.get(sku="TS-1")
+    assert parent.option_axes == [("size", ["S", "M", "L"])]
+    assert parent.price == Decimal("20.00")
+    assert Product.objects.get(sku="TS-1-M").price == Decimal("25.00")
+    assert StockItem.objects.get(product__sku="TS-1-M").quantity == 5
+    assert StockItem.objects.get(product__sku="TS-1-L").quantity == 2
+
+
+def test_an_unknown_parent_or_bad_options_are_bad_rows_and_nothing_is_written(tmp_path, categories):
     path = write(
         tmp_path,
-        "TS-1,T-shirt,phones,10.00,EUR,standard,,,1,,",
-        "TS-1-M,T-shirt M,phones,10.00,EUR,standard,,,1,TS-1,",
-        f"TS-2,T-shirt,phones,10.00,EUR,standard,,,1,,{attrs(size='M')}",
+        *GOOD[:1],
+        f"TS-9-M,T-shirt M,phones,10.00,EUR,,,,1,TS-9,{opts({'size': 'M'})}",
+        "TS-1-X,T-shirt,phones,10.00,EUR,,,,1,TS-1,",
+        f"TS-2,T-shirt,phones,10.00,EUR,,,,,,{opts({'size': 'M'})}",
+        "TS-3,T-shirt,phones,10.00,EUR,,,,,,{not json",
     )
 
     _, errors = failed_import(path)
 
-    assert "line 3: parent_sku: Variants cannot be imported yet" in errors
-    assert "line 4: options: Options belong to variants" in errors
+    assert "line 3: parent_sku: No parent product has the SKU TS-9" in errors
+    assert "line 4: options: A variant's options are a JSON object" in errors
+    assert "line 5: options: A parent's options are a JSON object" in errors
+    assert "line 6: options:" in errors
     assert Product.objects.count() == 0
+
+
+def test_a_variant_the_services_refuse_is_reported_on_its_line(tmp_path, categories):
+    path = write(
+        tmp_path,
+        *FAMILY,
+        f"TS-1-S2,T-shirt S,phones,20.00,EUR,,,,1,TS-1,{opts({'size': 'S'})}",
+    )
+
+    _, errors = failed_import(path)
+
+    assert "line 5:" in errors and "variant with these options already" in errors
+    assert Product.objects.count() == 0
+    assert not StockMovement.objects.exists()
+
+
+def test_a_product_cannot_become_a_variant_or_a_parent(tmp_path, categories):
+    run_import(write(tmp_path, *GOOD, *FAMILY))
+
+    _, errors = failed_import(
+        write(
+            tmp_path,
+            f"PH-1,Fairphone 5,phones,699.00,EUR,,,,,TS-1,{opts({'size': 'M'})}",
+            f"BK-1,The Quiet Harbour,books,14.99,EUR,,,,,,{opts({'size': ['M']})}",
+            "TS-1-S,T-shirt S,phones,20.00,EUR,,,,3,,",
+            name="change.csv",
+        )
+    )
+
+    assert "line 2: parent_sku: PH-1 is a product of its own" in errors
+    assert "line 3: options: BK-1 is not sold in options" in errors
+    assert "line 4: parent_sku: TS-1-S is a variant of TS-1: give its parent_sku" in errors
+
+
+def test_export_writes_parents_and_variants_and_imports_back_unchanged(tmp_path, categories):
+    run_import(write(tmp_path, *GOOD, *FAMILY))
+    before = snapshot()
+    path = tmp_path / "export.csv"
+
+    call_command("export_products", str(path), stdout=StringIO())
+    out, _ = run_import(path)
+
+    rows = {line.split(",")[0]: line for line in path.read_text(encoding="utf-8").splitlines()}
+    assert rows["TS-1"].endswith(',"{""size"": [""S"", ""M""]}"')
+    assert rows["TS-1-S"].endswith(',TS-1,"{""size"": ""S""}"')
+    assert rows["PH-1"].endswith(",,")
+    assert "0 created, 6 updated" in out
+    assert snapshot() == before
 
 
 def test_a_file_without_the_required_columns_is_refused(tmp_path, categories):

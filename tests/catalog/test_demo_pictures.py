@@ -14,8 +14,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_load_demo_draws_one_picture_per_product_and_no_more_when_run_again():
-    call_command("load_demo", products=20, pictures=16, no_progress=True, stdout=StringIO())
-    call_command("load_demo", products=20, pictures=16, no_progress=True, stdout=StringIO())
+    call_command(
+        "load_demo", products=20, pictures=16, families=0, no_progress=True, stdout=StringIO()
+    )
+    call_command(
+        "load_demo", products=20, pictures=16, families=0, no_progress=True, stdout=StringIO()
+    )
 
     pictures = list(ProductImage.objects.select_related("product").order_by("product__sku"))
     assert [p.product.sku for p in pictures] == [f"DEMO-{i:06d}" for i in range(16)]
@@ -33,7 +37,9 @@ def test_load_demo_draws_one_picture_per_product_and_no_more_when_run_again():
 
 
 def test_products_past_the_picture_limit_keep_the_placeholder():
-    call_command("load_demo", products=5, pictures=2, no_progress=True, stdout=StringIO())
+    call_command(
+        "load_demo", products=5, pictures=2, families=0, no_progress=True, stdout=StringIO()
+    )
 
     assert ProductImage.objects.count() == 2
     assert Product.objects.filter(images__isnull=True).count() == 3
@@ -59,3 +65,23 @@ def test_every_demo_kind_has_a_drawing_of_its_own():
         kind for kind in kinds if not any(key in kind.lower() for key, _ in demo_images.SHAPES)
     ]
     assert generic == []
+
+
+def test_families_get_a_picture_per_parent_and_variant_in_its_colour():
+    call_command("load_demo", products=0, families=1, no_progress=True, stdout=StringIO())
+    call_command("load_demo", products=0, families=1, no_progress=True, stdout=StringIO())
+
+    parent = Product.objects.get(sku="DEMO-FAM-01")
+    variants = list(parent.variants.all())
+    assert ProductImage.objects.filter(product=parent).count() == 1
+    assert ProductImage.objects.filter(product__parent=parent).count() == len(variants) > 0
+    assert ProductImage.objects.get(product=parent).alt == f"{parent.name}, White"
+
+    def digest(product):
+        with product.images.get().image.open() as handle:
+            return hashlib.sha1(handle.read()).hexdigest()
+
+    by_options = {(v.options["size"], v.options["colour"]): v for v in variants}
+    # Colours differ, and so do sizes (the size is in the corner).
+    assert digest(by_options[("S", "White")]) != digest(by_options[("S", "Black")])
+    assert digest(by_options[("S", "White")]) != digest(by_options[("M", "White")])

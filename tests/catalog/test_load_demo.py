@@ -14,7 +14,7 @@ User = get_user_model()
 
 def load_demo() -> tuple[str, str]:
     out, err = StringIO(), StringIO()
-    call_command("load_demo", products=5, no_progress=True, stdout=out, stderr=err)
+    call_command("load_demo", products=5, families=0, no_progress=True, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 

@@ -45,6 +45,7 @@ def test_list_returns_the_contract_fields(api_client):
         "currency": "EUR",
         "category": product.category_id,
         "attributes": {"brand": "Apple"},
+        "structure": "standalone",
         "in_stock": True,
         "url": f"/products/{product.slug}/",
         "images": [],

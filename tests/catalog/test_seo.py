@@ -163,3 +163,13 @@ def test_the_home_page_is_its_own_canonical(client):
 
     assert head.canonical() == ["http://testserver/"]
     assert head.meta["og:type"] == "website" and head.meta["og:url"] == "http://testserver/"
+
+
+def test_the_sitemap_lists_a_parent_and_none_of_its_variants(client, with_variants):
+    parent, variants = with_variants()
+
+    response = client.get("/sitemap.xml")
+
+    urls = {loc.text for loc in ET.fromstring(response.content).findall("s:url/s:loc", SITEMAP_NS)}
+    assert f"http://testserver{parent.get_absolute_url()}" in urls
+    assert not any(variant.slug in url for variant in variants for url in urls)

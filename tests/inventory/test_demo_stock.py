@@ -36,7 +36,7 @@ def test_demo_stock_is_written_only_by_the_inventory_service():
         return items
 
     with mock.patch("catalog.management.commands.load_demo.stock_open", side_effect=stock_open):
-        call_command("load_demo", products=40, no_progress=True, verbosity=0)
+        call_command("load_demo", products=40, families=0, no_progress=True, verbosity=0)
 
     stock = set(StockItem.objects.values_list("product_id", flat=True))
     assert len(stock) == 40

@@ -96,3 +96,14 @@ def test_purchases_are_the_paid_orders_lines_at_their_time(history):
         for line in OrderLine.objects.filter(order__in=paid).select_related("order")
     )
     assert sorted(purchases.values_list("user_id", "product_id", "at")) == expected
+
+
+def test_shoppers_buy_and_view_variants_never_parents(history):
+    from catalog.models import Product
+
+    parent = Product.Structure.PARENT
+    assert not OrderLine.objects.filter(product__structure=parent).exists()
+    assert not Interaction.objects.filter(product__structure=parent).exists()
+    # The families sold in sizes and colours are part of the demo's life.
+    child = Product.Structure.CHILD
+    assert Interaction.objects.filter(product__structure=child, source__startswith="demo:").exists()

@@ -10,10 +10,12 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from tqdm import tqdm
 
 from catalog import demo_data, demo_images
+from catalog import services as catalog_services
 from catalog.models import Category, Product, ProductImage, ProductRelation
 from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.services import OpeningStock, stock_open
@@ -48,6 +50,14 @@ class Command(BaseCommand):
             help="How many demo products the catalog should hold (default 400).",
         )
         parser.add_argument(
+            "--families",
+            type=int,
+            default=len(demo_data.VARIANT_FAMILIES),
+            help="How many apparel and shoe families sold in sizes and colours (a parent with "
+            f"its variants) to add besides; default all {len(demo_data.VARIANT_FAMILIES)}, "
+            "0 for none.",
+        )
+        parser.add_argument(
             "--pictures",
             type=int,
             default=PICTURES,
@@ -56,22 +66,75 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
-    def handle(self, *args, products: int, pictures: int, no_progress: bool, **options):
+    def handle(
+        self, *args, products: int, families: int, pictures: int, no_progress: bool, **options
+    ):
         if products < 0 or products > 2_000_000:
             raise CommandError("--products must be between 0 and 2,000,000.")
+        if not 0 <= families <= len(demo_data.VARIANT_FAMILIES):
+            raise CommandError(
+                f"--families must be between 0 and {len(demo_data.VARIANT_FAMILIES)}."
+            )
         if pictures < 0:
             raise CommandError("--pictures must not be negative.")
         categories = self._categories()
         created = self._products(products, categories, progress=not no_progress)
+        new_families = self._families(families, categories)
         drawn = self._pictures(min(pictures, products), progress=not no_progress)
+        if pictures:
+            drawn += self._family_pictures(families)
         users = self._users()
         invalidate(CATALOG_CACHE_AREA)  # products were bulk-created, past the services
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo shop ready: {len(categories)} categories, {products} products "
-                f"({created} new), {drawn} new pictures, {users} new users."
+                f"({created} new), {families} families sold in sizes and colours "
+                f"({new_families} new), {drawn} new pictures, {users} new users."
             )
         )
+
+    @transaction.atomic
+    def _families(self, total: int, categories: dict[str, Category]) -> int:
+        """Parents with their variants, made through the catalog services; each variant's
+        opening stock goes into the ledger like any demo product's."""
+        created = 0
+        for index in range(total):
+            spec = demo_data.variant_family_spec(index)
+            parent = Product.objects.filter(sku=spec["sku"]).first()
+            if parent is None:
+                parent = catalog_services.product_create(
+                    sku=spec["sku"],
+                    name=spec["name"],
+                    slug=slugify(spec["slug"]),
+                    price=spec["price"],
+                    category=categories[spec["category"]],
+                    description=spec["description"],
+                    attributes=spec["attributes"],
+                    tax_class=spec["tax_class"],
+                    weight=spec["weight"],
+                    structure=Product.Structure.PARENT,
+                    options=spec["options"],
+                )
+                created += 1
+            existing = dict(Product.objects.filter(parent=parent).values_list("sku", "id"))
+            ids = {}
+            for variant in spec["variants"]:
+                ids[variant["sku"]] = existing.get(variant["sku"]) or (
+                    catalog_services.variant_create(
+                        parent=parent,
+                        sku=variant["sku"],
+                        options=variant["options"],
+                        price=variant["price"],
+                    ).pk
+                )
+            stock_open(
+                lines=[
+                    OpeningStock(product_id=ids[v["sku"]], quantity=v["stock"])
+                    for v in spec["variants"]
+                ],
+                reason="demo data",
+            )
+        return created
 
     @transaction.atomic
     def _categories(self) -> dict[str, Category]:
@@ -214,6 +277,44 @@ class Command(BaseCommand):
             ProductImage.objects.bulk_create(rows)
         bar.close()
         return len(missing)
+
+    def _family_pictures(self, total: int) -> int:
+        """A picture for each of the first ``total`` families' parents (in its first colour)
+        and variants (in their own colour, their size in the corner), where one is missing: the
+        product page's picker shows the chosen variant's."""
+        skus = [demo_data.variant_family_spec(i)["sku"] for i in range(total)]
+        missing = list(
+            Product.objects.filter(Q(sku__in=skus) | Q(parent__sku__in=skus), images__isnull=True)
+            .order_by("sku")
+            .values_list("id", "name", "category__slug", "attributes", "options", "parent__options")
+        )
+        rows = []
+        for product_id, name, category, attributes, options, parent_options in missing:
+            if parent_options is None:  # a parent: its first colour, no size
+                axes = {axis["name"]: axis["values"] for axis in options}
+                colour, badge = (axes.get("colour") or [None])[0], ""
+            else:
+                colour = options.get("colour")
+                badge = f"Size {options['size']}" if "size" in options else ""
+            data = demo_images.product_picture_bytes(
+                name=name,
+                brand=attributes.get("brand", ""),
+                category=category,
+                colour=colour,
+                badge=badge,
+            )
+            path = default_storage.save(f"products/{product_id}/demo.jpg", ContentFile(data))
+            rows.append(
+                ProductImage(
+                    product_id=product_id,
+                    image=path,
+                    width=demo_images.EDGE,
+                    height=demo_images.EDGE,
+                    alt=f"{name}, {colour}" if colour and parent_options is None else name,
+                )
+            )
+        ProductImage.objects.bulk_create(rows)
+        return len(rows)
 
     @transaction.atomic
     def _users(self) -> int:

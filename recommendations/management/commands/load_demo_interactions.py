@@ -48,9 +48,14 @@ class Command(BaseCommand):
     @transaction.atomic
     def _generate(self, users: list, options) -> int:
         rng = np.random.default_rng(options["seed"])
-        rows = list(
-            Product.objects.filter(is_active=True).values_list("id", "category__slug", "attributes")
-        )
+        # Shoppers view and cart what is sold: standalone products and variants (a variant
+        # with its parent's brand), never a parent itself.
+        rows = [
+            (pk, leaf, attributes or parent_attributes)
+            for pk, leaf, attributes, parent_attributes in Product.objects.filter(is_active=True)
+            .exclude(structure=Product.Structure.PARENT)
+            .values_list("id", "category__slug", "attributes", "parent__attributes")
+        ]
         if not rows:
             return 0
         ids = np.array([pk for pk, _leaf, _attrs in rows])
