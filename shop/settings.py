@@ -290,7 +290,7 @@ SPECTACULAR_SETTINGS = {
     # The API's version, MAJOR.MINOR.PATCH, and MAJOR is the one in the paths (/api/v1/). A
     # change that can break a client needs a new MAJOR; an addition a new MINOR. CI compares the
     # served schema with the released one (clients/released-schema.json, `make clients`).
-    "VERSION": "1.2.0",
+    "VERSION": "1.3.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Only /api/v1/ is documented (/api/ is the same API); tags come from the path after it.
