@@ -98,6 +98,8 @@ say "tools: $(clients/.venv/bin/openapi-python-client --version 2>/dev/null | ta
 # --- 2. the shop ---------------------------------------------------------------------------
 export DJANGO_SETTINGS_MODULE=shop.settings
 export DATABASE_URL=$DATABASE_URL_CLIENTS
+# One database, no replica or pooler: a replica address from the caller names another database.
+unset DATABASE_REPLICA_URL DATABASE_PGBOUNCER
 unset REDIS_URL CELERY_BROKER_URL CELERY_TASK_ALWAYS_EAGER # eager tasks: no broker, no worker
 export DJANGO_DEBUG=0 DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0
 export DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost

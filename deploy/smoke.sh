@@ -139,6 +139,8 @@ PYTHON
 # --- production settings ---------------------------------------------------------------------
 export DJANGO_SETTINGS_MODULE=shop.settings
 export DATABASE_URL=$DATABASE_URL_SMOKE
+# One database, no replica or pooler: a replica address from the caller names another database.
+unset DATABASE_REPLICA_URL DATABASE_PGBOUNCER
 export REDIS_URL=$REDIS_URL_SMOKE
 unset CELERY_BROKER_URL CELERY_TASK_ALWAYS_EAGER
 export DJANGO_DEBUG=0
