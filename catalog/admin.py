@@ -132,22 +132,7 @@ class ProductForm(forms.ModelForm):
 
     class Meta:
         model = Product
-        fields = [
-            "sku",
-            "slug",
-            "name",
-            "description",
-            "price",
-            "currency",
-            "category",
-            "attributes",
-            "tax_class",
-            "weight",
-            "is_active",
-            "structure",
-            "parent",
-            "options",
-        ]
+        fields = list(services.PRODUCT_EDIT_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -215,22 +215,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = [
-            "sku",
-            "slug",
-            "name",
-            "description",
-            "price",
-            "currency",
-            "category",
-            "attributes",
-            "tax_class",
-            "weight",
-            "is_active",
-            "structure",
-            "parent",
-            "options",
-        ]
+        fields = list(services.PRODUCT_EDIT_FIELDS)
         extra_kwargs = {"currency": {"required": False}, "name": {"required": False}}
         # The services validate that variants of one parent differ (a model constraint, which
         # DRF would turn into "parent and options are required").

@@ -19,7 +19,9 @@ from catalog.renditions import rendition_names
 from catalog.selectors import CATALOG_CACHE_AREA, category_descendant_ids
 from shop.cache import invalidate
 
-PRODUCT_FIELDS = {
+# A product's fields as staff edit them (admin form and API, in this order); structure and
+# parent are chosen at creation only, so updates take the rest.
+PRODUCT_EDIT_FIELDS = (
     "sku",
     "slug",
     "name",
@@ -31,8 +33,11 @@ PRODUCT_FIELDS = {
     "tax_class",
     "weight",
     "is_active",
+    "structure",
+    "parent",
     "options",
-}
+)
+PRODUCT_FIELDS = set(PRODUCT_EDIT_FIELDS) - {"structure", "parent"}
 CATEGORY_FIELDS = {"name", "slug", "parent", "description", "is_featured", "position"}
 RELATION_FIELDS = {"from_product", "to_product", "kind", "weight"}
 PRODUCT_IMAGE_FIELDS = {"alt", "position"}
