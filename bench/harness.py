@@ -1,7 +1,8 @@
 """Shared machinery of the benchmarks: the production-like environment, the server processes
 (gunicorn, Celery) and the load generators (wrk, or a small threaded Python client).
 
-Everything talks to 127.0.0.1 only, uses the database ``shop_bench`` and Redis database 5, and
+Everything talks to 127.0.0.1 only, uses the database ``shop_bench`` and Redis database 5 (or
+``BENCH_DATABASE_URL``, ``BENCH_REDIS_URL`` and ``BENCH_BASE_PORT`` when set), and
 every process started here is stopped again (its whole process group) when the block ends.
 """
 
@@ -29,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 HOST = "127.0.0.1"
-DATABASE_URL = "postgres://postgres@127.0.0.1:5432/shop_bench"
-REDIS_URL = "redis://127.0.0.1:6379/5"
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shop_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+BASE_PORT = int(os.environ.get("BENCH_BASE_PORT", "18300"))
 NCPU = os.cpu_count() or 1
 WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", 2 * NCPU + 1))
 WORKER_CLASS = os.environ.get("BENCH_GUNICORN_CLASS", "sync")
@@ -226,7 +228,7 @@ def servers(
     celery: int = 0,
     workers: int = WORKERS,
     worker_class: str = WORKER_CLASS,
-    base_port: int = 18300,
+    base_port: int = BASE_PORT,
     celery_concurrency: int = 2,
 ) -> Iterator[dict]:
     """``web`` gunicorn instances on consecutive ports and ``celery`` Celery workers."""
