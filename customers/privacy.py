@@ -12,6 +12,11 @@ Erasure keeps what accounting must keep and removes the person from everything e
 - the user row stays (orders point to it), renamed ``erased-<id>``, without e-mail, names or a
   usable password, inactive.
 
+Orders placed as a guest with the account's verified address belong to the customer as much as
+those placed signed in: both rights claim them into the account first (as a sign-in does), so a
+guest order placed after the last sign-in is exported, blocks erasure while open, and is
+anonymised with the rest. An address the account has not verified claims nothing.
+
 customers/ is the top layer: it calls each app's own erase service."""
 
 import secrets
@@ -27,6 +32,7 @@ from rest_framework.authtoken.models import Token
 
 from customers.exceptions import OpenOrders
 from customers.models import Address, EmailAddress, StockAlert, WishlistItem
+from customers.services import guest_orders_claim
 from orders.models import Cart, Order
 from orders.services.privacy import customer_has_open_orders, customer_orders_anonymise
 from payments.services import payment_tokens_forget
@@ -118,7 +124,9 @@ def _order(order: Order) -> dict:
 
 
 def customer_export(*, user) -> dict:
-    """Everything the shop holds about ``user``, as JSON-ready data."""
+    """Everything the shop holds about ``user``, as JSON-ready data (guest orders placed with
+    the account's verified address included: they are claimed first)."""
+    guest_orders_claim(user=user)
     orders = (
         Order.objects.filter(user=user)
         .prefetch_related("lines", "payments", "invoices", "returns__lines__order_line")
@@ -231,6 +239,7 @@ def account_erase(*, user, password: str) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.has_usable_password() or not user.check_password(password or ""):
         raise ValidationError({"password": ["That is not the account's password."]})
+    guest_orders_claim(user=user)
     if customer_has_open_orders(user=user):
         raise OpenOrders()
     username = user.username

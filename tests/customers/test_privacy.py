@@ -360,3 +360,77 @@ def test_guessing_the_password_is_held_to_the_sign_in_rate(customer_client, cust
         answers = [erase(customer_client, password=f"guess-{n}").status_code for n in range(3)]
 
     assert answers == [400, 400, 429]
+
+
+# --- guest orders placed with the account's address ------------------------------------------
+def guest_order(stocked, email):
+    """An order placed without signing in, with ``email``, processed and delivered."""
+    product = stocked(quantity=5)
+    order = orders.order_place(
+        user=None,
+        email=email,
+        shipping_address=ADDRESS,
+        payment_token="tok_visa",
+        lines=[(product.pk, 1)],
+    )
+    return order
+
+
+def deliver(order):
+    orders.order_process(order_id=order.pk)
+    orders.order_ship(order_id=order.pk, actor="staff")
+    orders.order_deliver(order_id=order.pk, actor="staff")
+
+
+def verify(customer):
+    EmailAddress.objects.create(user=customer, email=customer.email, verified_at=timezone.now())
+
+
+def test_the_export_holds_a_guest_order_placed_with_the_verified_address(
+    customer_client, customer, stocked
+):
+    verify(customer)
+    guest = guest_order(stocked, PERSON["email"].upper())
+
+    body = customer_client.get("/api/account/export/").json()
+
+    assert [order["number"] for order in body["orders"]] == [guest.number]
+
+
+def test_a_guest_order_with_an_unverified_address_is_not_exported(
+    customer_client, customer, stocked
+):
+    guest = guest_order(stocked, PERSON["email"])
+
+    body = customer_client.get("/api/account/export/").json()
+
+    assert body["orders"] == []
+    assert Order.objects.get(pk=guest.pk).user is None
+
+
+def test_an_open_guest_order_with_the_verified_address_keeps_the_account(
+    customer_client, customer, stocked
+):
+    verify(customer)
+    guest_order(stocked, PERSON["email"])
+
+    response = erase(customer_client)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "open_orders"
+
+
+def test_erasure_anonymises_a_delivered_guest_order_placed_with_the_verified_address(
+    customer_client, customer, stocked
+):
+    verify(customer)
+    guest = guest_order(stocked, PERSON["email"])
+    deliver(guest)
+
+    response = erase(customer_client)
+
+    assert response.status_code == 204, response.content
+    guest = Order.objects.get(pk=guest.pk)
+    assert guest.user_id == customer.pk
+    assert guest.email == ""
+    assert ADDRESS["line1"] not in str(guest.shipping_address)
