@@ -777,6 +777,8 @@ def _stop_on_signal(signum, frame):
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
+    # Ctrl-C unwinds too, even when started from a shell that had SIGINT ignored (`... &`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=1000, help="demo catalog size")
     args = parser.parse_args()
