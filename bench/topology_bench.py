@@ -24,7 +24,7 @@ builds a small shop in the bench database first (as run_all.py does) and prints 
    the micro-cache's status for a repeated request.
 
 Everything started here is stopped, and the namespaces, veths and bridge removed, also on
-Ctrl-C or SIGTERM. Ports BENCH_BASE_PORT+40 .. +44; names of namespaces and interfaces start
+Ctrl-C or SIGTERM. Ports BENCH_BASE_PORT+40 .. +43; names of namespaces and interfaces start
 with ``shopb-``. Prints figures; asserts nothing.
 """
 
@@ -79,12 +79,11 @@ def ports(base: int = h.BASE_PORT) -> Ports:
     return Ports(nginx=base + 40, pgbouncer=base + 41, redis=base + 42, web=base + 43)
 
 
-def database_url(*, host: str, port: int | str, name: str, user: str) -> str:
+def database_url(*, host: str, port: int, name: str, user: str) -> str:
     """A PostgreSQL URL; ``host`` may be a socket directory (percent-encoded, as
-    dj-database-url reads it)."""
+    dj-database-url reads it; the port then names the socket file)."""
     where = quote(host, safe="") if host.startswith("/") else host
-    suffix = "" if host.startswith("/") else f":{port}"
-    return f"postgres://{user}@{where}{suffix}/{name}"
+    return f"postgres://{user}@{where}:{port}/{name}"
 
 
 def _server() -> tuple[str, int, str, str]:
@@ -530,7 +529,7 @@ def measure(data: dict, seconds: float = SECONDS) -> dict:
         h.say(f"topology: skipped: {reason}")
         return {"skipped": reason}
     at = ports()
-    _, _, user, name = _server()
+    _, pg_port, user, name = _server()
     result: dict = {
         "seconds": seconds,
         "host_workers": HOST_WORKERS,
@@ -573,7 +572,7 @@ def measure(data: dict, seconds: float = SECONDS) -> dict:
             if socket is None:
                 result["direct_skipped"] = "PostgreSQL has no Unix socket directory here"
             else:
-                direct_url = database_url(host=socket, port="", name=name, user=user)
+                direct_url = database_url(host=socket, port=pg_port, name=name, user=user)
                 result["scale_out_direct"] = scale_point(
                     network,
                     max(HOSTS),
