@@ -172,14 +172,14 @@ def port_free(port: int) -> bool:
         return probe.connect_ex((HOST, port)) != 0
 
 
-def wait_for_health(port: int, process: Process, timeout: float = 60) -> None:
+def wait_for_health(port: int, process: Process, timeout: float = 60, host: str = HOST) -> None:
     """Until /health/ answers at all (degraded is fine: the bench runs no beat)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.popen.poll() is not None:
             raise RuntimeError(f"{process.name} exited: {process.log.read_text()[-2000:]}")
         with contextlib.suppress(OSError, http.client.HTTPException):
-            conn = http.client.HTTPConnection(HOST, port, timeout=5)
+            conn = http.client.HTTPConnection(host, port, timeout=5)
             conn.request("GET", "/health/")
             status = conn.getresponse().status
             conn.close()
@@ -199,12 +199,12 @@ def warm_up(ports: list[int], workers: int) -> None:
         load(Scenario(paths=WARM_UP_PATHS), [port], seconds=2, connections=max(2 * workers, 4))
 
 
-def gunicorn_command(port: int, workers: int, worker_class: str) -> list[str]:
+def gunicorn_command(port: int, workers: int, worker_class: str, host: str = HOST) -> list[str]:
     command = [
         str(VENV_BIN / "gunicorn"),
         "shop.wsgi:application",
         "--bind",
-        f"{HOST}:{port}",
+        f"{host}:{port}",
         "--workers",
         str(workers),
         "--worker-class",

@@ -546,6 +546,10 @@ def write_markdown(table: Table, details: dict, started: float) -> str:
             " order request's Redis round trips include the two task messages it publishes.",
             "",
         ]
+    if details.get("topology"):
+        from bench import topology_bench
+
+        lines += topology_bench.markdown(details["topology"])
     lines += ["## Recommendations", ""]
     rec = details.get("recommendations")
     if rec is None:
@@ -728,8 +732,9 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not write files")
     parser.add_argument(
         "--only",
-        default="catalog,memory,checkout,scaleout,recommendations",
-        help="comma-separated parts (catalog, memory, checkout, scaleout, recommendations)",
+        default="catalog,memory,checkout,scaleout,topology,recommendations",
+        help="comma-separated parts (catalog, memory, checkout, scaleout, topology,"
+        " recommendations)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -761,6 +766,10 @@ def main() -> int:
         checkout(table, details, data)
         if "scaleout" in parts:
             scale_out(table, details, data)
+    if "topology" in parts:
+        from bench import topology_bench
+
+        topology_bench.run(table, details, data)
     if "recommendations" in parts:
         recommendations(table, details)
     text = write_markdown(table, details, started)
