@@ -67,4 +67,3 @@ def test_a_search_with_an_explicit_ordering_lists_every_match(settings):
     products = [ProductFactory(name=f"Espresso cup {n}", price=10 + n) for n in range(3)]
 
     assert list(selectors.product_list(search="espresso", ordering="price")) == products
-
