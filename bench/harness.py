@@ -664,6 +664,28 @@ def profile_shares(started: tuple[subprocess.Popen, Path] | None) -> dict[str, f
     return {label: n / total for label, n in counts.items()} if total else {}
 
 
+def profile_hot_frames(
+    started: tuple[subprocess.Popen, Path] | None, top: int = 5
+) -> list[tuple[str, float]]:
+    """The leaf frames (own time) holding most of the request-handling samples, each with its
+    share of those samples: where a request's time goes, without the idle workers' waits."""
+    if started is None or not started[1].exists():
+        return []
+    total = 0
+    own: dict[str, int] = {}
+    for line in started[1].read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit() or "handle_request" not in stack:
+            continue
+        frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
+        total += int(count)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+    if not total:
+        return []
+    rows = sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    return [(frame, n / total) for frame, n in rows]
+
+
 @contextlib.contextmanager
 def count_round_trips() -> Iterator[dict[str, int]]:
     """Counts SQL statements and Redis round trips (a pipeline is one) made in this process."""

@@ -10,9 +10,15 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import PIL.WebPImagePlugin  # noqa: F401  (registers .webp; see below)
 from imagekit.cachefiles.state import prefetch_cachefile_states, use_cachefile_state_cache
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFit
+
+# A rendition's file name takes its extension from the format (pilkit.utils.format_to_extension).
+# Pillow registers JPEG and PNG with its first plugins; a format it does not know yet makes
+# pilkit load every Pillow plugin (Image.init(): some 50 modules, about 2 MiB in each web
+# worker, on the first page naming a picture). Importing the WebP plugin registers .webp.
 
 # name -> (edge in pixels, what it is for)
 SIZES = {

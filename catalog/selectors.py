@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.core.exceptions import EmptyResultSet, ObjectDoesNotExist
 from django.db import connection
@@ -303,9 +304,27 @@ def product_filter_in_stock(qs: QuerySet[Product], in_stock: bool) -> QuerySet[P
     return qs.filter(available) if in_stock else qs.exclude(available)
 
 
+def _search_candidates(qs: QuerySet[Product]) -> QuerySet[Product]:
+    """A full-text search's matches bounded to the first CATALOG_SEARCH_CANDIDATES in
+    popularity order, which the caller then ranks by relevance.
+
+    Ranking every match (``ts_rank``) reads and scores every matching row before the first
+    page is known, so a common word costs more the bigger the catalog. The candidates come
+    from the popularity index, checked against the search (the planner may instead take the
+    GIN index's matches when they are few): the work is bounded by the candidates, not the
+    catalog. Typo-tolerant (trigram) matches are few by nature and are left as they are."""
+    if not isinstance(qs.query.annotations.get("search_rank"), SearchRank):
+        return qs
+    limit = settings.CATALOG_SEARCH_CANDIDATES
+    candidates = qs.order_by(*ORDERINGS["popularity"]).values("pk")[:limit]
+    return qs.filter(pk__in=candidates)
+
+
 def product_order(qs: QuerySet[Product], ordering: str | None, *, searched: bool = False):
+    """The list's order. A search without an explicit ordering: its most popular matches
+    (:func:`_search_candidates`), most relevant first."""
     if not ordering and searched and connection.vendor == "postgresql":
-        return qs.order_by("-search_rank", "id")
+        return _search_candidates(qs).order_by("-search_rank", "id")
     return qs.order_by(*ORDERINGS[ordering or DEFAULT_ORDERING])
 
 

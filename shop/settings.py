@@ -457,6 +457,10 @@ DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Product lists and details of the API; stock changes that do not cross zero show this late.
 CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
+# A text search (PostgreSQL) ranks by relevance the first this-many matches in popularity
+# order, and answers those: ranking every match read every matching row, which grows with the
+# catalog (catalog.selectors.product_order).
+CATALOG_SEARCH_CANDIDATES = env_int("CATALOG_SEARCH_CANDIDATES", 48)
 # /metrics answers staff sessions and "Authorization: Bearer <METRICS_TOKEN>" (if set).
 # Under several gunicorn workers, PROMETHEUS_MULTIPROC_DIR (read by prometheus-client) must
 # name an empty directory shared by every web and worker process of the machine.

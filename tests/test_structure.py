@@ -96,14 +96,16 @@ def test_tasks_that_talk_to_the_outside_retry_its_transient_errors(task_name, tr
 def test_web_processes_do_not_load_the_numerical_stack():
     """A web process (settings, URL configuration, WSGI application) serves stored
     recommendations and draws PDFs on demand: it must not import numpy, scipy, scikit-learn or
-    fpdf2, about 110 MiB per worker. Only training and document drawing load them."""
+    fpdf2, about 110 MiB per worker. Only training and document drawing load them. Nor the
+    Stripe library (about 8 MiB), which only the Stripe webhook and gateway need."""
     import subprocess
     import sys
 
     probe = (
         "import sys, django; django.setup();"
         "import shop.wsgi; from django.urls import get_resolver; get_resolver().url_patterns;"
-        "print(','.join(m for m in ('numpy','scipy','sklearn','fpdf') if m in sys.modules))"
+        "heavy = ('numpy', 'scipy', 'sklearn', 'fpdf', 'stripe');"
+        "print(','.join(m for m in heavy if m in sys.modules))"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings_test"}
     done = subprocess.run(
@@ -111,6 +113,27 @@ def test_web_processes_do_not_load_the_numerical_stack():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""
+
+
+def test_naming_a_rendition_does_not_load_every_pillow_plugin():
+    """A page naming pictures asks pilkit for each rendition format's extension; a format
+    Pillow has not registered makes it load all of Pillow's plugins (about 2 MiB per web
+    worker). catalog.renditions registers the formats it uses."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django; django.setup();"
+        "from catalog import renditions; from pilkit.utils import format_to_extension;"
+        "print([format_to_extension(f) for f, _ in renditions.FORMATS.values()]);"
+        "print('PIL.TiffImagePlugin' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings_test"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['.webp',", "'.jpg']", "False"]
 
 
 def test_the_algorithm_names_web_processes_know_are_the_engines():

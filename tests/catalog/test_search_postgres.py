@@ -46,3 +46,24 @@ def test_the_search_uses_the_gin_index():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "catalog_product_search_gin" in plan
+
+
+def test_a_search_ranks_its_most_popular_matches_by_relevance(settings):
+    settings.CATALOG_SEARCH_CANDIDATES = 2
+    popular_in_description = ProductFactory(
+        name="Moka pot", description="Brews espresso", popularity=10
+    )
+    in_name = ProductFactory(name="Espresso machine", popularity=5)
+    ProductFactory(name="Espresso cups", popularity=1)  # not among the 2 most popular matches
+
+    found = selectors.product_list(search="espresso")
+
+    assert list(found) == [in_name, popular_in_description]
+    assert found.count() == 2
+
+
+def test_a_search_with_an_explicit_ordering_lists_every_match(settings):
+    settings.CATALOG_SEARCH_CANDIDATES = 2
+    products = [ProductFactory(name=f"Espresso cup {n}", price=10 + n) for n in range(3)]
+
+    assert list(selectors.product_list(search="espresso", ordering="price")) == products
