@@ -31,6 +31,7 @@ from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.models import StockItem
 from inventory.services import OpeningStock, stock_adjust, stock_open
 from shop.cache import invalidate
+from shop.db import bulk_insert
 
 COLUMNS = [
     "sku",
@@ -58,6 +59,19 @@ UPDATED_FIELDS = [
     "attributes",
     "weight",
     "is_active",
+]
+# The columns a new product is written with (the id comes from the table's sequence, the
+# search vector from its trigger).
+INSERTED_FIELDS = [
+    "sku",
+    "slug",
+    *UPDATED_FIELDS,
+    "structure",
+    "parent",
+    "options",
+    "popularity",
+    "created_at",
+    "updated_at",
 ]
 REQUIRED_COLUMNS = ["sku", "name", "category", "price"]
 CHUNK = 900  # ids per IN (...) list: under SQLite's limit on query parameters
@@ -257,6 +271,19 @@ class ProductResource(resources.ModelResource):
 
     def get_bulk_update_fields(self):
         return [*UPDATED_FIELDS, "updated_at"]
+
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        """New products in one COPY (see ``shop.db.bulk_insert``), each given its id."""
+        if not self.create_instances:
+            return
+        try:
+            bulk_insert(
+                model=Product, objs=self.create_instances, fields=INSERTED_FIELDS, new_ids=True
+            )
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.create_instances.clear()
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         """One UPDATE per changed product, sent as a batch (Django's bulk_update builds a CASE

@@ -22,6 +22,7 @@ from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from inventory.signals import stock_available
 from shop.cache import invalidate
+from shop.db import bulk_insert
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
 from shop.mail import mail_send
@@ -29,6 +30,24 @@ from shop.mail import mail_send
 Kind = StockMovement.Kind
 State = Reservation.State
 EXPIRE_BATCH = 500
+STOCK_ITEM_FIELDS = [
+    "product",
+    "quantity",
+    "reserved",
+    "reorder_point",
+    "reorder_quantity",
+    "updated_at",
+]
+MOVEMENT_FIELDS = [
+    "product",
+    "delta",
+    "reserved_delta",
+    "kind",
+    "reason",
+    "reference",
+    "at",
+    "actor",
+]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -177,10 +196,11 @@ def stock_open(
     for item in items:
         # Field checks only: the product is the caller's, and the database enforces the rest.
         item.clean_fields(exclude=["product"])
-    StockItem.objects.bulk_create(items, batch_size=1000)
+    bulk_insert(model=StockItem, objs=items, fields=STOCK_ITEM_FIELDS)
     actor = actor if getattr(actor, "pk", None) else None
-    StockMovement.objects.bulk_create(
-        [
+    bulk_insert(
+        model=StockMovement,
+        objs=[
             StockMovement(
                 product_id=item.product_id,
                 delta=item.quantity,
@@ -192,7 +212,8 @@ def stock_open(
             for item in items
             if item.quantity > 0
         ],
-        batch_size=1000,
+        fields=MOVEMENT_FIELDS,
+        new_ids=True,
     )
     opened = [item.product_id for item in items if item.quantity > 0]
     if opened:
