@@ -13,6 +13,7 @@ from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -193,9 +194,14 @@ def stock_open(
         for line in sorted(wanted)
         if line.product_id not in existing
     ]
-    for item in items:
-        # Field checks only: the product is the caller's, and the database enforces the rest.
-        item.clean_fields(exclude=["product"])
+    for line in wanted:
+        # The counts are whole numbers, none below 0 (the database's checks say so too).
+        for name in ("quantity", "reorder_point", "reorder_quantity"):
+            value = getattr(line, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(
+                    {name: [f"Enter a whole number of at least 0, not {value!r}."]}
+                )
     bulk_insert(model=StockItem, objs=items, fields=STOCK_ITEM_FIELDS)
     actor = actor if getattr(actor, "pk", None) else None
     bulk_insert(

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import DateTimeField
 
 
 @contextmanager
@@ -34,14 +35,15 @@ def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) 
     (SQLite) this is ``bulk_create``."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
+    target = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its proxy: many reads
+    if target.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=1000)
         return
     meta = model._meta
-    quote = connection.ops.quote_name
+    quote = target.ops.quote_name
     concrete = [meta.get_field(name) for name in fields]
     if new_ids:
-        with connection.cursor() as cursor:
+        with target.cursor() as cursor:
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                 [meta.db_table, meta.pk.column, len(objs)],
@@ -50,15 +52,23 @@ def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) 
                 obj.pk = pk
         concrete.insert(0, meta.pk)
     columns = ", ".join(quote(field.column) for field in concrete)
-    with connection.cursor() as cursor:
-        with cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row(
-                    [
-                        field.get_db_prep_save(field.pre_save(obj, True), connection)
-                        for field in concrete
-                    ]
-                )
+    # Only the date fields fill themselves (auto_now, auto_now_add); the others are read as set.
+    filled = [
+        isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add)
+        for field in concrete
+    ]
+    copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+    with target.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for obj in objs:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(
+                        field.pre_save(obj, True) if fill else getattr(obj, field.attname),
+                        target,
+                    )
+                    for field, fill in zip(concrete, filled, strict=True)
+                ]
+            )
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = target.alias
