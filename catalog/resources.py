@@ -382,6 +382,12 @@ class ProductResource(resources.ModelResource):
                 Product.objects.filter(slug__in=chunk).values_list("slug", flat=True)
             )
 
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # What the library does, without formatting a debug message for every column that is
+        # not a product field (stock, parent_sku, options) or not in the file, on every row.
+        if field.attribute and field.column_name in row:
+            field.save(instance, row, is_m2m, **kwargs)
+
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list[str]] = {}
         try:
