@@ -132,7 +132,7 @@ def warm(urls: dict[str, str]) -> None:
     for url in urls.values():
         html = fetch(url)
         base = url.split("/", 3)[:3]
-        for path in set(re.findall(r'(/media/[^" ,]+)', html)):
+        for path in set(re.findall(r'(/media/[^" ,\\]+)', html)):
             with urllib.request.urlopen("/".join(base) + path, timeout=120) as answer:
                 answer.read()
 

@@ -31,6 +31,7 @@ from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.models import StockItem
 from inventory.services import OpeningStock, stock_adjust, stock_open
 from shop.cache import invalidate
+from shop.db import bulk_insert
 
 COLUMNS = [
     "sku",
@@ -58,6 +59,30 @@ UPDATED_FIELDS = [
     "attributes",
     "weight",
     "is_active",
+]
+# The columns a new product is written with (the id comes from the table's sequence, the
+# search vector from its trigger).
+INSERTED_FIELDS = [
+    "sku",
+    "slug",
+    *UPDATED_FIELDS,
+    "structure",
+    "parent",
+    "options",
+    "popularity",
+    "created_at",
+    "updated_at",
+]
+NOT_FROM_THE_FILE = [
+    "category",
+    "search_vector",
+    "slug",
+    "structure",
+    "parent",
+    "options",
+    "popularity",
+    "created_at",
+    "updated_at",
 ]
 REQUIRED_COLUMNS = ["sku", "name", "category", "price"]
 CHUNK = 900  # ids per IN (...) list: under SQLite's limit on query parameters
@@ -239,6 +264,7 @@ class ProductResource(resources.ModelResource):
         self.seen_skus: dict[str, int] = {}
         self.new_slugs: set[str] = set()
         self.taken_slugs: set[str] = set()
+        self.slugs: dict[tuple[str, str], str] = {}  # (name, SKU) -> a new product's slug
         # Parents and variants: saved through the catalog services after the other rows.
         self.structured: list[tuple[int, dict, Product]] = []
         self.catalog_parents: dict[str, Product] = {}
@@ -257,6 +283,19 @@ class ProductResource(resources.ModelResource):
 
     def get_bulk_update_fields(self):
         return [*UPDATED_FIELDS, "updated_at"]
+
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
+        """New products in one COPY (see ``shop.db.bulk_insert``), each given its id."""
+        if not self.create_instances:
+            return
+        try:
+            bulk_insert(
+                model=Product, objs=self.create_instances, fields=INSERTED_FIELDS, new_ids=True
+            )
+        except Exception as error:
+            self.handle_import_error(result, error, raise_errors)
+        finally:
+            self.create_instances.clear()
 
     def bulk_update(self, using_transactions, dry_run, raise_errors, batch_size=None, result=None):
         """One UPDATE per changed product, sent as a batch (Django's bulk_update builds a CASE
@@ -333,15 +372,21 @@ class ProductResource(resources.ModelResource):
         known = set()
         for chunk in _chunks(sorted({str(v or "").strip() for v in dataset["sku"]})):
             known.update(Product.objects.filter(sku__in=chunk).values_list("sku", flat=True))
-        wanted = {
-            self._slug_for(str(name or ""), str(sku or "").strip())
-            for sku, name in zip(dataset["sku"], dataset["name"], strict=True)
-            if str(sku or "").strip() not in known
-        }
-        for chunk in _chunks(sorted(wanted)):
+        for sku, name in zip(dataset["sku"], dataset["name"], strict=True):
+            sku = str(sku or "").strip()
+            if sku not in known:
+                name = str(name or "")
+                self.slugs[name, sku] = self._slug_for(name, sku)
+        for chunk in _chunks(sorted(set(self.slugs.values()))):
             self.taken_slugs.update(
                 Product.objects.filter(slug__in=chunk).values_list("slug", flat=True)
             )
+
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        # What the library does, without formatting a debug message for every column that is
+        # not a product field (stock, parent_sku, options) or not in the file, on every row.
+        if field.attribute and field.column_name in row:
+            field.save(instance, row, is_m2m, **kwargs)
 
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list[str]] = {}
@@ -474,9 +519,11 @@ class ProductResource(resources.ModelResource):
         if instance.pk is None and "name" not in errors and "sku" not in errors:
             instance.slug = self._new_slug(instance)
         try:
-            # The field checks of full_clean(); the category is known (it came from the map),
-            # and uniqueness is checked against the file and the catalog read up front.
-            instance.clean_fields(exclude=[*errors, "category", "search_vector"])
+            # The field checks of full_clean() on what the file gives; the category is known
+            # (it came from the map), uniqueness is checked against the file and the catalog
+            # read up front, and the other fields are the import's own (the slug is made of
+            # slugify's output, structure and options go through the catalog services).
+            instance.clean_fields(exclude=[*errors, *NOT_FROM_THE_FILE])
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         if instance.pk is None and not errors and structured is None:
@@ -494,7 +541,9 @@ class ProductResource(resources.ModelResource):
             self.new_slugs.add(instance.slug)
 
     def _new_slug(self, instance) -> str:
-        return self._slug_for(instance.name or "", instance.sku)
+        name = instance.name or ""
+        slug = self.slugs.get((name, instance.sku))
+        return slug if slug is not None else self._slug_for(name, instance.sku)
 
     @staticmethod
     def _slug_for(name: str, sku: str) -> str:

@@ -13,6 +13,7 @@ from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +23,7 @@ from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from inventory.signals import stock_available
 from shop.cache import invalidate
+from shop.db import bulk_insert
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
 from shop.mail import mail_send
@@ -29,6 +31,24 @@ from shop.mail import mail_send
 Kind = StockMovement.Kind
 State = Reservation.State
 EXPIRE_BATCH = 500
+STOCK_ITEM_FIELDS = [
+    "product",
+    "quantity",
+    "reserved",
+    "reorder_point",
+    "reorder_quantity",
+    "updated_at",
+]
+MOVEMENT_FIELDS = [
+    "product",
+    "delta",
+    "reserved_delta",
+    "kind",
+    "reason",
+    "reference",
+    "at",
+    "actor",
+]
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -174,13 +194,19 @@ def stock_open(
         for line in sorted(wanted)
         if line.product_id not in existing
     ]
-    for item in items:
-        # Field checks only: the product is the caller's, and the database enforces the rest.
-        item.clean_fields(exclude=["product"])
-    StockItem.objects.bulk_create(items, batch_size=1000)
+    for line in wanted:
+        # The counts are whole numbers, none below 0 (the database's checks say so too).
+        for name in ("quantity", "reorder_point", "reorder_quantity"):
+            value = getattr(line, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(
+                    {name: [f"Enter a whole number of at least 0, not {value!r}."]}
+                )
+    bulk_insert(model=StockItem, objs=items, fields=STOCK_ITEM_FIELDS)
     actor = actor if getattr(actor, "pk", None) else None
-    StockMovement.objects.bulk_create(
-        [
+    bulk_insert(
+        model=StockMovement,
+        objs=[
             StockMovement(
                 product_id=item.product_id,
                 delta=item.quantity,
@@ -192,7 +218,8 @@ def stock_open(
             for item in items
             if item.quantity > 0
         ],
-        batch_size=1000,
+        fields=MOVEMENT_FIELDS,
+        new_ids=True,
     )
     opened = [item.product_id for item in items if item.quantity > 0]
     if opened:

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import DateTimeField
 
 
 @contextmanager
@@ -20,3 +21,54 @@ def atomic_bounded(milliseconds: int | None = None) -> Iterator[None]:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(wait)}ms"])
         yield
+
+
+def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) -> None:
+    """Insert many new rows of ``model`` at once, with the values of ``fields``.
+
+    On PostgreSQL the rows go through COPY (psycopg's ``cursor.copy``), which costs a
+    fraction of the INSERT statements ``bulk_create`` builds for the same rows, and still
+    fires the table's row triggers and checks every constraint. With ``new_ids`` each object
+    first gets its primary key from the table's own sequence (taken at once, so concurrent
+    inserts never collide) and keeps it, as ``bulk_create`` would give it back. Fields that
+    fill themselves on a new row (``auto_now``, ``auto_now_add``) do so here too. Elsewhere
+    (SQLite) this is ``bulk_create``."""
+    if not objs:
+        return
+    target = connections[DEFAULT_DB_ALIAS]  # the connection itself, not its proxy: many reads
+    if target.vendor != "postgresql":
+        model.objects.bulk_create(objs, batch_size=1000)
+        return
+    meta = model._meta
+    quote = target.ops.quote_name
+    concrete = [meta.get_field(name) for name in fields]
+    if new_ids:
+        with target.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(objs)],
+            )
+            for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+                obj.pk = pk
+        concrete.insert(0, meta.pk)
+    columns = ", ".join(quote(field.column) for field in concrete)
+    # Only the date fields fill themselves (auto_now, auto_now_add); the others are read as set.
+    filled = [
+        isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add)
+        for field in concrete
+    ]
+    copy_sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
+    with target.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for obj in objs:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(
+                        field.pre_save(obj, True) if fill else getattr(obj, field.attname),
+                        target,
+                    )
+                    for field, fill in zip(concrete, filled, strict=True)
+                ]
+            )
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = target.alias

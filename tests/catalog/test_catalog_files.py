@@ -6,6 +6,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from catalog.models import Product
 from catalog.resources import COLUMNS
@@ -408,3 +409,44 @@ def test_the_admin_exports_the_catalog_file(client, categories):
     assert response.status_code == 200, response.content[:500]
     body = b"".join(response).decode() if response.streaming else response.content.decode()
     assert body.splitlines()[1].startswith("PH-9,Phone,phones,10.00,EUR,standard,,{},7,")
+
+
+def test_a_file_of_several_batches_is_written_in_bulk_with_its_stock_in_the_ledger(
+    tmp_path, categories
+):
+    """More rows than one batch (1,000): each product gets its own id, its own stock record
+    and one ledger row of its opening stock; on PostgreSQL (COPY) the search trigger ran."""
+    rows = [
+        f"B-{i:04d},Bulk item {i},books,{i + 1}.00,EUR,standard,,,{i % 7},," for i in range(2100)
+    ]
+
+    out, _ = run_import(write(tmp_path, *rows, name="bulk.csv"))
+
+    assert "2100 created, 0 updated" in out
+    levels = dict(StockItem.objects.values_list("product__sku", "quantity"))
+    assert levels == {f"B-{i:04d}": i % 7 for i in range(2100)}
+    ledger = StockMovement.objects.filter(reason="catalog import", reference="bulk.csv")
+    assert sorted(ledger.values_list("product__sku", "delta")) == [
+        (f"B-{i:04d}", i % 7) for i in range(2100) if i % 7
+    ]
+    product = Product.objects.get(sku="B-2099")
+    assert (product.name, product.price, product.slug) == (
+        "Bulk item 2099",
+        Decimal("2100.00"),
+        "bulk-item-2099-b-2099",
+    )
+    if connection.vendor == "postgresql":
+        assert Product.objects.filter(search_vector__isnull=True).count() == 0
+
+
+def test_a_bad_row_in_a_later_batch_is_reported_on_its_line_and_nothing_is_written(
+    tmp_path, categories
+):
+    rows = [f"B-{i:04d},Bulk item {i},books,{i + 1}.00,EUR,standard,,,3,," for i in range(2100)]
+    rows[2048] = "B-2048,Bulk item 2048,books,free,EUR,standard,,,3,,"  # line 2050
+
+    _, errors = failed_import(write(tmp_path, *rows))
+
+    assert [line.split(":")[0] for line in errors.splitlines()] == ["line 2050"]
+    assert not Product.objects.exists()
+    assert not StockItem.objects.exists() and not StockMovement.objects.exists()

@@ -241,20 +241,43 @@ def test_detail_with_pictures_costs_a_fixed_number_of_queries(
 
 
 # --- the storefront -------------------------------------------------------------------------
+def _card_pictures(html: str) -> list[str]:
+    pictures, start = [], 0
+    while (start := html.find('<picture class="picture picture-card">', start)) >= 0:
+        end = html.index("</picture>", start)
+        pictures.append(html[start:end])
+        start = end
+    return pictures
+
+
 def test_cards_show_a_responsive_lazy_picture_with_webp_first(client):
-    product = ProductFactory(name="Blue Kettle")
-    ProductImageFactory(product=product, alt="A blue kettle")
+    for name in ("A Kettle", "Blue Kettle"):
+        product = ProductFactory(name=name)
+        ProductImageFactory(product=product, alt=f"The {name.lower()}")
 
-    html = client.get("/products/").content.decode()
+    html = client.get("/products/?ordering=name").content.decode()
 
-    start = html.index('<picture class="picture picture-card">')
-    picture = html[start : html.index("</picture>", start)]
+    first, picture = _card_pictures(html)
     assert '<source type="image/webp" srcset="' in picture
     assert " 160w, " in picture and " 400w" in picture and " 800w" not in picture
     assert 'sizes="(max-width: 760px) 50vw, 300px"' in picture
     assert 'loading="lazy"' in picture and 'width="400" height="400"' in picture
-    assert 'alt="A blue kettle"' in picture
+    assert "fetchpriority" not in picture
+    assert 'alt="The blue kettle"' in picture
     assert picture.index("image/webp") < picture.index("<img")
+
+
+def test_the_list_loads_only_its_first_card_picture_at_once(client):
+    """The first card's picture is the list's largest paint on a phone: it does not wait for
+    the layout that lazy loading needs, and it is fetched first; the others stay lazy."""
+    for index in range(3):
+        ProductImageFactory(product=ProductFactory(name=f"Kettle {index}"))
+
+    pictures = _card_pictures(client.get("/products/").content.decode())
+
+    assert len(pictures) == 3
+    assert 'loading="eager" fetchpriority="high"' in pictures[0]
+    assert all('loading="lazy"' in p and "fetchpriority" not in p for p in pictures[1:])
 
 
 def test_the_product_page_loads_its_main_picture_at_once_and_lists_the_others(client):
