@@ -11,7 +11,7 @@ session's ``Vary: Cookie``, the CSRF cookie, the messages), whether anyone may k
   max-age=CATALOG_HTTP_CACHE_SECONDS``, an ``ETag`` (the view's, derived from the cached body,
   or the MD5 of the body Django's ``set_response_etag`` computes) and a ``304 Not Modified`` when
   the request's ``If-None-Match`` names it (``django.utils.cache.get_conditional_response``);
-- **private** otherwise: ``Cache-Control: no-cache, private`` and no ``ETag``.
+- **private** otherwise: ``Cache-Control: private, no-cache`` and no ``ETag``.
 
 Both carry the view's ``Vary`` (the API: ``Accept, Cookie, Authorization``; the storefront:
 ``Cookie``), so a cache never gives one visitor's variant to another. Compression is nginx's,
