@@ -1,18 +1,11 @@
 """Catalog API: public reads, staff writes; validate, call a service or selector, serialise."""
 
-import hashlib
-import json
-import logging
-from functools import partial
-
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
-from django.utils.http import quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -23,26 +16,18 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from catalog import selectors, services
+from catalog.api_reads import CachedProductReadsMixin
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
 from catalog.renditions import SIZES
-from shop import cache as shop_cache
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached
-from shop.http_cache import catalog_read
-from shop.throttling import HIT_COMMANDS, FixedWindowRateThrottle
-
-logger = logging.getLogger(__name__)
 
 IN_USE = error_response("protected")
-# A product answer depends on the representation asked for and on who asks (staff see
-# inactive products): caches keep one variant per Accept, Cookie and Authorization.
-API_VARY = ("Accept", "Cookie", "Authorization")
 
 
 class IsStaffOrReadOnly(permissions.BasePermission):
@@ -385,7 +370,7 @@ class CatalogPagination(Pagination):
         "attr_<name>=<value> (attr_color=black); repeat a parameter for alternatives.",
     ),
 )
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(CachedProductReadsMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ProductFilter
     pagination_class = CatalogPagination
@@ -420,90 +405,6 @@ class ProductViewSet(viewsets.ModelViewSet):
             build,
             timeout=settings.CATALOG_CACHE_SECONDS,
         )
-
-    def _read_key(self, request) -> tuple | None:
-        """The catalog cache key of a product list or detail read; None for anything else and
-        for staff (who see inactive products and always read the database). The host is part
-        of the key because pagination links are absolute; the value is the JSON answer's
-        bytes and their ETag."""
-        if self.action == "list":
-            query = sorted(
-                (name, value)
-                for name, values in request.query_params.lists()
-                for value in values
-                if value != ""
-            )
-            key = ("product-list-json", tuple(query))
-        elif self.action == "retrieve":
-            key = ("product-detail-json", str(self.kwargs.get(self.lookup_field, "")))
-        else:
-            return None
-        if request.user and request.user.is_staff:
-            return None
-        return (*key, request.scheme, request.get_host())
-
-    def check_throttles(self, request):
-        """For a cached read on Redis, the fixed-window throttles' counters travel in the
-        pipeline that reads the cached answer: one round trip for both (shop/throttling.py).
-        Anything else is throttled as DRF does it."""
-        self._found = None
-        key = self._read_key(request)
-        if key is None or shop_cache.redis_pipeline() is None:
-            return super().check_throttles(request)
-        waits, riders = [], []
-        for throttle in self.get_throttles():
-            window = None
-            if isinstance(throttle, FixedWindowRateThrottle):
-                window = throttle.window_key(request, self)
-            if window is not None:
-                riders.append((throttle, window))
-            elif not throttle.allow_request(request, self):
-                waits.append(throttle.wait())
-        try:
-            found = shop_cache.lookup(
-                selectors.CATALOG_CACHE_AREA,
-                key,
-                extra=[partial(throttle.add_hit, key=window) for throttle, window in riders],
-            )
-        except Exception:  # the cache is down: throttles let it through, the read is uncached
-            logger.warning("cache unavailable; catalog read not throttled", exc_info=True)
-        else:
-            self._found = found
-            for n, (throttle, _) in enumerate(riders):
-                results = found.extra[n * HIT_COMMANDS : (n + 1) * HIT_COMMANDS]
-                if not throttle.allowed(results):
-                    waits.append(throttle.wait())
-        if waits:
-            self.throttled(request, max(waits))
-
-    def _cached_read(self, request, build):
-        """A product list or detail: for everyone but staff, the JSON answer's bytes from the
-        catalog cache (built by DRF on a miss), sent as they are when JSON was asked for."""
-        key = self._read_key(request)
-        if key is None:
-            return catalog_read(build(), vary=API_VARY)
-
-        def render():
-            response = build()
-            body = JSONRenderer().render(
-                response.data, "application/json", self.get_renderer_context()
-            )
-            return body, quote_etag(hashlib.md5(body, usedforsecurity=False).hexdigest())
-
-        body, etag = cached(
-            selectors.CATALOG_CACHE_AREA,
-            key,
-            render,
-            timeout=settings.CATALOG_CACHE_SECONDS,
-            found=getattr(self, "_found", None),
-        )
-        if isinstance(request.accepted_renderer, JSONRenderer) and (
-            request.accepted_media_type == JSONRenderer.media_type
-        ):
-            response = HttpResponse(body, content_type=JSONRenderer.media_type)
-            return catalog_read(response, vary=API_VARY, etag=etag)
-        # Another representation (the browsable API, indented JSON): the same data, rendered.
-        return catalog_read(Response(json.loads(body)), vary=API_VARY)
 
     def list(self, request, *args, **kwargs):
         return self._cached_read(

@@ -92,6 +92,11 @@ def _redis_client():
     return None
 
 
+def on_redis() -> bool:
+    """Whether the default cache is Redis (django-redis), where reads can be pipelined."""
+    return _redis_client() is not None
+
+
 def redis_pipeline():
     """A non-transactional pipeline on the cache's Redis, or None when the cache is not Redis.
 
