@@ -61,7 +61,7 @@ class CachedProductReadsMixin:
         pipeline that reads the cached answer: one round trip for both (shop/throttling.py).
         Anything else is throttled as DRF does it."""
         self._found = None
-        key = self._read_key(request)
+        key = self._key = self._read_key(request)
         if key is None or not shop_cache.on_redis():
             return super().check_throttles(request)
         waits, riders = [], []
@@ -93,7 +93,8 @@ class CachedProductReadsMixin:
     def _cached_read(self, request, build):
         """A product list or detail: for everyone but staff, the JSON answer's bytes from the
         catalog cache (built by DRF on a miss), sent as they are when JSON was asked for."""
-        key = self._read_key(request)
+        # Computed when the throttles were checked (sorting the query, validating the host).
+        key = self._key if hasattr(self, "_key") else self._read_key(request)
         if key is None:
             return catalog_read(build(), vary=API_VARY)
 

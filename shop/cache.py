@@ -178,7 +178,7 @@ def cached(
     """
     _seen_areas.add(area)
     version_key = _version_key(area)
-    full_key = _full_key(area, key)
+    full_key = None if found is not None else _full_key(area, key)
     try:
         # One round trip for a hit: the area's version and the value, stored as (version,
         # value), read together, and the lookup counted (hits are lookups less misses).
@@ -207,7 +207,7 @@ def cached(
             timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
         entry = (int(version), value, "replica") if from_replica else (int(version), value)
         try:
-            cache.set(full_key, entry, timeout)
+            cache.set(full_key or _full_key(area, key), entry, timeout)
         except Exception:
             logger.warning("cache unavailable; %s value not stored", area, exc_info=True)
     return value
