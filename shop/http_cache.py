@@ -64,8 +64,8 @@ def shareable(request, response) -> bool:
 class CatalogHttpCacheMiddleware:
     """Cache-Control, ETag, Vary and 304s for the responses views mark with ``catalog_read``.
 
-    Near the top of ``MIDDLEWARE`` (only the request context is outside it), so it sees the
-    cookies and Vary headers every other middleware adds."""
+    Near the top of ``MIDDLEWARE`` (only the request context and read-your-writes middleware
+    are outside it), so it sees the cookies and Vary headers the others add."""
 
     def __init__(self, get_response):
         self.get_response = get_response
