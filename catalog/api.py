@@ -19,6 +19,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from catalog import selectors, services
+from catalog.api_reads import CachedProductReadsMixin
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
 from catalog.renditions import SIZES
@@ -369,7 +370,7 @@ class CatalogPagination(Pagination):
         "attr_<name>=<value> (attr_color=black); repeat a parameter for alternatives.",
     ),
 )
-class ProductViewSet(viewsets.ModelViewSet):
+class ProductViewSet(CachedProductReadsMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     filterset_class = ProductFilter
     pagination_class = CatalogPagination
@@ -406,26 +407,14 @@ class ProductViewSet(viewsets.ModelViewSet):
         )
 
     def list(self, request, *args, **kwargs):
-        query = sorted(
-            (name, value)
-            for name, values in request.query_params.lists()
-            for value in values
-            if value != ""
+        return self._cached_read(
+            request, lambda: super(ProductViewSet, self).list(request, *args, **kwargs)
         )
-        body = self._cached_body(
-            request,
-            ("product-list", tuple(query)),
-            lambda: super(ProductViewSet, self).list(request, *args, **kwargs).data,
-        )
-        return Response(body)
 
     def retrieve(self, request, *args, **kwargs):
-        body = self._cached_body(
-            request,
-            ("product-detail", str(kwargs.get(self.lookup_field, ""))),
-            lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs).data,
+        return self._cached_read(
+            request, lambda: super(ProductViewSet, self).retrieve(request, *args, **kwargs)
         )
-        return Response(body)
 
     @extend_schema(
         summary="Counts for the filters of a product list",

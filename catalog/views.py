@@ -1,5 +1,7 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import HttpResponse, HttpResponsePermanentRedirect
@@ -15,6 +17,7 @@ from catalog.models import ProductRelation
 from catalog.renditions import rendition_states
 from catalog.templatetags.catalog_pictures import picture_html
 from shop.cache import cached
+from shop.http_cache import catalog_read
 from shop.templatetags.shop_tags import LOW_STOCK, availability, money
 
 PAGE_SIZE = 24
@@ -252,6 +255,18 @@ def home(request):
         )
 
 
+def _storefront_read(view):
+    """A storefront catalog page: the same HTML for every anonymous visitor, so caches may keep
+    it (shop/http_cache.py); its header and cart depend on the session cookie."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return catalog_read(view(request, *args, **kwargs), vary=("Cookie",))
+
+    return wrapped
+
+
+@_storefront_read
 def product_list(request):
     tree = selectors.category_tree()
     product_filter = ProductFilter(request.GET, queryset=selectors.product_listable_queryset())
@@ -339,6 +354,7 @@ def product_list(request):
         )
 
 
+@_storefront_read
 def product_detail(request, slug):
     product = get_object_or_404(selectors.product_detail_queryset(), slug=slug)
     if product.is_variant:

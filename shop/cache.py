@@ -24,9 +24,9 @@ reads the database (the primary: values are built from the replica only outside 
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -84,25 +84,81 @@ def _count(area: str, result: str) -> None:
         logger.warning("cache statistics unavailable for area %s", area, exc_info=True)
 
 
-def _lookup(area: str, version_key: str, full_key: str) -> tuple[Any, Any]:
-    """The area's version and the stored value, counting the lookup.
-
-    On Redis (django-redis) that is one round trip: a pipeline of one MGET and one INCR.
-    Other caches get ``get_many`` and ``incr``. Errors propagate (the caller serves uncached).
-    """
+def _redis_client():
+    """django-redis's client of the default cache, or None for another backend."""
     client = getattr(cache, "client", None)
     if all(hasattr(client, name) for name in ("get_client", "make_key", "decode")):
+        return client
+    return None
+
+
+def on_redis() -> bool:
+    """Whether the default cache is Redis (django-redis), where reads can be pipelined."""
+    return _redis_client() is not None
+
+
+def redis_pipeline():
+    """A non-transactional pipeline on the cache's Redis, or None when the cache is not Redis.
+
+    Commands queued on it take raw keys (``raw_key``): one ``execute()`` is one round trip."""
+    client = _redis_client()
+    return None if client is None else client.get_client(write=True).pipeline(transaction=False)
+
+
+def raw_key(key: str) -> str:
+    """``key`` as the cache stores it in Redis (with the cache's prefix and version)."""
+    client = _redis_client()
+    return str(client.make_key(key)) if client is not None else key
+
+
+class Lookup(NamedTuple):
+    """What one read of an area found: its version, the stored entry, and the results of the
+    commands that rode along in the same pipeline (``lookup(extra=...)``)."""
+
+    version: Any
+    stored: Any
+    extra: list[Any]
+
+
+def _full_key(area: str, key: Hashable) -> str:
+    return f"cache-area:{area}:{_digest(key)}"
+
+
+def _lookup(
+    area: str, version_key: str, full_key: str, extra: Sequence[Callable[[Any], None]] = ()
+) -> Lookup:
+    """The area's version and the stored value, counting the lookup.
+
+    On Redis (django-redis) that is one round trip: a pipeline of one MGET and one INCR, plus
+    whatever ``extra`` queues on it (each a function given the pipeline). Other caches get
+    ``get_many`` and ``incr``, and cannot take ``extra``. Errors propagate (the caller serves
+    uncached).
+    """
+    client = _redis_client()
+    if client is not None:
         pipe = client.get_client(write=True).pipeline(transaction=False)
         pipe.mget([client.make_key(version_key), client.make_key(full_key)])
         pipe.incr(client.make_key(_stat_key(area, "lookups")))
-        (version, stored), _ = pipe.execute()
-        return (
+        for add in extra:
+            add(pipe)
+        (version, stored), _, *rest = pipe.execute()
+        return Lookup(
             None if version is None else client.decode(version),
             None if stored is None else client.decode(stored),
+            rest,
         )
+    if extra:
+        raise ValueError("extra commands need the Redis cache")
     found = cache.get_many([version_key, full_key])
     _count(area, "lookups")
-    return found.get(version_key), found.get(full_key)
+    return Lookup(found.get(version_key), found.get(full_key), [])
+
+
+def lookup(area: str, key: Hashable, extra: Sequence[Callable[[Any], None]] = ()) -> Lookup:
+    """Read ``key`` of ``area`` now, with ``extra`` commands in the same round trip (Redis
+    only), and hand the result to ``cached(..., found=...)`` later. Errors propagate."""
+    _seen_areas.add(area)
+    return _lookup(area, _version_key(area), _full_key(area, key), extra)
 
 
 def cached(
@@ -110,19 +166,25 @@ def cached(
     key: Hashable,
     builder: Callable[[], T],
     timeout: int | None = None,
+    *,
+    found: Lookup | None = None,
 ) -> T:
     """The value cached under ``key`` in ``area``, built (and stored) on a miss.
 
     ``key`` is any value with a stable ``repr`` (a string, a tuple of strings and numbers);
     ``timeout`` defaults to ``CACHE_DEFAULT_TIMEOUT``. ``None`` results are not cached.
+    ``found`` is what ``lookup`` read for this key earlier in the request (nothing is read
+    again).
     """
     _seen_areas.add(area)
     version_key = _version_key(area)
-    full_key = f"cache-area:{area}:{_digest(key)}"
+    full_key = None if found is not None else _full_key(area, key)
     try:
         # One round trip for a hit: the area's version and the value, stored as (version,
         # value), read together, and the lookup counted (hits are lookups less misses).
-        version, stored = _lookup(area, version_key, full_key)
+        if found is None:
+            found = _lookup(area, version_key, full_key)
+        version, stored = found.version, found.stored
         if version is None:
             version = area_version(area)
     except Exception:  # the cache is down: serve from the source, slower but correct
@@ -145,7 +207,7 @@ def cached(
             timeout = getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300)
         entry = (int(version), value, "replica") if from_replica else (int(version), value)
         try:
-            cache.set(full_key, entry, timeout)
+            cache.set(full_key or _full_key(area, key), entry, timeout)
         except Exception:
             logger.warning("cache unavailable; %s value not stored", area, exc_info=True)
     return value

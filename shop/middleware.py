@@ -30,6 +30,23 @@ def view_label(request) -> str:
     return match.view_name or match.route or "<unnamed>"
 
 
+_series: dict[tuple[str, str, str], tuple] = {}
+
+
+def request_series(view: str, method: str, status: str) -> tuple:
+    """The request counter, latency and query histograms of one (view, method, status),
+    looked up once per process: ``labels()`` takes a lock and builds its key on every call."""
+    key = (view, method, status)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (
+            metrics.http_requests.labels(view, method, status),
+            metrics.http_latency.labels(view, method),
+            metrics.http_db_queries.labels(view),
+        )
+    return series
+
+
 class RequestContextMiddleware:
     """Gives every request an id (the caller's X-Request-ID if sane, else a uuid4), returns it
     in the X-Request-ID header, binds it to every log record of the request, and records the
@@ -51,8 +68,9 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - started
         view = view_label(request)
         method = request.method if request.method in METHODS else "other"
-        metrics.http_requests.labels(view, method, str(response.status_code)).inc()
-        metrics.http_latency.labels(view, method).observe(elapsed)
-        metrics.http_db_queries.labels(view).observe(queries.count)
+        requests, latency, db_queries = request_series(view, method, str(response.status_code))
+        requests.inc()
+        latency.observe(elapsed)
+        db_queries.observe(queries.count)
         response[REQUEST_ID_HEADER] = request_id
         return response

@@ -461,6 +461,10 @@ CATALOG_CACHE_SECONDS = env_int("CATALOG_CACHE_SECONDS", 60)
 # order, and answers those: ranking every match read every matching row, which grows with the
 # catalog (catalog.selectors.product_order).
 CATALOG_SEARCH_CANDIDATES = env_int("CATALOG_SEARCH_CANDIDATES", 48)
+# How long browsers, nginx's micro-cache and CDNs may keep an anonymous catalog read
+# (Cache-Control: public, max-age; shop/http_cache.py). A price change shows this much later
+# to a visitor whose cache holds the page.
+CATALOG_HTTP_CACHE_SECONDS = env_int("CATALOG_HTTP_CACHE_SECONDS", CATALOG_CACHE_SECONDS)
 # /metrics answers staff sessions and "Authorization: Bearer <METRICS_TOKEN>" (if set).
 # Under several gunicorn workers, PROMETHEUS_MULTIPROC_DIR (read by prometheus-client) must
 # name an empty directory shared by every web and worker process of the machine.
@@ -470,7 +474,12 @@ HEALTH_HEARTBEAT_MAX_AGE_SECONDS = env_int("HEALTH_HEARTBEAT_MAX_AGE_SECONDS", 1
 # Load balancers probe /health/ over plain http inside the network: answer, do not redirect.
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CELERY_BEAT_SCHEDULE["shop-heartbeat"] = {"task": "shop.tasks.heartbeat", "schedule": 30.0}
-MIDDLEWARE = ["shop.middleware.RequestContextMiddleware", *MIDDLEWARE]
+MIDDLEWARE = [
+    "shop.middleware.RequestContextMiddleware",
+    # Outside the rest: it sees the cookies and Vary headers they add (shop/http_cache.py).
+    "shop.http_cache.CatalogHttpCacheMiddleware",
+    *MIDDLEWARE,
+]
 if "replica" in DATABASES:
     # Before the session is read: a client that just wrote reads the primary.
     MIDDLEWARE.insert(1, "shop.db_router.ReadYourWritesMiddleware")
@@ -480,7 +489,8 @@ LOGGING["formatters"]["plain"]["format"] = (
     "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 )
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "rest_framework.throttling.AnonRateThrottle",
+    # The anon rate in fixed windows: one INCR per request (shop/throttling.py).
+    "shop.throttling.AnonFixedWindowThrottle",
     "shop.security.AuthenticatedUserRateThrottle",  # anonymous clients: the anon rate only
     "rest_framework.throttling.ScopedRateThrottle",
 ]

@@ -49,6 +49,11 @@ class UpstreamHandler(http.server.BaseHTTPRequestHandler):
         for key, value in control.items():
             if f"cc={key}" in self.path:
                 self.send_header("Cache-Control", value)
+        if "vary=shop" in self.path:  # what the shop's catalog API answers (shop/http_cache.py)
+            self.send_header("Vary", "Accept, Cookie, Authorization")
+            self.send_header("ETag", '"abc"')
+        if "cookie=set" in self.path:
+            self.send_header("Set-Cookie", "csrftoken=secret; Path=/")
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -114,6 +119,28 @@ def test_every_catalog_path_is_micro_cached(proxy, path):
     port, _, _ = proxy
     get(port, path)
     assert get(port, path).getheader("X-Cache-Status") == "HIT"
+
+
+def test_the_shop_s_public_catalog_answers_are_cached_whatever_they_vary_on(proxy):
+    port, upstream, _ = proxy
+    path = "/api/products/?cc=public&vary=shop&n=4"
+    first = get(port, path, Accept="application/json")
+    second = get(port, path, Accept="application/json")
+
+    assert first.getheader("X-Cache-Status") == "MISS"
+    assert second.getheader("X-Cache-Status") == "HIT"
+    assert second.getheader("ETag") == '"abc"'
+    assert upstream.hits.count(path) == 1
+
+
+def test_an_answer_that_sets_a_cookie_is_never_cached(proxy):
+    port, upstream, _ = proxy
+    path = "/products/a-lamp/?cc=public&cookie=set"
+    get(port, path)
+    response = get(port, path)
+
+    assert response.getheader("X-Cache-Status") == "MISS"
+    assert upstream.hits.count(path) == 2
 
 
 def test_nothing_is_cached_that_the_upstream_did_not_allow(proxy):

@@ -1,0 +1,121 @@
+"""The product API's public reads, served from the catalog cache in one Redis round trip.
+
+For everyone but staff (who see inactive products and always read the database), a product
+list or detail is the JSON answer's bytes and their ETag, cached in the "catalog" area
+(``shop/cache.py``) and sent as they are when JSON is asked for; another representation (the
+browsable API, indented JSON) gets the same data rendered. On Redis, the fixed-window
+throttles' counters (``shop/throttling.py``) travel in the pipeline that reads the cached
+answer, so a warm read costs one round trip. Every answer is marked for the HTTP caching of
+``shop/http_cache.py``.
+"""
+
+import hashlib
+import json
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.http import quote_etag
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from catalog import selectors
+from shop import cache as shop_cache
+from shop.http_cache import catalog_read
+from shop.throttling import HIT_COMMANDS, FixedWindowRateThrottle
+
+logger = logging.getLogger(__name__)
+
+# A product answer depends on the representation asked for and on who asks (staff see
+# inactive products): caches keep one variant per Accept, Cookie and Authorization.
+API_VARY = ("Accept", "Cookie", "Authorization")
+
+
+class CachedProductReadsMixin:
+    """For a viewset whose ``list`` and ``retrieve`` call ``_cached_read``."""
+
+    def _read_key(self, request) -> tuple | None:
+        """The catalog cache key of a product list or detail read; None for anything else and
+        for staff (who see inactive products and always read the database). The host is part
+        of the key because pagination links are absolute; the value is the JSON answer's
+        bytes and their ETag."""
+        if self.action == "list":
+            query = sorted(
+                (name, value)
+                for name, values in request.query_params.lists()
+                for value in values
+                if value != ""
+            )
+            key = ("product-list-json", tuple(query))
+        elif self.action == "retrieve":
+            key = ("product-detail-json", str(self.kwargs.get(self.lookup_field, "")))
+        else:
+            return None
+        if request.user and request.user.is_staff:
+            return None
+        return (*key, request.scheme, request.get_host())
+
+    def check_throttles(self, request):
+        """For a cached read on Redis, the fixed-window throttles' counters travel in the
+        pipeline that reads the cached answer: one round trip for both (shop/throttling.py).
+        Anything else is throttled as DRF does it."""
+        self._found = None
+        key = self._key = self._read_key(request)
+        if key is None or not shop_cache.on_redis():
+            return super().check_throttles(request)
+        waits, riders = [], []
+        for throttle in self.get_throttles():
+            window = None
+            if isinstance(throttle, FixedWindowRateThrottle):
+                window = throttle.window_key(request, self)
+            if window is not None:
+                riders.append((throttle, window))
+            elif not throttle.allow_request(request, self):
+                waits.append(throttle.wait())
+        try:
+            found = shop_cache.lookup(
+                selectors.CATALOG_CACHE_AREA,
+                key,
+                extra=[partial(throttle.add_hit, key=window) for throttle, window in riders],
+            )
+        except Exception:  # the cache is down: throttles let it through, the read is uncached
+            logger.warning("cache unavailable; catalog read not throttled", exc_info=True)
+        else:
+            self._found = found
+            for n, (throttle, _) in enumerate(riders):
+                results = found.extra[n * HIT_COMMANDS : (n + 1) * HIT_COMMANDS]
+                if not throttle.allowed(results):
+                    waits.append(throttle.wait())
+        if waits:
+            self.throttled(request, max(waits))
+
+    def _cached_read(self, request, build):
+        """A product list or detail: for everyone but staff, the JSON answer's bytes from the
+        catalog cache (built by DRF on a miss), sent as they are when JSON was asked for."""
+        # Computed when the throttles were checked (sorting the query, validating the host).
+        key = self._key if hasattr(self, "_key") else self._read_key(request)
+        if key is None:
+            return catalog_read(build(), vary=API_VARY)
+
+        def render():
+            response = build()
+            body = JSONRenderer().render(
+                response.data, "application/json", self.get_renderer_context()
+            )
+            return body, quote_etag(hashlib.md5(body, usedforsecurity=False).hexdigest())
+
+        body, etag = shop_cache.cached(
+            selectors.CATALOG_CACHE_AREA,
+            key,
+            render,
+            timeout=settings.CATALOG_CACHE_SECONDS,
+            found=getattr(self, "_found", None),
+        )
+        if isinstance(request.accepted_renderer, JSONRenderer) and (
+            request.accepted_media_type == JSONRenderer.media_type
+        ):
+            response = HttpResponse(body, content_type=JSONRenderer.media_type)
+            return catalog_read(response, vary=API_VARY, etag=etag)
+        # Another representation (the browsable API, indented JSON): the same data, rendered.
+        return catalog_read(Response(json.loads(body)), vary=API_VARY)
