@@ -84,10 +84,36 @@ def _record(
     )
 
 
-def _after_change(product_ids: Iterable[int]) -> None:
-    """A sold-out product changes what the catalog shows; low stock raises a reorder."""
-    ids = sorted(set(product_ids))
-    items = list(StockItem.objects.filter(pk__in=ids))
+def _update_levels(product_id: int, *, change: str, condition: str, n: int) -> StockItem | None:
+    """The conditional update of one stock row, ``SET <change> WHERE <condition>`` (both over
+    the row's own columns, ``%(n)s`` the units), answering the row's new levels (RETURNING) so
+    that nothing has to read it again; None when the condition did not hold."""
+    table = connection.ops.quote_name(StockItem._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {change} WHERE product_id = %(id)s AND {condition} "
+            "RETURNING quantity, reserved, reorder_point, reorder_quantity",
+            {"id": product_id, "n": n},
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    quantity, reserved, reorder_point, reorder_quantity = row
+    return StockItem(
+        product_id=product_id,
+        quantity=quantity,
+        reserved=reserved,
+        reorder_point=reorder_point,
+        reorder_quantity=reorder_quantity,
+    )
+
+
+def _after_change(product_ids: Iterable[int], items: list[StockItem] | None = None) -> None:
+    """A sold-out product changes what the catalog shows; low stock raises a reorder.
+
+    ``items``: the rows' levels as the update that changed them answered, if it did."""
+    if items is None:
+        items = list(StockItem.objects.filter(pk__in=sorted(set(product_ids))))
     if any(item.available == 0 for item in items):
         transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
     for item in items:
@@ -276,14 +302,25 @@ def _merged(lines: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(wanted.items())
 
 
-@transaction.atomic
 def stock_reserve(
-    *, order, lines: list[tuple[int, int]], ttl: timedelta | None = None
+    *,
+    order,
+    lines: list[tuple[int, int]],
+    ttl: timedelta | None = None,
+    savepoint: bool = True,
 ) -> list[Reservation]:
     """Reserve every line for ``order`` or nothing at all.
 
     Raises InsufficientStock for the first line (in product-id order) that cannot be reserved;
-    the savepoint of this function then undoes the lines already reserved."""
+    the savepoint of this function then undoes the lines already reserved. A caller that lets
+    the error undo its whole transaction anyway passes ``savepoint=False`` (two statements
+    fewer): the failed reservation then marks that transaction for rollback, so nothing of it
+    can be committed."""
+    with transaction.atomic(savepoint=savepoint):
+        return _reserve(order, lines, ttl)
+
+
+def _reserve(order, lines: list[tuple[int, int]], ttl: timedelta | None) -> list[Reservation]:
     wanted = _merged(lines)
     if not wanted:
         return []
@@ -310,15 +347,20 @@ def stock_reserve(
             for pid, qty in wanted
         ]
     )
+    items = []
     for product_id, quantity in wanted:
-        changed = StockItem.objects.filter(
-            pk=product_id, quantity__gte=F("reserved") + quantity
-        ).update(reserved=F("reserved") + quantity)
-        if not changed:
+        item = _update_levels(
+            product_id,
+            change="reserved = reserved + %(n)s",
+            condition="quantity >= reserved + %(n)s",
+            n=quantity,
+        )
+        if item is None:
             raise InsufficientStock(
                 product_id=product_id, requested=quantity, available=_available(product_id)
             )
-    _after_change([pid for pid, _ in wanted])
+        items.append(item)
+    _after_change([pid for pid, _ in wanted], items)
     return reservations
 
 
@@ -366,13 +408,19 @@ def stock_release(*, order, reason: str = "") -> int:
     return sum(r.quantity for r in reservations)
 
 
-@transaction.atomic
-def stock_commit(*, order) -> int:
+def stock_commit(*, order, savepoint: bool = True) -> int:
     """Turn the order's reservations into a sale: quantity and reserved both drop.
 
     Idempotent: committed reservations are not sold again. An expired reservation is taken
     again from available stock if there is enough; otherwise ReservationExpired is raised and
-    nothing is committed. Returns the units sold by this call."""
+    nothing is committed (this function's savepoint undoes the lines already sold; a caller
+    that rolls its whole transaction back on the error passes ``savepoint=False``). Returns
+    the units sold by this call."""
+    with transaction.atomic(savepoint=savepoint):
+        return _commit(order)
+
+
+def _commit(order) -> int:
     reservations = _locked_reservations(order, [State.ACTIVE, State.EXPIRED, State.RELEASED])
     if any(r.state == State.RELEASED for r in reservations) and not any(
         r.state == State.ACTIVE for r in reservations
@@ -385,17 +433,28 @@ def stock_commit(*, order) -> int:
             available=_available(first.product_id),
         )
     sold = 0
+    items = []
     for reservation in reservations:
         n, pid = reservation.quantity, reservation.product_id
         if reservation.state == State.ACTIVE:
-            changed = StockItem.objects.filter(pk=pid, reserved__gte=n, quantity__gte=n).update(
-                quantity=F("quantity") - n, reserved=F("reserved") - n
+            item = _update_levels(
+                pid,
+                change="quantity = quantity - %(n)s, reserved = reserved - %(n)s",
+                condition="reserved >= %(n)s AND quantity >= %(n)s",
+                n=n,
             )
+            changed = item is not None
+            items.append(item)
             reserved_delta = -n
         elif reservation.state == State.EXPIRED:
-            changed = StockItem.objects.filter(pk=pid, quantity__gte=F("reserved") + n).update(
-                quantity=F("quantity") - n
+            item = _update_levels(
+                pid,
+                change="quantity = quantity - %(n)s",
+                condition="quantity >= reserved + %(n)s",
+                n=n,
             )
+            changed = item is not None
+            items.append(item)
             reserved_delta = 0
         else:  # released next to active lines: not part of this sale
             continue
@@ -419,7 +478,7 @@ def stock_commit(*, order) -> int:
         reservation.save(update_fields=["state", "updated_at"])
         sold += n
     if sold:
-        _after_change([r.product_id for r in reservations])
+        _after_change([r.product_id for r in reservations], [i for i in items if i is not None])
     return sold
 
 
@@ -481,7 +540,9 @@ def reservations_expire(*, now: datetime | None = None) -> int:
 
 
 def reservation_extend(*, order, ttl: timedelta | None = None) -> int:
-    """Push the expiry of the order's active reservations (e.g. while a payment runs)."""
+    """Push the expiry of the order's active reservations (e.g. while a payment runs).
+
+    ``order``: the order, or its id (a payment knows that without reading the order)."""
     expires_at = timezone.now() + (ttl if ttl is not None else settings.INVENTORY_RESERVATION_TTL)
     return Reservation.objects.filter(order=order, state=State.ACTIVE).update(
         expires_at=expires_at, updated_at=timezone.now()

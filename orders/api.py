@@ -484,9 +484,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 user=request.user,
                 payment_token=payload["payment"]["token"],
                 expected_total=payload.get("expected_total"),
+                savepoint=False,  # idempotent_call's transaction ends with any error
+                detail=True,  # the answer, without reading back what was just written
                 **_basket(request, payload),
             )
-            return status.HTTP_201_CREATED, order_body(order.id)
+            return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
 
         code, body, replayed = services.idempotent_call(
             user=request.user,

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
@@ -68,8 +70,11 @@ def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payme
         ) from exc
     for field, value in fields.items():
         setattr(payment, field, value)
-    # "status" is a protected FSM field: clean_fields() would try to assign it.
-    payment.full_clean(validate_constraints=False, exclude=["order", "status"])
+    # "status" is a protected FSM field: clean_fields() would try to assign it. The unique
+    # idempotency key never changes; its index is the check.
+    payment.full_clean(
+        validate_constraints=False, validate_unique=False, exclude=["order", "status"]
+    )
     payment.save()
     _event(
         payment,
@@ -120,11 +125,13 @@ def _fail(payment: Payment, code: str, message: str = "") -> Payment:
 
 
 # --- creating -------------------------------------------------------------------------------
-@transaction.atomic
 def payment_create(
     *, order, amount: Decimal, currency: str, token: str, method: str = "card"
 ) -> Payment:
-    """A pending payment for ``order``. Keeps the card's brand and last four digits only."""
+    """A pending payment for ``order``. Keeps the card's brand and last four digits only.
+
+    Everything is checked before anything is written, so the two rows need no savepoint of
+    their own: inside the caller's transaction they are written with it, outside one in one."""
     try:
         amount = Decimal(amount)
     except (InvalidOperation, TypeError, ValueError) as exc:
@@ -143,16 +150,25 @@ def payment_create(
         card_brand=card.brand if card else "",
         card_last4=card.last4 if card else "",
     )
-    payment.full_clean(validate_constraints=False, exclude=["order", "status"])
-    payment.save()
-    _event(payment, Event.TRANSITION, "create", to_status=payment.status)
+    # The idempotency key is new and random; its unique index refuses the impossible clash.
+    payment.full_clean(
+        validate_constraints=False, validate_unique=False, exclude=["order", "status"]
+    )
+    with transaction.atomic(savepoint=False):
+        payment.save()
+        _event(payment, Event.TRANSITION, "create", to_status=payment.status)
     return payment
 
 
 # --- talking to the gateway -----------------------------------------------------------------
-def _attempt(payment: Payment, operation: str, call: Callable[[], Result]) -> Result:
-    """One gateway call, audited. GatewayTransientError propagates: the answer is unknown."""
-    Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1)
+def _attempt(
+    payment: Payment, operation: str, call: Callable[[], Result], **recorded: Any
+) -> Result:
+    """One gateway call, audited. GatewayTransientError propagates: the answer is unknown.
+
+    ``recorded``: more fields of the payment written with the attempt's count, before the call
+    (an intent, such as the capture's)."""
+    Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1, **recorded)
     try:
         result = call()
     except GatewayTransientError as exc:
@@ -206,7 +222,7 @@ def _hold_stock_for_authentication(payment: Payment) -> None:
     """The customer may take until the authentication expires (and the sweeper comes by):
     the order's stock waits as long."""
     ttl = settings.PAYMENT_ACTION_EXPIRES + settings.PAYMENT_STUCK_AFTER
-    reservation_extend(order=payment.order, ttl=ttl)
+    reservation_extend(order=payment.order_id, ttl=ttl)
 
 
 def _sync(payment: Payment, found: Lookup | None) -> Payment:
@@ -294,7 +310,7 @@ def payment_authorize(*, payment_id: int) -> Payment:
     if payment.status == Status.PENDING:
         payment = _step(payment_id, "start", expected=Status.PENDING)
         # The order's stock stays reserved while its card is being authorized.
-        reservation_extend(order=payment.order)
+        reservation_extend(order=payment.order_id)
     if payment.status != Status.PROCESSING or payment.give_back_requested_at:
         # Already decided, waiting for the customer's authentication (the return page, a
         # webhook or the sweeper settles it), or its order no longer wants it.
@@ -393,15 +409,13 @@ def payment_capture(*, payment_id: int) -> Payment:
             f"A payment that is {payment.status} cannot be captured.",
             details={"status": payment.status, "action": "capture"},
         )
-    if payment.capture_requested_at is None:
-        Payment.objects.filter(pk=payment.pk, capture_requested_at__isnull=True).update(
-            capture_requested_at=timezone.now()
-        )
     gateway = get_gateway()
     result = _attempt(
         payment,
         "capture",
         lambda: gateway.capture(payment.gateway_reference, payment.amount, _capture_key(payment)),
+        # The intent first: the first request's time stays.
+        capture_requested_at=Coalesce(F("capture_requested_at"), Value(timezone.now())),
     )
     if result.approved:
         return _step(

@@ -35,6 +35,9 @@ from pricing.exceptions import (
     VoucherInvalid,
 )
 from pricing.models import Promotion, ShippingMethod, ShippingZone, TaxRate, Voucher, VoucherUse
+from shop.cache import cached
+
+CONFIG_AREA = "pricing"
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -93,8 +96,39 @@ class Quote:
 
 
 # --- the pieces -----------------------------------------------------------------------------
-def _rates(country: str) -> dict[str, Decimal]:
-    rates = {r.tax_class: r.rate for r in TaxRate.objects.filter(country=country)}
+@dataclass(frozen=True)
+class PricingConfig:
+    """What the shop's prices are made of besides the products: VAT rates, shipping zones and
+    their active methods (with weight bands), and the active promotions. Read once per change,
+    not once per basket: it is cached in the ``pricing`` area of ``shop.cache`` and made stale
+    by every save or delete of these models (pricing.receivers)."""
+
+    rates: dict[str, dict[str, Decimal]]  # country -> tax class -> rate
+    zones: list[tuple[ShippingZone, list[ShippingMethod]]]  # methods with bands prefetched
+    promotions: list[Promotion]  # active ones; their periods are checked per basket
+
+
+def _config_build() -> PricingConfig:
+    rates: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for country, tax_class, rate in TaxRate.objects.values_list("country", "tax_class", "rate"):
+        rates[country][tax_class] = rate
+    methods = defaultdict(list)
+    for method in ShippingMethod.objects.filter(is_active=True).prefetch_related("bands"):
+        methods[method.zone_id].append(method)
+    return PricingConfig(
+        rates=dict(rates),
+        zones=[(zone, methods[zone.pk]) for zone in ShippingZone.objects.all()],
+        promotions=list(Promotion.objects.filter(is_active=True)),
+    )
+
+
+def pricing_config() -> PricingConfig:
+    """The current pricing configuration (cached; see PricingConfig)."""
+    return cached(CONFIG_AREA, "config", _config_build)
+
+
+def _rates(config: PricingConfig, country: str) -> dict[str, Decimal]:
+    rates = config.rates.get(country, {})
     if TaxClass.STANDARD not in rates:
         raise UnsupportedCountry(
             f"The shop does not deliver to {country}.", details={"country": country}
@@ -102,10 +136,10 @@ def _rates(country: str) -> dict[str, Decimal]:
     return rates
 
 
-def _zone(country: str) -> ShippingZone:
-    for zone in ShippingZone.objects.all():
+def _zone(config: PricingConfig, country: str) -> tuple[ShippingZone, list[ShippingMethod]]:
+    for zone, methods in config.zones:
         if country in zone.countries:
-            return zone
+            return zone, methods
     raise UnsupportedCountry(f"No shipping method serves {country}.", details={"country": country})
 
 
@@ -133,8 +167,8 @@ def _category_ancestors(category_ids: set[int]) -> dict[int, set[int]]:
     return found
 
 
-def _apply_promotions(lines: list[PricedLine], now: datetime) -> None:
-    promotions = list(Promotion.objects.filter(is_active=True, starts_at__lte=now, ends_at__gt=now))
+def _apply_promotions(lines: list[PricedLine], config: PricingConfig, now: datetime) -> None:
+    promotions = [p for p in config.promotions if p.starts_at <= now < p.ends_at]
     if not promotions:
         return
     ancestry = _category_ancestors({line.product.category_id for line in lines})
@@ -219,8 +253,9 @@ def basket_price(
     Raises UnsupportedCountry, ShippingMethodUnavailable, VoucherInvalid, VoucherExhausted."""
     now = now or timezone.now()
     country = (country or "").upper()
-    rates = _rates(country)
-    zone = _zone(country)
+    config = pricing_config()
+    rates = _rates(config, country)
+    _, zone_methods = _zone(config, country)
     currency = lines[0][0].currency if lines else "EUR"
     priced = [
         PricedLine(
@@ -233,7 +268,7 @@ def basket_price(
     ]
     subtotal = sum((line.line_total for line in priced), ZERO)
 
-    _apply_promotions(priced, now)
+    _apply_promotions(priced, config, now)
     voucher = None
     if voucher_code:
         voucher = voucher_find(voucher_code)
@@ -248,7 +283,7 @@ def basket_price(
 
     weight = sum((line.product.weight * line.quantity for line in priced), Decimal("0"))
     options: dict[str, tuple[ShippingMethod, Decimal]] = {}
-    for method in zone.methods.filter(is_active=True, currency=currency).prefetch_related("bands"):
+    for method in (m for m in zone_methods if m.currency == currency):
         price = _method_price(method, weight)
         if price is None:
             continue

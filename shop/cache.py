@@ -18,7 +18,9 @@ for the dashboard and ``/metrics``. On Redis a hit is one round trip: the versio
 and the lookup count travel in one pipeline.
 
 The cache is for reads that may be a little old. A write (checkout, payment, stock) always
-reads the database (the primary: values are built from the replica only outside a transaction).
+reads the database (the primary: values are built from the replica only outside a transaction),
+with one exception: the pricing configuration (``"pricing"``: VAT rates, shipping, promotions),
+which staff change rarely and whose every save or delete bumps its area (pricing.receivers).
 """
 
 import hashlib
@@ -42,6 +44,7 @@ T = TypeVar("T")
 # even before their first use). An area not listed here still works.
 AREAS: dict[str, str] = {
     "catalog": "product lists and details of the API, the category tree",
+    "pricing": "VAT rates, shipping zones, methods and weight bands, promotions",
 }
 _seen_areas: set[str] = set()
 _MISSING = object()

@@ -27,8 +27,10 @@ from orders.models import (
     OrderLine,
     OrderStatus,
 )
+from orders.selectors import order_with_relations
 from orders.services.cart import MAX_LINE_QUANTITY, cart_clear, check_sellable
 from orders.services.emails import order_email_due
+from payments.models import Payment
 from payments.services import payment_create
 from pricing.exceptions import PriceChanged
 from pricing.services import Quote, basket_price, voucher_use_claim
@@ -109,7 +111,6 @@ def order_quote(
     )
 
 
-@transaction.atomic
 def order_place(
     *,
     user,
@@ -121,6 +122,8 @@ def order_place(
     shipping_method: str | None = None,
     voucher: str | None = None,
     expected_total: Decimal | None = None,
+    savepoint: bool = True,
+    detail: bool = False,
 ) -> Order:
     """Place an order for explicit ``lines`` [(product_id, quantity)] or the ``cart``, priced
     by the same service as the quote (shipping, VAT, discounts) and snapshotted.
@@ -132,7 +135,44 @@ def order_place(
     is created; if ``expected_total`` is given and differs from the computed total, PriceChanged
     (409) and nothing is created. A voucher's use is counted race-free. The cart's ordered lines
     are removed; processing is enqueued on commit.
+
+    Inside a caller's transaction the placement is a savepoint, unless the caller lets every
+    error end its whole transaction anyway (``savepoint=False``, two statements fewer; the
+    failed placement then marks that transaction for rollback).
+
+    ``detail=True``: the order comes with its lines, payment and event as
+    ``selectors.order_detail_queryset`` gives them, from the objects just written (for a caller
+    that shows the order at once, without reading it back).
     """
+    with transaction.atomic(savepoint=savepoint):
+        order, lines, payment, event = _place(
+            user=user,
+            shipping_address=shipping_address,
+            payment_token=payment_token,
+            lines=lines,
+            cart=cart,
+            email=email,
+            shipping_method=shipping_method,
+            voucher=voucher,
+            expected_total=expected_total,
+        )
+    if detail:
+        return order_with_relations(order, lines=lines, payments=[payment], events=[event])
+    return order
+
+
+def _place(
+    *,
+    user,
+    shipping_address: dict,
+    payment_token: str,
+    lines: list[tuple[int, int]] | None,
+    cart: Cart | None,
+    email: str,
+    shipping_method: str | None,
+    voucher: str | None,
+    expected_total: Decimal | None,
+) -> tuple[Order, list[OrderLine], Payment, OrderEvent]:
     quote = order_quote(
         user=user,
         shipping_address=shipping_address,
@@ -181,7 +221,9 @@ def order_place(
         voucher=quote.voucher.code if quote.voucher else "",
         total=quote.total,
     )
-    order.full_clean(exclude=["number", "status"])  # protected FSM field
+    # The status is a protected FSM field; the user is the one signed in; the totals' CHECK
+    # constraints hold by construction (basket_price) and the database enforces them anyway.
+    order.full_clean(exclude=["number", "status", "user"], validate_constraints=False)
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -195,8 +237,10 @@ def order_place(
         line.order = order
     OrderLine.objects.bulk_create(order_lines)
 
-    payment_create(order=order, amount=order.total, currency=order.currency, token=payment_token)
-    OrderEvent.objects.create(
+    payment = payment_create(
+        order=order, amount=order.total, currency=order.currency, token=payment_token
+    )
+    event = OrderEvent.objects.create(
         order=order,
         from_status="",
         to_status=OrderStatus.CREATED,
@@ -211,13 +255,19 @@ def order_place(
     # Last: reserving locks each product's stock row until this transaction commits, and every
     # other order of that product waits for it (a best-seller's row is the shop's hottest lock).
     # Everything that does not need the lock is done before it is taken.
-    stock_reserve(order=order, lines=[(line.product.pk, line.quantity) for line in quote.lines])
+    # Nothing here catches InsufficientStock: it undoes the whole placement, so the reservation
+    # needs no savepoint of its own.
+    stock_reserve(
+        order=order,
+        lines=[(line.product.pk, line.quantity) for line in quote.lines],
+        savepoint=False,
+    )
 
-    order_email_due(order=order, kind=OrderEmail.Kind.PLACED)
+    order_email_due(order=order, kind=OrderEmail.Kind.PLACED, new_order=True)
     from orders.tasks import order_process_task
 
     enqueue_on_commit(order_process_task, order_id=order.id)
-    return order
+    return order, order_lines, payment, event
 
 
 def request_fingerprint(payload) -> str:
@@ -239,25 +289,31 @@ def idempotent_call(
     Returns (status, body, replayed). The record is written in the same transaction as what
     the action creates, so concurrent requests with one key serialise on its unique index:
     the first commits, the others then find its answer. An action that raises leaves no
-    record, so the client may retry with the same key.
+    record, so the client may retry with the same key. The action always runs in a
+    transaction of this function's: one that raises rolls it back whole.
     """
     if not key:
-        status, body = action()
+        with transaction.atomic():
+            status, body = action()
         return status, body, False
     if len(key) > 255 or not all(" " <= char <= "~" for char in key):
         raise InvalidIdempotencyKey(details={"Idempotency-Key": ["Not a valid key."]})
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user, scope=scope, key=key, request_hash=fingerprint
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
-            if record.request_hash != fingerprint:
-                raise IdempotencyConflict() from None
-            return record.response_status, record.response_body, True
-        status, body = action()
-        record.response_status, record.response_body = status, body
-        record.save(update_fields=["response_status", "response_body"])
-        return status, body, False
+    record = None
+    try:
+        # No savepoint around the record: if its key is taken, the error ends this whole
+        # transaction, which has written nothing else yet, and the answer is read after it.
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                user=user, scope=scope, key=key, request_hash=fingerprint
+            )
+            status, body = action()
+            record.response_status, record.response_body = status, body
+            record.save(update_fields=["response_status", "response_body"])
+            return status, body, False
+    except IntegrityError:
+        if record is not None:  # the action's error, not the key's
+            raise
+    record = IdempotencyRecord.objects.get(user=user, scope=scope, key=key)
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict()
+    return record.response_status, record.response_body, True

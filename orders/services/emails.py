@@ -37,14 +37,25 @@ SUBJECTS = {
 CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
-def order_email_due(*, order: Order, kind: str, return_request=None) -> OrderEmail | None:
+def order_email_due(
+    *, order: Order, kind: str, return_request=None, new_order: bool = False
+) -> OrderEmail | None:
     """Make mail ``kind`` due for ``order`` (once: a second call changes nothing); a return's
-    mails are due once per return."""
-    email, created = OrderEmail.objects.get_or_create(
-        order=order, kind=Kind(kind), return_request=return_request
-    )
-    if not created:
-        return None
+    mails are due once per return.
+
+    ``new_order``: the caller created (or first reached this step of) the order in its
+    current transaction, so no such mail can exist yet and it is inserted without looking (the
+    unique constraints would refuse a second one)."""
+    if new_order:
+        email = OrderEmail.objects.create(
+            order=order, kind=Kind(kind), return_request=return_request
+        )
+    else:
+        email, created = OrderEmail.objects.get_or_create(
+            order=order, kind=Kind(kind), return_request=return_request
+        )
+        if not created:
+            return None
     from orders.tasks import order_email_send_task
 
     enqueue_on_commit(order_email_send_task, email_id=email.pk)

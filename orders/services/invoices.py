@@ -140,39 +140,52 @@ def _issue(*, order: Order, kind: str, fields: dict) -> Invoice:
         currency=order.currency,
         **fields,
     )
-    # The database holds the constraints (one per order and kind, numbers used once).
-    document.full_clean(validate_unique=False, validate_constraints=False)
+    # The database holds the constraints (one per order and kind, numbers used once) and the
+    # foreign keys (the order is locked by the caller).
+    document.full_clean(
+        exclude=["order", "credits", "return_request"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     document.save()
     return document
 
 
-def invoice_issue(*, order_id: int) -> Invoice:
+def invoice_issue(*, order_id: int, locked: Order | None = None) -> Invoice:
     """Issue the invoice of a paid order (in the transaction that paid it, last). Idempotent:
-    an order that has an invoice keeps it."""
+    an order that has an invoice keeps it.
+
+    ``locked``: the order, locked by the caller's transaction (the one that paid it), which
+    then is this one too (no savepoint, no second lock)."""
+    if locked is not None:
+        return _invoice_issue(locked)
     with atomic_bounded():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
-        if existing is not None:
-            return existing
-        if order.paid_at is None:
-            raise ValueError(f"Order {order.number} is not paid: it has no invoice yet.")
-        lines = _invoice_lines(order)
-        taxes = _taxes(lines)
-        tax = sum((row["tax"] for row in taxes), ZERO)
-        return _issue(
-            order=order,
-            kind=InvoiceKind.INVOICE,
-            fields={
-                "seller": _seller(),
-                "buyer": order.shipping_address,
-                "lines": _as_strings(lines),
-                "taxes": _as_strings(taxes),
-                "discount": order.discount,
-                "gross": order.total,
-                "tax": tax,
-                "net": order.total - tax,
-            },
-        )
+        return _invoice_issue(Order.objects.select_for_update().get(pk=order_id))
+
+
+def _invoice_issue(order: Order) -> Invoice:
+    existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
+    if existing is not None:
+        return existing
+    if order.paid_at is None:
+        raise ValueError(f"Order {order.number} is not paid: it has no invoice yet.")
+    lines = _invoice_lines(order)
+    taxes = _taxes(lines)
+    tax = sum((row["tax"] for row in taxes), ZERO)
+    return _issue(
+        order=order,
+        kind=InvoiceKind.INVOICE,
+        fields={
+            "seller": _seller(),
+            "buyer": order.shipping_address,
+            "lines": _as_strings(lines),
+            "taxes": _as_strings(taxes),
+            "discount": order.discount,
+            "gross": order.total,
+            "tax": tax,
+            "net": order.total - tax,
+        },
+    )
 
 
 LINE_AMOUNTS = ("unit_price", "line_total", "discount", "tax_amount", "gross", "net")

@@ -56,8 +56,8 @@ def _locked(order_id: int) -> Order:
     return Order.objects.select_for_update().get(pk=order_id)
 
 
-def _apply(order: Order, name: str, *, actor: str, user=None, reason: str = "") -> Order:
-    """Run transition ``name`` on a locked order, save it and write the audit row."""
+def _transition(order: Order, name: str, *, actor: str, user=None, reason: str = "") -> OrderEvent:
+    """Run transition ``name`` on a locked order; the audit row, not saved yet."""
     before = order.status
     try:
         getattr(order, name)()
@@ -66,8 +66,7 @@ def _apply(order: Order, name: str, *, actor: str, user=None, reason: str = "") 
             f"An order that is {before} cannot be {name.replace('_', ' ')}ed.",
             details={"status": before, "action": name},
         ) from exc
-    order.save()
-    OrderEvent.objects.create(
+    return OrderEvent(
         order=order,
         from_status=before,
         to_status=order.status,
@@ -75,6 +74,13 @@ def _apply(order: Order, name: str, *, actor: str, user=None, reason: str = "") 
         user=user,
         reason=reason,
     )
+
+
+def _apply(order: Order, name: str, *, actor: str, user=None, reason: str = "") -> Order:
+    """Run transition ``name`` on a locked order, save it and write the audit row."""
+    event = _transition(order, name, actor=actor, user=user, reason=reason)
+    order.save()
+    event.save()
     return order
 
 
@@ -99,16 +105,22 @@ def order_process(*, order_id: int) -> Order:
 
     Idempotent, and safe to resume after a crash at any point."""
     with atomic_bounded():
+        # Confirming and starting are one transaction: one lock, one UPDATE, one INSERT.
         order = _locked(order_id)
+        events = []
         if order.status == OrderStatus.CREATED:
-            _apply(order, "confirm", actor=Actor.SYSTEM, reason="stock reserved")
-    with atomic_bounded():
-        order = _locked(order_id)
+            events.append(
+                _transition(order, "confirm", actor=Actor.SYSTEM, reason="stock reserved")
+            )
         if order.status == OrderStatus.CONFIRMED:
             # The reservations must outlive the payment, however long the gateway takes.
             reservation_extend(order=order)
-            _apply(order, "start_processing", actor=Actor.SYSTEM, reason="taking payment")
-    order = Order.objects.get(pk=order_id)
+            events.append(
+                _transition(order, "start_processing", actor=Actor.SYSTEM, reason="taking payment")
+            )
+        if events:
+            order.save(update_fields=["status", "updated_at"])
+            OrderEvent.objects.bulk_create(events)
     if order.status == OrderStatus.CANCELLED:
         # Cancelled while its card was being authorized, the authorization's answer lost: the
         # cancel found nothing to give back yet, and only this retry knows to look again.
@@ -162,16 +174,18 @@ def order_process(*, order_id: int) -> Order:
 def _order_secure_goods(*, order_id: int) -> tuple[Order, bool]:
     """Commit the order's reserved stock (idempotent). False when it is gone, or the order was
     cancelled meanwhile."""
-    with atomic_bounded():
-        order = _locked(order_id)
-        if order.status != OrderStatus.PROCESSING:
-            return order, False
-        try:
-            sold = stock_commit(order=order)
-        except InsufficientStock:
-            return order, False
-        if sold:
-            _note(order, reason="stock committed")
+    order = None
+    try:
+        # Stock that cannot be had rolls this whole transaction back: it holds nothing else.
+        with atomic_bounded():
+            order = _locked(order_id)
+            if order.status != OrderStatus.PROCESSING:
+                return order, False
+            sold = stock_commit(order=order, savepoint=False)
+            if sold:
+                _note(order, reason="stock committed")
+    except InsufficientStock:
+        return order, False
     return order, True
 
 
@@ -184,10 +198,11 @@ def _order_paid(*, order_id: int, payment: Payment) -> Order:
             order.paid_at = timezone.now()
             order.save(update_fields=["paid_at", "updated_at"])
             _note(order, reason=f"payment of {payment.amount} {payment.currency} captured")
-            order_email_due(order=order, kind=Mail.CONFIRMED)
+            # Paid only now (under the lock): its confirmation cannot be due yet.
+            order_email_due(order=order, kind=Mail.CONFIRMED, new_order=True)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
             # Last: numbering locks the year's invoice series until this commits.
-            invoice_issue(order_id=order.id)
+            invoice_issue(order_id=order.id, locked=order)
     if order.status == OrderStatus.CANCELLED:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
