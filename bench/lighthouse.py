@@ -242,13 +242,12 @@ def markdown(results: dict[str, dict], load: str) -> str:
 
 
 def write_section(text: str) -> None:
-    """Replace the section in BENCHMARKS.md, or add it before the closing note."""
+    """Replace the section in BENCHMARKS.md, or add it at the end, among the sections
+    ``make bench`` keeps (below its marker line)."""
     document = BENCHMARKS.read_text()
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M)
     if pattern.search(document):
         document = pattern.sub(lambda _: text + "\n", document)
-    elif "\n## Closing note" in document:
-        document = document.replace("\n## Closing note", f"\n{text}\n## Closing note", 1)
     else:
         document = document.rstrip("\n") + "\n\n" + text
     BENCHMARKS.write_text(document)

@@ -33,6 +33,10 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 PARTS = ["catalog", "memory", "checkout", "scaleout", "topology", "recommendations"]
 OUTPUT = h.ROOT / "BENCHMARKS.md"
+# What follows this line in BENCHMARKS.md is not this run's: sections other benches write
+# (bench/import_bench.py, bench/lighthouse.py) and dated before/after measurements. A run
+# rewrites everything above it and keeps everything below it.
+KEPT_MARKER = "<!-- kept by make bench: sections below come from other benches and dated runs -->"
 RESULTS = h.ROOT / "bench" / "results.json"
 RECOMMENDATIONS = h.ROOT / "bench" / "recommendations_bench.py"
 
@@ -597,6 +601,13 @@ def _stop_on_signal(signum, frame):
     raise SystemExit(f"stopped by signal {signum}")  # unwinds, so every server is stopped
 
 
+def with_kept_sections(text: str) -> str:
+    """This run's report followed by the kept sections of the BENCHMARKS.md it replaces."""
+    previous = OUTPUT.read_text() if OUTPUT.exists() else ""
+    _, marker, kept = previous.partition(KEPT_MARKER)
+    return text.rstrip("\n") + "\n\n" + KEPT_MARKER + "\n" + (kept.lstrip("\n") if marker else "")
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_signal)
     signal.signal(signal.SIGHUP, _stop_on_signal)
@@ -656,7 +667,7 @@ def main() -> int:
     text = write_markdown(table, details, started)
     print(text)
     if not args.no_write:
-        OUTPUT.write_text(text)
+        OUTPUT.write_text(with_kept_sections(text))
         RESULTS.write_text(json.dumps(details, indent=1, default=str))
         h.say(f"wrote {OUTPUT.name} and {RESULTS.relative_to(h.ROOT)}")
     return 0
