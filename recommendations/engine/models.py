@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
@@ -253,14 +254,19 @@ class EASE(Recommender):
         n_items = matrix.shape[1]
         if n_items > self.max_items:
             raise ValueError(f"EASE needs a dense {n_items}^2 matrix; max_items={self.max_items}")
-        gram = (matrix.T @ matrix).toarray().astype(np.float64)
+        gram = (matrix.T @ matrix).toarray().astype(np.float32, copy=False)
         gram[np.diag_indices(n_items)] += self.l2
-        # In place where possible: two dense item x item float64 matrices at most.
-        precision = np.linalg.inv(gram)
-        del gram
+        # The regularised Gram matrix is symmetric positive definite: its inverse through a
+        # Cholesky factorisation, in float32 and in place, is about twice as fast as a general
+        # float64 inverse and holds two dense item x item float32 matrices at most.
+        factor = scipy.linalg.cho_factor(gram, lower=True, overwrite_a=True, check_finite=False)
+        precision = scipy.linalg.cho_solve(
+            factor, np.eye(n_items, dtype=np.float32), overwrite_b=True, check_finite=False
+        )
+        del factor, gram
         precision /= -np.diag(precision).copy()
         precision[np.diag_indices(n_items)] = 0.0
-        self.weights = precision.astype(np.float32)
+        self.weights = precision
 
     def score_users(self, users):
         return np.asarray(self.matrix[users] @ self.weights)
