@@ -34,10 +34,12 @@ for scope in ("ANON", "USER"):
 
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from recommendations import engine  # noqa: E402
 
-ALGORITHMS = list(engine.ALGORITHMS)
+# What the nightly job trains (every engine algorithm unless the settings name fewer).
+ALGORITHMS = list(settings.RECOMMENDATIONS_ALGORITHMS)
 # Every figure, printed as one ``BENCHJSON {...}`` line at the end (bench/run_all.py reads it).
 FIGURES: dict = {}
 
@@ -46,9 +48,10 @@ def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _train_child(name, matrix, params, queue) -> None:
-    started = time.perf_counter()
-    model = engine.build(name, **params).fit(matrix)
+def _train_child(name, matrix, times, side, params, queue) -> None:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    # As the nightly job fits: with each cell's time and what is known about the products.
+    model = engine.build(name, **params).fit(matrix, times, side)
     fitted = time.perf_counter()
     stored = 0
     for _, items, scores in model.recommend_all_arrays(50):  # as the nightly job stores them
@@ -57,26 +60,33 @@ def _train_child(name, matrix, params, queue) -> None:
     for item in range(model.n_items):
         stored += len(model.similar_items(item, 20))
     done = time.perf_counter()
-    queue.put((fitted - started, done - fitted, max_rss_mb()))
+    queue.put((fitted - started, done - fitted, time.process_time() - cpu_started, max_rss_mb()))
 
 
-def train_and_precompute(name: str, matrix, params: dict) -> tuple[float, float, float]:
-    """Seconds to fit, seconds to compute what is stored, peak RSS (MB) of a forked process.
+def train_and_precompute(name: str, data, params: dict) -> tuple[float, float, float, float]:
+    """Seconds to fit, seconds to compute what is stored, CPU seconds of both, peak RSS (MB) of
+    a forked process. ``data`` is (matrix, times, side information).
 
     The child starts as a copy of this process, so its peak includes this process's own
     memory at the fork (printed as the baseline): an upper bound for the training alone.
     """
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_train_child, args=(name, matrix, params, queue))
+    child = context.Process(target=_train_child, args=(name, *data, params, queue))
     child.start()
     result = queue.get()
     child.join()
     return result
 
 
-def synthetic_matrix(n_users=50_000, n_items=5_000, n_interactions=1_000_000, seed=42):
-    """Customers with a few favourite product groups; product appeal long-tailed."""
+def synthetic_data(n_users=50_000, n_items=5_000, n_interactions=1_000_000, seed=42):
+    """Customers with a few favourite product groups; product appeal long-tailed. Returns the
+    matrix, each cell's latest time (a year of interactions) and side information as the shop
+    gives it: category (the group) and its parent, brand and one attribute as features, and
+    up to three catalog edges (accessories) from each product to products of its group."""
+    from recommendations.engine.base import SideInfo
+    from recommendations.engine.evaluation import Interactions
+
     rng = np.random.default_rng(seed)
     groups = 50
     item_group = rng.integers(0, groups, n_items)
@@ -96,38 +106,71 @@ def synthetic_matrix(n_users=50_000, n_items=5_000, n_interactions=1_000_000, se
     anywhere = np.flatnonzero(~in_group)
     items[anywhere] = rng.choice(n_items, size=len(anywhere), p=appeal / appeal.sum())
     weights = rng.choice([1.0, 3.0, 5.0], size=n_interactions, p=[0.7, 0.2, 0.1])
-    matrix = sp.csr_matrix((weights, (users, items)), shape=(n_users, n_items), dtype=np.float32)
-    matrix.sum_duplicates()
-    return matrix
+    at = rng.uniform(0, 365 * 86400, n_interactions)
+    data = Interactions(users, items, weights.astype(np.float32), at, n_users, n_items)
+    columns = [item_group, groups + item_group // 10, groups + 5 + rng.integers(0, 200, n_items)]
+    columns.append(groups + 205 + rng.integers(0, 10, n_items))
+    features = sp.csr_matrix(
+        (
+            np.ones(n_items * len(columns), dtype=np.float32),
+            (np.tile(np.arange(n_items), len(columns)), np.concatenate(columns)),
+        ),
+        shape=(n_items, groups + 215),
+    )
+    sources, targets = [], []
+    for item in range(n_items):
+        members = by_group[item_group[item]]
+        picked = rng.choice(members, size=min(int(rng.integers(0, 4)), len(members)), replace=False)
+        picked = picked[picked != item]
+        sources += [item] * len(picked)
+        targets += picked.tolist()
+    graph = sp.csr_matrix(
+        (np.ones(len(sources), dtype=np.float32), (sources, targets)), shape=(n_items, n_items)
+    )
+    return data.matrix(), data.time_matrix(), SideInfo(features=features, graph=graph)
 
 
 def engine_section(args):
-    from recommendations.engine.datasets import load_movielens_100k
+    from recommendations.engine.datasets import load_movielens_100k, load_movielens_100k_side
 
-    data, _, _ = load_movielens_100k()
-    sets = [("ml-100k", data.matrix())]
+    data, _, item_ids = load_movielens_100k()
+    sets = [("ml-100k", (data.matrix(), data.time_matrix(), load_movielens_100k_side(item_ids)))]
     if not args.skip_synthetic:
         started = time.perf_counter()
-        sets.append(("synthetic-1M", synthetic_matrix()))
-        print(f"(synthetic matrix built in {time.perf_counter() - started:.1f}s)")
+        sets.append(("synthetic-1M", synthetic_data()))
+        print(f"(synthetic data built in {time.perf_counter() - started:.1f}s)")
     params = {"nmf": {"n_components": 32, "max_iter": 200}}
-    for label, matrix in sets:
+    for label, (matrix, times, side) in sets:
         print(f"\n{label}: {matrix.shape[0]} users x {matrix.shape[1]} items, {matrix.nnz} cells")
         print(f"baseline RSS of this process: {max_rss_mb():.0f} MB")
-        print(f"{'algorithm':<10}{'fit s':>9}{'store s':>9}{'total s':>9}{'peak RSS MB':>13}")
-        total = 0.0
+        print(
+            f"{'algorithm':<12}{'fit s':>9}{'store s':>9}{'total s':>9}{'CPU s':>9}"
+            f"{'peak RSS MB':>13}"
+        )
+        total = cpu = 0.0
         peaks = []
         for name in ALGORITHMS:
-            fit_s, store_s, peak = train_and_precompute(name, matrix, params.get(name, {}))
+            fit_s, store_s, cpu_s, peak = train_and_precompute(
+                name, (matrix, times, side), params.get(name, {})
+            )
             total += fit_s + store_s
+            cpu += cpu_s
             peaks.append(peak)
-            print(f"{name:<10}{fit_s:>9.2f}{store_s:>9.2f}{fit_s + store_s:>9.2f}{peak:>13.0f}")
-        print(f"all algorithms: {total:.1f}s; process max RSS so far {max_rss_mb():.0f} MB")
+            print(
+                f"{name:<12}{fit_s:>9.2f}{store_s:>9.2f}{fit_s + store_s:>9.2f}{cpu_s:>9.2f}"
+                f"{peak:>13.0f}"
+            )
+        print(
+            f"all {len(ALGORITHMS)} algorithms: {total:.1f}s ({cpu:.1f} CPU s); "
+            f"process max RSS so far {max_rss_mb():.0f} MB"
+        )
         FIGURES[label] = {
             "users": matrix.shape[0],
             "items": matrix.shape[1],
             "cells": int(matrix.nnz),
+            "algorithms": len(ALGORITHMS),
             "train_s": round(total, 2),
+            "train_cpu_s": round(cpu, 2),
             "peak_rss_mb": round(max(peaks)),
         }
 

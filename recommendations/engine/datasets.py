@@ -58,7 +58,7 @@ MAX_FILMS_PER_PERSON = 50
 
 def load_movielens_100k_side(item_ids: np.ndarray, path: Path | None = None) -> SideInfo:
     """What is known about MovieLens-100k's films besides ratings, for the items ``item_ids``
-    (raw ids, in the matrix's column order): features = genres and release decade; graph =
+    (raw ids, in the matrix's column order): features = genres, release year and decade; graph =
     films sharing a director, writer, producer or actor (from the knowledge graph that comes
     with the data set), each shared person weighing 1 / ln(2 + films of that person)."""
     folder = (Path(path) if path else movielens_100k_path()).parent
@@ -73,7 +73,7 @@ def load_movielens_100k_side(item_ids: np.ndarray, path: Path | None = None) -> 
                 continue
             found = [f"genre:{g}" for g in genres.split()]
             if year.isdigit():
-                found.append(f"decade:{int(year) // 10 * 10}")
+                found += [f"decade:{int(year) // 10 * 10}", f"year:{year}"]
             rows += [index] * len(found)
             tokens += found
     vocabulary = {token: n for n, token in enumerate(sorted(set(tokens)))}

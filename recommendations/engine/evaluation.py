@@ -204,12 +204,13 @@ GRIDS: dict[str, dict[str, list]] = {
         "half_life": [None, 5.0, 10.0, 20.0],
         "transitions": [0.0, 0.3, 1.0],
     },
-    # Content 0 and graph 0 is recent_ease with its defaults: tuning may fall back to it.
+    # Content, graph and mapping 0 is recent_ease: tuning may fall back to it.
     "hybrid": {
         "half_life": [None, 10.0],
         "transitions": [0.0, 1.0],
-        "content": [0.0, 0.3, 1.0, 2.0],
+        "content": [0.0, 0.3, 1.0],
         "graph": [0.0, 1.0],
+        "mapping": [0.0, 1.0],
     },
 }
 

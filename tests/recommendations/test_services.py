@@ -257,3 +257,26 @@ def test_a_new_product_is_recommended_as_new_in_its_category(shoppers, products)
     [item] = [r for r in found if r.product == new]
     assert item.reason == "new"
     assert item.explanation.text == f"New in {new.category.name}"
+
+
+def test_a_new_accessory_of_a_bought_product_is_recommended_to_its_buyers(shoppers, products):
+    # A product nobody took yet, in a category of its own, is the accessory of product 3.
+    # Shoppers 5 and 7 have the same taste (B); 5 bought product 3, 7 did not.
+    from catalog.models import ProductRelation
+    from tests.factories import CategoryFactory, ProductRelationFactory, StockItemFactory
+
+    accessory = ProductFactory(category=CategoryFactory())
+    StockItemFactory(product=accessory)
+    ProductRelationFactory(
+        from_product=products[3], to_product=accessory, kind=ProductRelation.Kind.ACCESSORY
+    )
+    [version] = training.training_run(algorithms=["hybrid"])
+
+    def offered(shopper):
+        return UserRecommendation.objects.get(version=version, user=shopper, product=accessory)
+
+    buyer, other = offered(shoppers[5]), offered(shoppers[7])
+    assert buyer.reason == "new"
+    assert buyer.score > 0
+    assert other.score <= 0  # nothing of theirs leads to it
+    assert buyer.rank < other.rank
