@@ -557,6 +557,9 @@ def write_markdown(table: Table, details: dict, started: float) -> str:
         lines += [f"bench/recommendations_bench.py (exit {rec['rc']}) printed:", "", "```"]
         lines += [rec["output"], "```"]
     lines.append("")
+    from bench import sale_bench
+
+    lines += sale_bench.markdown(details)
     for key, title in (
         ("profile_warm_list", "Profile: warm product list under load"),
         ("profile_checkout", "Profile: checkout of the hot product under load"),
@@ -728,8 +731,8 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print, do not write files")
     parser.add_argument(
         "--only",
-        default="catalog,memory,checkout,scaleout,recommendations",
-        help="comma-separated parts (catalog, memory, checkout, scaleout, recommendations)",
+        default="catalog,memory,checkout,scaleout,recommendations,sale",
+        help="comma-separated parts (catalog, memory, checkout, scaleout, recommendations, sale)",
     )
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -763,6 +766,10 @@ def main() -> int:
             scale_out(table, details, data)
     if "recommendations" in parts:
         recommendations(table, details)
+    if "sale" in parts:  # last: it empties the database and loads a catalog of its own
+        from bench import sale_bench
+
+        sale_bench.sale(table, details)
     text = write_markdown(table, details, started)
     print(text)
     if not args.no_write:
