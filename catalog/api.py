@@ -24,7 +24,7 @@ from catalog.models import Category, Product, ProductImage, ProductRelation, val
 from catalog.renditions import SIZES
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
-from shop.cache import cached
+from shop.cache import cached, tag
 
 IN_USE = error_response("protected")
 
@@ -309,6 +309,22 @@ FACET_PARAMETERS = [
 ]
 
 
+def _shown_products(body) -> set[int]:
+    """Ids of the products a list or detail body shows: the results, or the product with its
+    variants and related products."""
+    if not isinstance(body, dict):
+        return set()
+    if isinstance(body.get("results"), list):
+        return {item["id"] for item in body["results"] if isinstance(item, dict) and "id" in item}
+    shown = {body["id"]} if "id" in body else set()
+    shown |= {v["id"] for v in body.get("variants") or [] if isinstance(v, dict) and "id" in v}
+    for relation in body.get("related") or []:
+        product = relation.get("product") if isinstance(relation, dict) else None
+        if isinstance(product, dict) and "id" in product:
+            shown.add(product["id"])
+    return shown
+
+
 class CatalogPaginator(Paginator):
     """Counts a filtered catalog once per catalog version, not once per page.
 
@@ -317,6 +333,8 @@ class CatalogPaginator(Paginator):
     depend on the page, the page size or the ordering. It is cached in the catalog area,
     keyed by the SQL of the filtered, unordered query, so it goes stale exactly when the
     cached list bodies do (any catalog change, and stock crossing zero)."""
+
+    stock_filtered = False  # set by CatalogPagination: the list is filtered by availability
 
     @cached_property
     def count(self) -> int:
@@ -327,11 +345,22 @@ class CatalogPaginator(Paginator):
             sql, params = queryset.order_by().query.sql_with_params()
         except EmptyResultSet:  # a filter that matches nothing by construction
             return 0
+        key = ("product-count", sql, tuple(str(p) for p in params))
+
+        def build() -> int:
+            # A count filtered by availability changes when stock crosses zero (inventory
+            # drops the values tagged so).
+            if self.stock_filtered:
+                tag(
+                    selectors.CATALOG_CACHE_AREA,
+                    key,
+                    [selectors.CATALOG_STOCK_TAG],
+                    settings.CATALOG_CACHE_SECONDS,
+                )
+            return queryset.count()
+
         return cached(
-            selectors.CATALOG_CACHE_AREA,
-            ("product-count", sql, tuple(str(p) for p in params)),
-            queryset.count,
-            timeout=settings.CATALOG_CACHE_SECONDS,
+            selectors.CATALOG_CACHE_AREA, key, build, timeout=settings.CATALOG_CACHE_SECONDS
         )
 
 
@@ -340,7 +369,14 @@ class CatalogPagination(Pagination):
     match nothing, the corrected search (the results are then the typo-tolerant matches),
     otherwise null."""
 
-    django_paginator_class = CatalogPaginator
+    def django_paginator_class(self, object_list, per_page) -> CatalogPaginator:
+        paginator = CatalogPaginator(object_list, per_page)
+        paginator.stock_filtered = self.stock_filtered
+        return paginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.stock_filtered = "in_stock" in request.query_params
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -392,16 +428,29 @@ class ProductViewSet(viewsets.ModelViewSet):
             return queryset
         return super().filter_queryset(queryset)
 
-    def _cached_body(self, request, key: tuple, build):
+    def _cached_body(self, request, key: tuple, build, *, stock_filtered: bool = False):
         """The response body from the "catalog" cache area, shared by anonymous visitors and
         customers alike (staff see inactive products and always read the database). The host
-        is part of the key because pagination links are absolute."""
+        is part of the key because pagination links are absolute.
+
+        The body is tagged with the products it shows (and, when ``stock_filtered``, as
+        depending on availability), so that stock crossing zero drops only such bodies."""
         if request.user and request.user.is_staff:
             return build()
+        full_key = (*key, request.scheme, request.get_host())
+
+        def build_tagged():
+            body = build()
+            tags = [selectors.product_cache_tag(pk) for pk in _shown_products(body)]
+            if stock_filtered:
+                tags.append(selectors.CATALOG_STOCK_TAG)
+            tag(selectors.CATALOG_CACHE_AREA, full_key, tags, settings.CATALOG_CACHE_SECONDS)
+            return body
+
         return cached(
             selectors.CATALOG_CACHE_AREA,
-            (*key, request.scheme, request.get_host()),
-            build,
+            full_key,
+            build_tagged,
             timeout=settings.CATALOG_CACHE_SECONDS,
         )
 
@@ -416,6 +465,7 @@ class ProductViewSet(viewsets.ModelViewSet):
             request,
             ("product-list", tuple(query)),
             lambda: super(ProductViewSet, self).list(request, *args, **kwargs).data,
+            stock_filtered="in_stock" in request.query_params,
         )
         return Response(body)
 
@@ -462,7 +512,14 @@ class ProductViewSet(viewsets.ModelViewSet):
             for value in values
             if value != "" and name not in ("ordering", "page", "page_size")
         )
-        return Response(self._cached_body(request, ("product-facets", tuple(query)), build))
+        return Response(
+            self._cached_body(
+                request,
+                ("product-facets", tuple(query)),
+                build,
+                stock_filtered=data.get("in_stock") is not None,
+            )
+        )
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
     def create(self, request, *args, **kwargs):

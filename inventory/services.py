@@ -17,11 +17,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.selectors import CATALOG_CACHE_AREA
+from catalog.selectors import CATALOG_CACHE_AREA, CATALOG_STOCK_TAG, product_cache_tag
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from inventory.signals import stock_available
-from shop.cache import invalidate
+from shop.cache import invalidate, invalidate_tagged
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
 from shop.mail import mail_send
@@ -64,12 +64,30 @@ def _record(
     )
 
 
+def _catalog_refresh(product_ids: Iterable[int]) -> None:
+    """Products crossed zero (sold out, or back in stock): drop the cached catalog values that
+    show them or their parent (a parent's card and page show its variants' stock), and those
+    filtered by availability; the rest of the catalog stays cached."""
+    ids = set(product_ids)
+    ids |= {
+        parent_id
+        for parent_id in StockItem.objects.filter(pk__in=sorted(ids)).values_list(
+            "product__parent_id", flat=True
+        )
+        if parent_id is not None
+    }
+    invalidate_tagged(
+        CATALOG_CACHE_AREA, [CATALOG_STOCK_TAG, *(product_cache_tag(pk) for pk in sorted(ids))]
+    )
+
+
 def _after_change(product_ids: Iterable[int]) -> None:
     """A sold-out product changes what the catalog shows; low stock raises a reorder."""
     ids = sorted(set(product_ids))
     items = list(StockItem.objects.filter(pk__in=ids))
-    if any(item.available == 0 for item in items):
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    sold_out = [item.product_id for item in items if item.available == 0]
+    if sold_out:
+        _catalog_refresh(sold_out)
     for item in items:
         if item.available <= item.reorder_point and item.reorder_quantity > 0:
             _reorder_raise(item)
@@ -77,7 +95,7 @@ def _after_change(product_ids: Iterable[int]) -> None:
 
 def _back_in_stock(item: StockItem, added: int) -> None:
     if item.available == added:  # it was sold out before this change
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+        _catalog_refresh([item.product_id])
     if item.available > 0:
         stock_available.send(sender=StockItem, product_ids=[item.product_id])
 
@@ -88,8 +106,9 @@ def _handed_back(reservations: list[Reservation]) -> None:
     for reservation in reservations:
         units[reservation.product_id] += reservation.quantity
     items = list(StockItem.objects.filter(pk__in=sorted(units)))
-    if any(item.available == units[item.product_id] for item in items):
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    refreshed = [item.product_id for item in items if item.available == units[item.product_id]]
+    if refreshed:  # they were sold out before these units came back
+        _catalog_refresh(refreshed)
     back = [item.product_id for item in items if item.available > 0]
     if back:
         stock_available.send(sender=StockItem, product_ids=back)
