@@ -291,14 +291,9 @@ def _product_tags(products) -> set[str]:
 
 
 def product_list(request):
-    tree = selectors.category_tree()
-    category = _find_category(tree, request.GET.get("category", ""))
-
-    def build(tags: set[str]) -> dict:
-        return _product_list_parts(request, tree, category, tags)
-
     # The query string as sent: the page repeats its parameters in their order.
-    parts = _cached_page(request, ("page-list", request.META.get("QUERY_STRING", "")), build)
+    key = ("page-list", request.META.get("QUERY_STRING", ""))
+    parts = _cached_page(request, key, lambda tags: _product_list_parts(request, tags))
     category, search = parts["category"], parts["search"]
     return render(
         request,
@@ -318,8 +313,10 @@ def product_list(request):
     )
 
 
-def _product_list_parts(request, tree: list[dict], category: dict | None, tags: set) -> dict:
+def _product_list_parts(request, tags: set) -> dict:
     """The product list's content (everything between the header and the footer)."""
+    tree = selectors.category_tree()
+    category = _find_category(tree, request.GET.get("category", ""))
     product_filter = ProductFilter(request.GET, queryset=selectors.product_listable_queryset())
     if product_filter.is_valid():
         products = product_filter.qs
