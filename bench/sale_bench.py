@@ -19,6 +19,7 @@ database and loads its own catalog, so it runs after the parts that need theirs.
 
 import http.client
 import json
+import os
 import threading
 import time
 
@@ -45,13 +46,17 @@ def prepare() -> dict:
     from catalog.models import Category, Product
     from pricing import defaults
 
-    h.say(f"sale: emptying shop_bench, load_demo --products {PRODUCTS}")
-    call_command("flush", interactive=False, verbosity=0)
-    defaults.install()
-    h.manage("load_demo", "--products", str(PRODUCTS), "--no-progress")
-    # Picture renditions are made on a page's first visit; a live shop has them already.
-    h.manage("generateimages")
-    h.vacuum_analyze()
+    if os.environ.get("BENCH_SALE_KEEP") == "1" and Product.objects.count() >= PRODUCTS:
+        # Comparing two versions of the code: the catalog of the run before is reused.
+        h.say("sale: keeping the catalog of the last run (BENCH_SALE_KEEP=1)")
+    else:
+        h.say(f"sale: emptying shop_bench, load_demo --products {PRODUCTS}")
+        call_command("flush", interactive=False, verbosity=0)
+        defaults.install()
+        h.manage("load_demo", "--products", str(PRODUCTS), "--no-progress")
+        # Picture renditions are made on a page's first visit; a live shop has them already.
+        h.manage("generateimages")
+        h.vacuum_analyze()
     tokens = []
     for n in range(BUYERS):
         user, _ = get_user_model().objects.get_or_create(
