@@ -331,8 +331,8 @@ class CatalogPaginator(Paginator):
     The count is the one query of a product list that reads every matching row (a sequential
     scan of the active products without a filter: 40 ms at 100,000 products), and it does not
     depend on the page, the page size or the ordering. It is cached in the catalog area,
-    keyed by the SQL of the filtered, unordered query, so it goes stale exactly when the
-    cached list bodies do (any catalog change, and stock crossing zero)."""
+    keyed by the SQL of the filtered, unordered query, so it goes stale with any catalog
+    change; a count filtered by availability also when a product's stock crosses zero."""
 
     stock_filtered = False  # set by CatalogPagination: the list is filtered by availability
 
