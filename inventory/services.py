@@ -81,11 +81,15 @@ def _catalog_refresh(product_ids: Iterable[int]) -> None:
     )
 
 
-def _after_change(product_ids: Iterable[int]) -> None:
-    """A sold-out product changes what the catalog shows; low stock raises a reorder."""
+def _after_change(product_ids: Iterable[int], *, fell: Iterable[int] | None = None) -> None:
+    """A sold-out product changes what the catalog shows; low stock raises a reorder.
+
+    ``fell``: the products whose available units fell (all of them unless given); a sale of
+    reserved units leaves availability as it was, so it sells nothing out."""
     ids = sorted(set(product_ids))
+    fell = set(ids if fell is None else fell)
     items = list(StockItem.objects.filter(pk__in=ids))
-    sold_out = [item.product_id for item in items if item.available == 0]
+    sold_out = [item.product_id for item in items if not item.available and item.product_id in fell]
     if sold_out:
         _catalog_refresh(sold_out)
     for item in items:
@@ -377,6 +381,7 @@ def stock_commit(*, order) -> int:
             available=_available(first.product_id),
         )
     sold = 0
+    taken_again = []  # expired reservations sold from available units
     for reservation in reservations:
         n, pid = reservation.quantity, reservation.product_id
         if reservation.state == State.ACTIVE:
@@ -389,6 +394,7 @@ def stock_commit(*, order) -> int:
                 quantity=F("quantity") - n
             )
             reserved_delta = 0
+            taken_again.append(pid)
         else:  # released next to active lines: not part of this sale
             continue
         if not changed:
@@ -411,7 +417,7 @@ def stock_commit(*, order) -> int:
         reservation.save(update_fields=["state", "updated_at"])
         sold += n
     if sold:
-        _after_change([r.product_id for r in reservations])
+        _after_change([r.product_id for r in reservations], fell=taken_again)
     return sold
 
 

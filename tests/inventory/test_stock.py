@@ -304,3 +304,25 @@ def test_selling_out_and_coming_back_refresh_the_products_cached_values_only(
 
     assert (one_left, sold_out, back_in_stock) == ([], [product.pk], [product.pk])
     assert area_version(CATALOG_CACHE_AREA) == version  # the rest of the catalog stays cached
+
+
+def test_selling_reserved_units_of_a_sold_out_product_drops_nothing_more(
+    stocked, order_for, django_capture_on_commit_callbacks
+):
+    product = stocked(1)
+    order = order_for((product, 1))
+    builds = []
+
+    def build():
+        tag(CATALOG_CACHE_AREA, "page", [product_cache_tag(product.pk)])
+        builds.append(1)
+        return "page"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_reserve(order=order, lines=[(product.pk, 1)])  # sold out: dropped
+    cached(CATALOG_CACHE_AREA, "page", build)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_commit(order=order)  # the reserved unit leaves: availability stays at zero
+    cached(CATALOG_CACHE_AREA, "page", build)
+
+    assert len(builds) == 1
