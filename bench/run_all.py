@@ -31,7 +31,7 @@ from bench import report
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
-PARTS = ["catalog", "memory", "checkout", "scaleout", "topology", "recommendations"]
+PARTS = ["catalog", "memory", "checkout", "scaleout", "topology", "recommendations", "sale"]
 OUTPUT = h.ROOT / "BENCHMARKS.md"
 # What follows this line in BENCHMARKS.md is not this run's: sections other benches write
 # (bench/import_bench.py, bench/lighthouse.py) and dated before/after measurements. A run
@@ -576,6 +576,9 @@ def write_markdown(table: Table, details: dict, started: float) -> str:
         lines += [f"bench/recommendations_bench.py (exit {rec['rc']}) printed:", "", "```"]
         lines += [rec["output"], "```"]
     lines.append("")
+    from bench import sale_bench
+
+    lines += sale_bench.markdown(details)
     for key, title in (
         ("profile_warm_list", "Profile: warm product list under load"),
         ("profile_checkout", "Profile: checkout of the hot product under load"),
@@ -670,6 +673,10 @@ def main() -> int:
         timed("topology", topology_bench.run, table, details, data)
     if "recommendations" in parts:
         timed("recommendations", recommendations, table, details)
+    if "sale" in parts:  # last: it empties the database and loads a catalog of its own
+        from bench import sale_bench
+
+        timed("sale", sale_bench.sale, table, details)
     details["minutes"] = (time.time() - started) / 60
     text = write_markdown(table, details, started)
     print(text)

@@ -19,13 +19,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from catalog import selectors, services
-from catalog.api_reads import CachedProductReadsMixin
+from catalog.api_reads import CachedProductReadsMixin, shown_products
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
 from catalog.renditions import SIZES
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
-from shop.cache import cached
+from shop.cache import cached, tag
 
 IN_USE = error_response("protected")
 
@@ -316,8 +316,10 @@ class CatalogPaginator(Paginator):
     The count is the one query of a product list that reads every matching row (a sequential
     scan of the active products without a filter: 40 ms at 100,000 products), and it does not
     depend on the page, the page size or the ordering. It is cached in the catalog area,
-    keyed by the SQL of the filtered, unordered query, so it goes stale exactly when the
-    cached list bodies do (any catalog change, and stock crossing zero)."""
+    keyed by the SQL of the filtered, unordered query, so it goes stale with any catalog
+    change; a count filtered by availability also when a product's stock crosses zero."""
+
+    stock_filtered = False  # set by CatalogPagination: the list is filtered by availability
 
     @cached_property
     def count(self) -> int:
@@ -328,11 +330,22 @@ class CatalogPaginator(Paginator):
             sql, params = queryset.order_by().query.sql_with_params()
         except EmptyResultSet:  # a filter that matches nothing by construction
             return 0
+        key = ("product-count", sql, tuple(str(p) for p in params))
+
+        def build() -> int:
+            # A count filtered by availability changes when stock crosses zero (inventory
+            # drops the values tagged so).
+            if self.stock_filtered:
+                tag(
+                    selectors.CATALOG_CACHE_AREA,
+                    key,
+                    [selectors.CATALOG_STOCK_TAG],
+                    settings.CATALOG_CACHE_SECONDS,
+                )
+            return queryset.count()
+
         return cached(
-            selectors.CATALOG_CACHE_AREA,
-            ("product-count", sql, tuple(str(p) for p in params)),
-            queryset.count,
-            timeout=settings.CATALOG_CACHE_SECONDS,
+            selectors.CATALOG_CACHE_AREA, key, build, timeout=settings.CATALOG_CACHE_SECONDS
         )
 
 
@@ -341,7 +354,14 @@ class CatalogPagination(Pagination):
     match nothing, the corrected search (the results are then the typo-tolerant matches),
     otherwise null."""
 
-    django_paginator_class = CatalogPaginator
+    def django_paginator_class(self, object_list, per_page) -> CatalogPaginator:
+        paginator = CatalogPaginator(object_list, per_page)
+        paginator.stock_filtered = self.stock_filtered
+        return paginator
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.stock_filtered = "in_stock" in request.query_params
+        return super().paginate_queryset(queryset, request, view)
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)
@@ -393,16 +413,29 @@ class ProductViewSet(CachedProductReadsMixin, viewsets.ModelViewSet):
             return queryset
         return super().filter_queryset(queryset)
 
-    def _cached_body(self, request, key: tuple, build):
+    def _cached_body(self, request, key: tuple, build, *, stock_filtered: bool = False):
         """The response body from the "catalog" cache area, shared by anonymous visitors and
         customers alike (staff see inactive products and always read the database). The host
-        is part of the key because pagination links are absolute."""
+        is part of the key because pagination links are absolute.
+
+        The body is tagged with the products it shows (and, when ``stock_filtered``, as
+        depending on availability), so that stock crossing zero drops only such bodies."""
         if request.user and request.user.is_staff:
             return build()
+        full_key = (*key, request.scheme, request.get_host())
+
+        def build_tagged():
+            body = build()
+            tags = [selectors.product_cache_tag(pk) for pk in shown_products(body)]
+            if stock_filtered:
+                tags.append(selectors.CATALOG_STOCK_TAG)
+            tag(selectors.CATALOG_CACHE_AREA, full_key, tags, settings.CATALOG_CACHE_SECONDS)
+            return body
+
         return cached(
             selectors.CATALOG_CACHE_AREA,
-            (*key, request.scheme, request.get_host()),
-            build,
+            full_key,
+            build_tagged,
             timeout=settings.CATALOG_CACHE_SECONDS,
         )
 
@@ -451,7 +484,14 @@ class ProductViewSet(CachedProductReadsMixin, viewsets.ModelViewSet):
             for value in values
             if value != "" and name not in ("ordering", "page", "page_size")
         )
-        return Response(self._cached_body(request, ("product-facets", tuple(query)), build))
+        return Response(
+            self._cached_body(
+                request,
+                ("product-facets", tuple(query)),
+                build,
+                stock_filtered=data.get("in_stock") is not None,
+            )
+        )
 
     @extend_schema(request=ProductWriteSerializer, responses={201: ProductDetailSerializer})
     def create(self, request, *args, **kwargs):

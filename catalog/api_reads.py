@@ -32,6 +32,22 @@ logger = logging.getLogger(__name__)
 API_VARY = ("Accept", "Cookie", "Authorization")
 
 
+def shown_products(body) -> set[int]:
+    """Ids of the products a list or detail body shows: the results, or the product with its
+    variants and related products."""
+    if not isinstance(body, dict):
+        return set()
+    if isinstance(body.get("results"), list):
+        return {item["id"] for item in body["results"] if isinstance(item, dict) and "id" in item}
+    shown = {body["id"]} if "id" in body else set()
+    shown |= {v["id"] for v in body.get("variants") or [] if isinstance(v, dict) and "id" in v}
+    for relation in body.get("related") or []:
+        product = relation.get("product") if isinstance(relation, dict) else None
+        if isinstance(product, dict) and "id" in product:
+            shown.add(product["id"])
+    return shown
+
+
 class CachedProductReadsMixin:
     """For a viewset whose ``list`` and ``retrieve`` call ``_cached_read``."""
 
@@ -100,6 +116,12 @@ class CachedProductReadsMixin:
 
         def render():
             response = build()
+            # Tagged with the products it shows (and, filtered by availability, as depending
+            # on it), so that stock crossing zero drops only such answers (inventory).
+            tags = [selectors.product_cache_tag(pk) for pk in shown_products(response.data)]
+            if self.action == "list" and "in_stock" in request.query_params:
+                tags.append(selectors.CATALOG_STOCK_TAG)
+            shop_cache.tag(selectors.CATALOG_CACHE_AREA, key, tags, settings.CATALOG_CACHE_SECONDS)
             body = JSONRenderer().render(
                 response.data, "application/json", self.get_renderer_context()
             )

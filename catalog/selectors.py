@@ -45,6 +45,15 @@ ORDERINGS = {
 DEFAULT_ORDERING = "popularity"
 LISTED_STRUCTURES = [Product.Structure.STANDALONE, Product.Structure.PARENT]
 CATALOG_CACHE_AREA = "catalog"
+# Tags of catalog cache values (shop.cache.tag): a value shows a product (its page, a list page,
+# a card among related products), or it depends on which products are in stock (a list, count
+# or facet filtered by availability). Stock crossing zero drops exactly these
+# (inventory.services), where a staff edit still makes the whole area stale.
+CATALOG_STOCK_TAG = "in-stock-filter"
+
+
+def product_cache_tag(product_id: int) -> str:
+    return f"product:{product_id}"
 
 
 def category_tree() -> list[dict]:

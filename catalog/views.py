@@ -1,13 +1,17 @@
 """Storefront pages of the catalog. Thin: the same filters and selectors as the API."""
 
+import re
 from functools import wraps
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.http import HttpResponse, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
@@ -16,11 +20,15 @@ from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
 from catalog.renditions import rendition_states
 from catalog.templatetags.catalog_pictures import picture_html
-from shop.cache import cached
+from shop.cache import area_version, cached, tag
 from shop.http_cache import catalog_read
 from shop.templatetags.shop_tags import LOW_STOCK, availability, money
 
 PAGE_SIZE = 24
+# Stands for the visitor's CSRF token in a cached product page; each answer puts its own in.
+CSRF_PLACEHOLDER = "csrf-token-of-this-visitor-7d0c5a"
+# Product cards carry their product's id (recommended products beside a product, for example).
+_PRODUCT_DATA = re.compile(r'data-product="(\d+)"')
 HOME_CATEGORIES = 8
 HOME_POPULAR = 8
 FACET_VALUES = 12  # values shown per attribute in the sidebar, the most common first
@@ -209,7 +217,16 @@ def _facet_counts(request, product_filter) -> dict:
         if value != "" and name not in ("ordering", "page")
     )
 
+    key = ("product-facets-page", tuple(query))
+
     def build():
+        if data.get("in_stock") is not None:
+            tag(
+                selectors.CATALOG_CACHE_AREA,
+                key,
+                [selectors.CATALOG_STOCK_TAG],
+                settings.CATALOG_CACHE_SECONDS,
+            )
         category = data.get("category")
         return selectors.product_facets(
             search=data.get("search") or None,
@@ -220,12 +237,7 @@ def _facet_counts(request, product_filter) -> dict:
             in_stock=data.get("in_stock"),
         )
 
-    return cached(
-        selectors.CATALOG_CACHE_AREA,
-        ("product-facets-page", tuple(query)),
-        build,
-        timeout=settings.CATALOG_CACHE_SECONDS,
-    )
+    return cached(selectors.CATALOG_CACHE_AREA, key, build, timeout=settings.CATALOG_CACHE_SECONDS)
 
 
 def _primary_pictures(products) -> list:
@@ -255,6 +267,31 @@ def home(request):
         )
 
 
+def _cached_page(request, key: tuple, build) -> dict:
+    """The parts of a storefront page that are the same for every anonymous visitor, from the
+    catalog cache area; built afresh for a signed-in visitor (whose page may differ: reviews
+    they may write, product views recorded for their recommendations).
+
+    ``build(tags)`` renders the parts and adds to ``tags`` the products it shows, so that
+    stock crossing zero for one of them drops this page (and leaves the others cached)."""
+    if request.user.is_authenticated:
+        return build(set())
+
+    def build_tagged() -> dict:
+        tags: set[str] = set()
+        parts = build(tags)
+        tag(selectors.CATALOG_CACHE_AREA, key, tags, settings.CATALOG_CACHE_SECONDS)
+        return parts
+
+    return cached(
+        selectors.CATALOG_CACHE_AREA, key, build_tagged, timeout=settings.CATALOG_CACHE_SECONDS
+    )
+
+
+def _product_tags(products) -> set[str]:
+    return {selectors.product_cache_tag(p.pk) for p in products}
+
+
 def _storefront_read(view):
     """A storefront catalog page: the same HTML for every anonymous visitor, so caches may keep
     it (shop/http_cache.py); its header and cart depend on the session cookie."""
@@ -268,7 +305,32 @@ def _storefront_read(view):
 
 @_storefront_read
 def product_list(request):
+    # The query string as sent: the page repeats its parameters in their order.
+    key = ("page-list", request.META.get("QUERY_STRING", ""))
+    parts = _cached_page(request, key, lambda tags: _product_list_parts(request, tags))
+    category, search = parts["category"], parts["search"]
+    return render(
+        request,
+        "catalog/product_list.html",
+        {
+            "content": mark_safe(parts["content"]),  # rendered by _product_list_parts
+            "category": category,
+            "search": search,
+            "canonical": seo.list_canonical(
+                request,
+                category_slug=category["slug"] if category else None,
+                page=parts["page_number"],
+            ),
+            # A search or a filtered view is not a page of its own for search engines.
+            "noindex": bool(search) or any(key.startswith("attr_") for key in request.GET),
+        },
+    )
+
+
+def _product_list_parts(request, tags: set) -> dict:
+    """The product list's content (everything between the header and the footer)."""
     tree = selectors.category_tree()
+    category = _find_category(tree, request.GET.get("category", ""))
     product_filter = ProductFilter(request.GET, queryset=selectors.product_listable_queryset())
     if product_filter.is_valid():
         products = product_filter.qs
@@ -276,7 +338,6 @@ def product_list(request):
     else:
         products = selectors.product_listable_queryset().none()
         errors = _filter_errors(product_filter.errors)
-    category = _find_category(tree, request.GET.get("category", ""))
     if category is None and request.GET.get("category") and not errors:
         # A category newer than the cached tree: read it directly.
         found = selectors.category_get(request.GET["category"])
@@ -317,10 +378,13 @@ def product_list(request):
         request.GET.get(key) for key in ("search", "category", "min_price", "max_price")
     ) or any(key.startswith("attr_") or key == "in_stock" for key in request.GET)
 
-    with rendition_states(_primary_pictures(page.object_list)):
-        return render(
-            request,
-            "catalog/product_list.html",
+    shown = list(page.object_list)
+    tags |= _product_tags(shown)
+    if "in_stock" in request.GET:  # which products are listed depends on stock
+        tags.add(selectors.CATALOG_STOCK_TAG)
+    with rendition_states(_primary_pictures(shown)):
+        content = render_to_string(
+            "catalog/_product_list_content.html",
             {
                 "page": page,
                 "page_range": paginator.get_elided_page_range(
@@ -343,53 +407,108 @@ def product_list(request):
                     show_attributes=bool(category or search or has_attribute_filter),
                 ),
                 "active_filters": active_filters,
-                "canonical": seo.list_canonical(
-                    request,
-                    category_slug=category["slug"] if category else None,
-                    page=page.number,
-                ),
-                # A search or a filtered view is not a page of its own for search engines.
-                "noindex": bool(search) or has_attribute_filter,
             },
+            request=request,
         )
+    return {
+        "content": content,
+        "category": category,
+        "search": search,
+        "page_number": page.number,
+    }
 
 
 @_storefront_read
 def product_detail(request, slug):
-    product = get_object_or_404(selectors.product_detail_queryset(), slug=slug)
+    # Links in the head are absolute: the host is part of the key.
+    key = ("page-detail", slug, request.META.get("QUERY_STRING", ""), request.scheme)
+    key = (*key, request.get_host())
+    if not request.user.is_authenticated:
+        # The page shows the products recommended beside this one and its reviews: it is
+        # stale when those change too.
+        key = (*key, area_version("recommendations"))
+    parts = _cached_page(request, key, lambda tags: _product_detail_parts(request, slug, tags))
+    if parts is None:
+        raise Http404("No product matches the given query.")
+    if "redirect" in parts:
+        return redirect(parts["redirect"])
+    content = parts["content"]
+    if CSRF_PLACEHOLDER in content:
+        content = content.replace(CSRF_PLACEHOLDER, get_token(request))
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "title": parts["title"],
+            "meta_description": parts["meta_description"],
+            "open_graph": mark_safe(parts["open_graph"]),  # rendered by _product_detail_parts
+            "content": mark_safe(content),
+            "canonical": parts["canonical"],
+            # For the header's category bar, which marks the product's root category.
+            "product": _NavProduct(parts["category_id"]),
+        },
+    )
+
+
+class _NavProduct:
+    """What the header's category bar reads of the product shown (shop_tags.category_nav)."""
+
+    def __init__(self, category_id: int | None):
+        self.category_id = category_id
+
+
+def _product_detail_parts(request, slug: str, tags: set) -> dict | None:
+    """The product page's head tags and content, or None when there is no such product, or
+    where a variant's address leads."""
+    product = selectors.product_detail_queryset().filter(slug=slug).first()
+    if product is None:
+        return None
     if product.is_variant:
         # A variant's address leads to its parent's page, with the variant chosen.
-        return redirect(f"{product.parent.get_absolute_url()}?variant={product.pk}")
+        return {"redirect": f"{product.parent.get_absolute_url()}?variant={product.pk}"}
     tree = selectors.category_tree()
     node = next((n for n in tree if n["id"] == product.category_id), None)
     relations = list(product.relations)
     available = selectors.product_available_quantity(product)
+    variants = selectors.product_variants(product)
     pictures = selectors.product_pictures(product) + _primary_pictures(
-        [*(r.to_product for r in relations), *selectors.product_variants(product)]
+        [*(r.to_product for r in relations), *variants]
     )
+    context = {
+        "product": product,
+        "available": available,
+        "picker": _variant_picker(request, product) if product.is_parent else None,
+        **seo.product_seo(request, product, available=available),
+        "relations": relations,
+        "related_sections": [
+            {"kind": kind, "title": title, "products": group}
+            for kind, title in RELATION_SECTIONS
+            if (group := [r.to_product for r in relations if r.kind == kind])
+        ],
+        "breadcrumbs": _category_path(tree, node),
+        "attributes": [
+            (attribute_label(key), attribute_value_label(value))
+            for key, value in (product.attributes or {}).items()
+            if isinstance(value, (str, int, float, bool))
+        ],
+    }
+    if not request.user.is_authenticated:
+        context["csrf_token"] = CSRF_PLACEHOLDER
     with rendition_states(pictures):
-        return render(
-            request,
-            "catalog/product_detail.html",
-            {
-                "product": product,
-                "available": available,
-                "picker": _variant_picker(request, product) if product.is_parent else None,
-                **seo.product_seo(request, product, available=available),
-                "relations": relations,
-                "related_sections": [
-                    {"kind": kind, "title": title, "products": group}
-                    for kind, title in RELATION_SECTIONS
-                    if (group := [r.to_product for r in relations if r.kind == kind])
-                ],
-                "breadcrumbs": _category_path(tree, node),
-                "attributes": [
-                    (attribute_label(key), attribute_value_label(value))
-                    for key, value in (product.attributes or {}).items()
-                    if isinstance(value, (str, int, float, bool))
-                ],
-            },
-        )
+        content = render_to_string("catalog/_product_detail_content.html", context, request=request)
+        open_graph = render_to_string("catalog/_product_detail_head.html", context, request=request)
+    # The page shows these products' stock: the product, its variants, the related products
+    # and those recommended beside it (their cards).
+    tags |= _product_tags([product, *variants, *(r.to_product for r in relations)])
+    tags |= {selectors.product_cache_tag(int(pk)) for pk in _PRODUCT_DATA.findall(content)}
+    return {
+        "title": product.name,
+        "meta_description": context.get("meta_description", ""),
+        "open_graph": open_graph,
+        "content": content,
+        "canonical": context.get("canonical"),
+        "category_id": product.category_id,
+    }
 
 
 def _variant_picker(request, product) -> dict:

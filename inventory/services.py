@@ -18,11 +18,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.selectors import CATALOG_CACHE_AREA
+from catalog.selectors import CATALOG_CACHE_AREA, CATALOG_STOCK_TAG, product_cache_tag
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
 from inventory.signals import stock_available
-from shop.cache import invalidate
+from shop.cache import invalidate, invalidate_tagged
 from shop.db import bulk_insert
 from shop.dispatch import enqueue_on_commit
 from shop.exceptions import InvalidTransition
@@ -108,14 +108,41 @@ def _update_levels(product_id: int, *, change: str, condition: str, n: int) -> S
     )
 
 
-def _after_change(product_ids: Iterable[int], items: list[StockItem] | None = None) -> None:
+def _catalog_refresh(product_ids: Iterable[int]) -> None:
+    """Products crossed zero (sold out, or back in stock): drop the cached catalog values that
+    show them or their parent (a parent's card and page show its variants' stock), and those
+    filtered by availability; the rest of the catalog stays cached."""
+    ids = set(product_ids)
+    ids |= {
+        parent_id
+        for parent_id in StockItem.objects.filter(pk__in=sorted(ids)).values_list(
+            "product__parent_id", flat=True
+        )
+        if parent_id is not None
+    }
+    invalidate_tagged(
+        CATALOG_CACHE_AREA, [CATALOG_STOCK_TAG, *(product_cache_tag(pk) for pk in sorted(ids))]
+    )
+
+
+def _after_change(
+    product_ids: Iterable[int],
+    items: list[StockItem] | None = None,
+    *,
+    fell: Iterable[int] | None = None,
+) -> None:
     """A sold-out product changes what the catalog shows; low stock raises a reorder.
 
-    ``items``: the rows' levels as the update that changed them answered, if it did."""
+    ``items``: the rows' levels as the update that changed them answered, if it did (nothing
+    is read again). ``fell``: the products whose available units fell (all of them unless
+    given); a sale of reserved units leaves availability as it was, so it sells nothing out."""
+    ids = sorted(set(product_ids))
+    fell = set(ids if fell is None else fell)
     if items is None:
-        items = list(StockItem.objects.filter(pk__in=sorted(set(product_ids))))
-    if any(item.available == 0 for item in items):
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+        items = list(StockItem.objects.filter(pk__in=ids))
+    sold_out = [item.product_id for item in items if not item.available and item.product_id in fell]
+    if sold_out:
+        _catalog_refresh(sold_out)
     for item in items:
         if item.available <= item.reorder_point and item.reorder_quantity > 0:
             _reorder_raise(item)
@@ -123,7 +150,7 @@ def _after_change(product_ids: Iterable[int], items: list[StockItem] | None = No
 
 def _back_in_stock(item: StockItem, added: int) -> None:
     if item.available == added:  # it was sold out before this change
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+        _catalog_refresh([item.product_id])
     if item.available > 0:
         stock_available.send(sender=StockItem, product_ids=[item.product_id])
 
@@ -134,8 +161,9 @@ def _handed_back(reservations: list[Reservation]) -> None:
     for reservation in reservations:
         units[reservation.product_id] += reservation.quantity
     items = list(StockItem.objects.filter(pk__in=sorted(units)))
-    if any(item.available == units[item.product_id] for item in items):
-        transaction.on_commit(partial(invalidate, CATALOG_CACHE_AREA))
+    refreshed = [item.product_id for item in items if item.available == units[item.product_id]]
+    if refreshed:  # they were sold out before these units came back
+        _catalog_refresh(refreshed)
     back = [item.product_id for item in items if item.available > 0]
     if back:
         stock_available.send(sender=StockItem, product_ids=back)
@@ -434,6 +462,7 @@ def _commit(order) -> int:
         )
     sold = 0
     items = []
+    taken_again = []  # expired reservations sold from available units
     for reservation in reservations:
         n, pid = reservation.quantity, reservation.product_id
         if reservation.state == State.ACTIVE:
@@ -456,6 +485,7 @@ def _commit(order) -> int:
             changed = item is not None
             items.append(item)
             reserved_delta = 0
+            taken_again.append(pid)
         else:  # released next to active lines: not part of this sale
             continue
         if not changed:
@@ -478,7 +508,11 @@ def _commit(order) -> int:
         reservation.save(update_fields=["state", "updated_at"])
         sold += n
     if sold:
-        _after_change([r.product_id for r in reservations], [i for i in items if i is not None])
+        _after_change(
+            [r.product_id for r in reservations],
+            [i for i in items if i is not None],
+            fell=taken_again,
+        )
     return sold
 
 

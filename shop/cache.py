@@ -26,7 +26,7 @@ which staff change rarely and whose every save or delete bumps its area (pricing
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -265,3 +265,103 @@ def stats(area: str) -> dict[str, Any]:
 
 def all_stats() -> dict[str, dict[str, Any]]:
     return {area: stats(area) for area in known_areas()}
+
+
+# --- invalidation by tag --------------------------------------------------------------------
+# Some changes make only a few values of an area wrong: a product selling out changes its own
+# page and the list pages that show it, not the rest of the catalog. A value can be *tagged*
+# when it is built (``tag``: "this list page shows products 3, 8 and 12"), and
+# ``invalidate_tagged`` drops just the values recorded under the given tags, leaving the area's
+# version (and so every other value) alone. A tag is a set in the cache of the keys of the values
+# recorded under it, kept a little longer than those values live.
+
+
+def _tag_key(area: str, tag_name: str) -> str:
+    return f"cache-tag:{area}:{tag_name}"
+
+
+def _redis(write: bool = True):
+    """The raw Redis client behind django-redis, or None on another cache backend."""
+    client = getattr(cache, "client", None)
+    if all(hasattr(client, name) for name in ("get_client", "make_key")):
+        return client, client.get_client(write=write)
+    return None
+
+
+def tag(area: str, key: Hashable, tags: Iterable[str], timeout: int | None = None) -> None:
+    """Record the value cached (or about to be cached) under ``key`` in ``area`` under ``tags``.
+
+    Call it from a builder of ``cached`` with the same area and key, before the value is stored:
+    an ``invalidate_tagged`` between the two then still finds the value's key. ``timeout`` is
+    the value's; a tag outlives it by a minute so that it never forgets a live value.
+    """
+    tags = sorted(set(tags))
+    if not tags:
+        return
+    ttl = (getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300) if timeout is None else timeout) + 60
+    full_key = _full_key(area, key)
+    try:
+        redis = _redis()
+        if redis is not None:
+            client, raw = redis
+            member = client.make_key(full_key)
+            pipe = raw.pipeline(transaction=False)
+            for name in tags:
+                tag_key = client.make_key(_tag_key(area, name))
+                pipe.sadd(tag_key, member)
+                pipe.expire(tag_key, ttl)
+            pipe.execute()
+            return
+        for name in tags:  # other caches (tests, local memory): one process, no race to lose
+            tag_key = _tag_key(area, name)
+            cache.set(tag_key, cache.get(tag_key, frozenset()) | {full_key}, ttl)
+    except Exception:  # a lost tag only lets the value live until its timeout
+        logger.warning("cache unavailable; %s value not tagged", area, exc_info=True)
+
+
+def _drop_tagged(area: str, tags: list[str]) -> None:
+    try:
+        redis = _redis()
+        if redis is not None:
+            client, raw = redis
+            tag_keys = [client.make_key(_tag_key(area, name)) for name in tags]
+            pipe = raw.pipeline(transaction=True)
+            for tag_key in tag_keys:
+                pipe.smembers(tag_key)
+            pipe.delete(*tag_keys)
+            *members, _ = pipe.execute()
+            keys = sorted(set().union(*members))
+            if keys:
+                raw.delete(*keys)
+            return
+        keys = set()
+        for name in tags:
+            keys |= cache.get(_tag_key(area, name), frozenset())
+            cache.delete(_tag_key(area, name))
+        cache.delete_many(sorted(keys))
+    except Exception:
+        logger.error(
+            "cache unavailable: could not invalidate %s values tagged %s; they may be stale "
+            "until they expire",
+            area,
+            tags,
+            exc_info=True,
+        )
+
+
+def invalidate_tagged(area: str, tags: Iterable[str]) -> None:
+    """Drop the values of ``area`` recorded under any of ``tags``, now and again on commit.
+
+    As with ``invalidate``, the second drop removes a value that a request rebuilt from the
+    rows as they were before the commit. A value whose builder read the database before the
+    commit but stored it after the second drop stays until its timeout: that is the most a
+    tagged value may lag.
+    """
+    _seen_areas.add(area)
+    tags = sorted(set(tags))
+    if not tags:
+        return
+    _drop_tagged(area, tags)
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        transaction.on_commit(partial(_drop_tagged, area, tags))

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from catalog.selectors import CATALOG_CACHE_AREA
+from catalog.selectors import CATALOG_CACHE_AREA, product_cache_tag
 from inventory import selectors
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
@@ -23,7 +23,7 @@ from inventory.services import (
     stock_remove,
     stock_reserve,
 )
-from shop.cache import area_version
+from shop.cache import area_version, cached, tag
 from shop.exceptions import InvalidTransition
 from tests.factories import ProductFactory
 
@@ -269,22 +269,60 @@ def test_low_stock_lists_the_emptiest_first(stocked):
     assert selectors.stock_for(fine.pk).available == 50
 
 
-def test_selling_out_and_coming_back_refresh_the_catalog_cache(
+def test_selling_out_and_coming_back_refresh_the_products_cached_values_only(
     stocked, order_for, django_capture_on_commit_callbacks
 ):
-    product = stocked(2)
-    order, other = order_for((product, 2)), order_for((product, 1))
-    versions = [area_version(CATALOG_CACHE_AREA)]
+    product, other = stocked(2), stocked(5)
+    order, second = order_for((product, 2)), order_for((product, 1))
+    version = area_version(CATALOG_CACHE_AREA)
+    builds = []
 
+    def shown(tagged_product):
+        def build():
+            tag(CATALOG_CACHE_AREA, tagged_product.pk, [product_cache_tag(tagged_product.pk)])
+            builds.append(tagged_product.pk)
+            return tagged_product.pk
+
+        return cached(CATALOG_CACHE_AREA, tagged_product.pk, build)
+
+    def rebuilt() -> list[int]:
+        builds.clear()
+        shown(product)
+        shown(other)
+        return list(builds)
+
+    rebuilt()
     with django_capture_on_commit_callbacks(execute=True):
         stock_reserve(order=order, lines=[(product.pk, 1)], ttl=timedelta(0))
-    versions.append(area_version(CATALOG_CACHE_AREA))  # 1 left: the catalog shows the same
+    one_left = rebuilt()  # the catalog shows the same
     with django_capture_on_commit_callbacks(execute=True):
-        stock_reserve(order=other, lines=[(product.pk, 1)])
-    versions.append(area_version(CATALOG_CACHE_AREA))  # sold out
+        stock_reserve(order=second, lines=[(product.pk, 1)])
+    sold_out = rebuilt()
     with django_capture_on_commit_callbacks(execute=True):
         reservations_expire(now=timezone.now() + timedelta(seconds=1))
-    versions.append(area_version(CATALOG_CACHE_AREA))  # back in stock
+    back_in_stock = rebuilt()
 
-    assert versions[1] == versions[0]
-    assert versions[0] < versions[2] < versions[3]
+    assert (one_left, sold_out, back_in_stock) == ([], [product.pk], [product.pk])
+    assert area_version(CATALOG_CACHE_AREA) == version  # the rest of the catalog stays cached
+
+
+def test_selling_reserved_units_of_a_sold_out_product_drops_nothing_more(
+    stocked, order_for, django_capture_on_commit_callbacks
+):
+    product = stocked(1)
+    order = order_for((product, 1))
+    builds = []
+
+    def build():
+        tag(CATALOG_CACHE_AREA, "page", [product_cache_tag(product.pk)])
+        builds.append(1)
+        return "page"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_reserve(order=order, lines=[(product.pk, 1)])  # sold out: dropped
+    cached(CATALOG_CACHE_AREA, "page", build)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_commit(order=order)  # the reserved unit leaves: availability stays at zero
+    cached(CATALOG_CACHE_AREA, "page", build)
+
+    assert len(builds) == 1

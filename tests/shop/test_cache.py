@@ -1,13 +1,15 @@
 """The area cache: read-through, O(1) invalidation, hit/miss totals, and its use by the catalog."""
 
+import re
 from decimal import Decimal
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from catalog import services
+from inventory.services import stock_add, stock_adjust
 from shop import cache as shop_cache
 from tests.factories import CategoryFactory, ProductFactory, StockItemFactory
 
@@ -167,11 +169,8 @@ def test_a_category_change_invalidates_the_category_tree(api_client):
 
 def test_a_stock_availability_change_shows_after_the_inventory_invalidates(api_client, product):
     api_client.get("/api/products/")
-    product.stock.quantity = 0
-    product.stock.save()
 
-    # What inventory.services calls when availability crosses zero:
-    shop_cache.invalidate("catalog")
+    stock_adjust(product_id=product.id, delta=-5, reason="damaged")
 
     assert api_client.get("/api/products/").json()["results"][0]["in_stock"] is False
 
@@ -232,3 +231,168 @@ def test_checkout_charges_the_database_price_even_when_the_cache_is_stale(
     assert response.status_code == 201, response.json()
     assert response.json()["subtotal"] == "30.00"  # 2 x 15.00, not 2 x 10.00
     assert response.json()["total"] == "34.90"  # and standard shipping
+
+
+# --- invalidation by tag --------------------------------------------------------------------
+def test_dropping_a_tag_rebuilds_the_values_recorded_under_it_and_no_other():
+    built = {"a": 1, "b": 1, "c": 1}
+
+    def build(name, tags):
+        def builder():
+            shop_cache.tag("tagged", name, tags, timeout=60)
+            return built[name]
+
+        return builder
+
+    for name, tags in (("a", ["p:1"]), ("b", ["p:1", "p:2"]), ("c", ["p:3"])):
+        shop_cache.cached("tagged", name, build(name, tags), timeout=60)
+    built.update(a=2, b=2, c=2)
+
+    shop_cache.invalidate_tagged("tagged", ["p:1"])
+
+    values = {name: shop_cache.cached("tagged", name, build(name, []), 60) for name in built}
+    assert values == {"a": 2, "b": 2, "c": 1}
+
+
+def test_a_tagged_drop_inside_a_transaction_applies_again_on_commit(
+    django_capture_on_commit_callbacks,
+):
+    built = {"value": 1}
+
+    def builder():
+        shop_cache.tag("tx-tags", "key", ["p:9"], timeout=60)
+        return built["value"]
+
+    shop_cache.cached("tx-tags", "key", builder, timeout=60)
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            shop_cache.invalidate_tagged("tx-tags", ["p:9"])
+            # A request rebuilds the value from the rows as they were before the commit.
+            assert shop_cache.cached("tx-tags", "key", builder, timeout=60) == 1
+        built["value"] = 2
+
+    assert shop_cache.cached("tx-tags", "key", builder, timeout=60) == 2
+
+
+@pytest.fixture
+def last_unit():
+    """A product with one unit left, and another one in a category of its own."""
+    product = ProductFactory(name="Last Lamp", price=Decimal("10.00"))
+    StockItemFactory(product=product, quantity=1)
+    other = ProductFactory(name="Plenty Pan", price=Decimal("20.00"))
+    StockItemFactory(product=other, quantity=50)
+    return product, other
+
+
+def _sell_out(product) -> None:
+    stock_adjust(product_id=product.id, delta=-1, reason="the last unit broke")
+
+
+def test_a_sell_out_shows_at_once_on_the_products_page_and_its_list_page(client, last_unit):
+    product, _ = last_unit
+    list_url = f"/products/?category={product.category.slug}"
+    assert "Only 1 left" in client.get(list_url).content.decode()
+    assert "Only 1 left" in client.get(product.get_absolute_url()).content.decode()
+
+    _sell_out(product)
+
+    assert "Out of stock" in client.get(list_url).content.decode()
+    page = client.get(product.get_absolute_url()).content.decode()
+    assert "Out of stock" in page
+    assert "Only 1 left" not in page
+
+
+def test_a_sell_out_shows_at_once_in_the_api_list_and_detail(api_client, last_unit):
+    product, _ = last_unit
+    detail = f"/api/products/{product.id}/"
+    assert api_client.get("/api/products/").json()["count"] == 2
+    assert api_client.get(detail).json()["in_stock"] is True
+    assert api_client.get("/api/products/", {"in_stock": "true"}).json()["count"] == 2
+
+    _sell_out(product)
+
+    by_id = {p["id"]: p for p in api_client.get("/api/products/").json()["results"]}
+    assert by_id[product.id]["in_stock"] is False
+    assert api_client.get(detail).json()["available_quantity"] == 0
+    in_stock = api_client.get("/api/products/", {"in_stock": "true"}).json()
+    assert [p["id"] for p in in_stock["results"]] == [last_unit[1].id]
+    assert in_stock["count"] == 1
+
+
+def test_a_sell_out_leaves_an_unrelated_categorys_pages_cached(client, api_client, last_unit):
+    product, other = last_unit
+    html = f"/products/?category={other.category.slug}"
+    api = f"/api/products/?category={other.category.slug}"
+    for url in (html, other.get_absolute_url()):
+        client.get(url)
+    api_client.get(api)
+
+    _sell_out(product)
+
+    misses = shop_cache.stats("catalog")["misses"]
+    with CaptureQueriesContext(connection) as queries:
+        pages = [client.get(html), client.get(other.get_absolute_url()), api_client.get(api)]
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert len(queries) == 0
+    assert shop_cache.stats("catalog")["misses"] == misses
+
+
+def test_back_in_stock_shows_at_once(client, api_client, last_unit):
+    product, _ = last_unit
+    _sell_out(product)
+    assert "Out of stock" in client.get(product.get_absolute_url()).content.decode()
+    assert api_client.get("/api/products/", {"in_stock": "true"}).json()["count"] == 1
+
+    stock_add(product_id=product.id, quantity=20, reason="delivery")
+
+    assert "In stock" in client.get(product.get_absolute_url()).content.decode()
+    assert api_client.get("/api/products/", {"in_stock": "true"}).json()["count"] == 2
+
+
+def test_a_variant_selling_out_shows_on_its_parents_pages(client, api_client):
+    parent = ProductFactory(name="Tee", structure="parent", options={"size": ["S", "M"]})
+    small = ProductFactory(
+        structure="child", parent=parent, category=parent.category, options={"size": "S"}
+    )
+    StockItemFactory(product=small, quantity=1)
+    list_url = f"/products/?category={parent.category.slug}"
+    assert "Only 1 left" in client.get(list_url).content.decode()
+    assert api_client.get(f"/api/products/{parent.id}/").json()["variants"][0]["in_stock"]
+
+    _sell_out(small)
+
+    assert "Out of stock" in client.get(list_url).content.decode()
+    assert not api_client.get(f"/api/products/{parent.id}/").json()["variants"][0]["in_stock"]
+
+
+def test_a_price_change_shows_at_once_on_the_storefront_pages(client, last_unit):
+    product, _ = last_unit
+    list_url = f"/products/?category={product.category.slug}"
+    client.get(list_url)
+    client.get(product.get_absolute_url())
+
+    services.product_update(product=product, price=Decimal("12.50"))
+
+    assert "12.50" in client.get(list_url).content.decode()
+    assert "12.50" in client.get(product.get_absolute_url()).content.decode()
+
+
+def test_a_cached_product_page_carries_each_visitors_own_csrf_token(last_unit):
+    from django.test import Client
+
+    from catalog.views import CSRF_PLACEHOLDER
+
+    product, _ = last_unit
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.get(product.get_absolute_url())
+    page = second.get(product.get_absolute_url())
+    html = page.content.decode()
+
+    assert CSRF_PLACEHOLDER not in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    added = second.post(
+        "/cart/add/",
+        {"product": product.id, "quantity": 1, "csrfmiddlewaretoken": token},
+    )
+    assert added.status_code in (200, 302)
