@@ -212,7 +212,7 @@ def _checkout_goals(details: dict, base: dict) -> list[Goal]:
         goal.facts["rates"] = rates
         goal.facts["sql_request"] = (order.get("request") or {}).get("sql")
         goal.facts["sql_worker"] = (order.get("processing") or {}).get("sql")
-    checks = (runs or {}).get("checks") or []
+    checks = list((runs or {}).get("checks") or [])
     checks += (details.get("scale_out") or {}).get("checks") or []
     ok = all(c["ok"] for c in checks) if checks else None
     orders = sum(c["orders"] for c in checks)

@@ -525,7 +525,7 @@ def write_markdown(table: Table, details: dict, started: float) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for kind in ("hot", "spread"):
-            checks = [c for c in co["checks"] if c["kind"] == kind]
+            checks = [c for c in co["checks"] if c.get("kind") == kind]
             for n, (r, floor, check) in enumerate(
                 zip(co[kind], co[f"floor_{kind}"], checks, strict=True)
             ):
@@ -678,11 +678,13 @@ def main() -> int:
 
         timed("sale", sale_bench.sale, table, details)
     details["minutes"] = (time.time() - started) / 60
+    # The figures first: a report that fails to build must not lose a run's measurements.
+    results = RESULTS if not args.no_write else Path(h._TMP) / "results.json"
+    results.write_text(json.dumps({"details": details, "table": table.rows}, indent=1, default=str))
     text = write_markdown(table, details, started)
     print(text)
     if not args.no_write:
         OUTPUT.write_text(with_kept_sections(text))
-        RESULTS.write_text(json.dumps(details, indent=1, default=str))
         h.say(f"wrote {OUTPUT.name} and {RESULTS.relative_to(h.ROOT)}")
     return 0
 

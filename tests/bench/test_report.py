@@ -210,3 +210,13 @@ def test_the_baseline_names_its_date_and_source():
     assert "BENCHMARKS.md" in BASELINE["source"]
     assert BASELINE["figures"]["checkout_hot_rps"] == 48.54
     assert BASELINE["figures"]["checkout_spread_rps"] == 46.6
+
+
+def test_judging_consistency_leaves_the_runs_checks_as_they_were():
+    details = _details(**FAST)
+    details["scale_out"] = {"rates": [40.0], "checks": [{"ok": True, "orders": 200}]}
+    before = copy.deepcopy(details["checkout"]["checks"])
+
+    report.issue_goals(details, BASELINE, added=())
+
+    assert details["checkout"]["checks"] == before
