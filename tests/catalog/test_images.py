@@ -401,3 +401,31 @@ def test_a_picture_whose_file_is_lost_shows_the_placeholder_instead_of_failing(c
 
     assert response.status_code == 200
     assert 'class="placeholder' in response.content.decode()
+
+
+def test_a_product_list_reads_the_state_of_every_rendition_on_the_page_at_once(
+    client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """django-imagekit asks its cache whether a rendition exists once per rendition named:
+    a list page of products with pictures must read those states in one go, not per product."""
+    from django.core.cache import caches
+
+    for _ in range(6):
+        ProductImageFactory(product=StockItemFactory(quantity=3).product, position=0)
+    backend = caches["default"]
+    single_reads = []
+    real_get = backend.get
+
+    def counting_get(key, *args, **kwargs):
+        if "imagekit" in str(key) or "CACHE/images" in str(key):
+            single_reads.append(key)
+        return real_get(key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counting_get)
+
+    response = client.get("/api/products/")
+
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 6
+    assert all(item["thumbnail"] for item in response.json()["results"])
+    assert single_reads == []
