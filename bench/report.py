@@ -344,7 +344,8 @@ def issue_goals(details: dict, baseline: dict, added: Iterable[Goal] | None = No
     goals.append(_bench_time_goal(details, base))
     for goal in goals:
         if goal.met is False and not goal.next_step:
-            goal.why, goal.next_step = explain(goal, details)
+            why, goal.next_step = explain(goal, details)
+            goal.why = why or goal.why  # a module's own figures stay when no rule knows better
     return goals
 
 
@@ -568,6 +569,7 @@ def closing_note(goals: list[Goal], details: dict, checks: Iterable[dict] = ()) 
             text += f" Hottest frames of the {g.profile} profile in this run (own time): {frames}."
         elif g.profile:
             text += f" No {g.profile} profile in this run (py-spy missing or not run)."
-        text += f" Next step: {g.next_step}"
+        if g.next_step:
+            text += f" Next step: {g.next_step}"
         out += [text, ""]
     return out

@@ -266,7 +266,16 @@ def goal_rows(figures: dict) -> None:
             after=round(ratios[worst], 2),
             unit="x",
             met=all(ratio >= GOAL for ratio in ratios.values()),
-            why=", ".join(f"{kind.upper()} {ratio:.2f}x" for kind, ratio in ratios.items()),
+            why="Under the sell-out stream against the same stream without sell-outs: "
+            + ", ".join(f"{kind.upper()} lists {ratio:.2f}x" for kind, ratio in ratios.items())
+            + ".",
+            next_step=(
+                f"the {worst.upper()} list pages that show a product selling out are rebuilt"
+                " at each sell-out: keep them and overlay each product's availability from a"
+                " per-product key instead of dropping them"
+            )
+            if ratios[worst] < GOAL
+            else "",
         )
 
 
