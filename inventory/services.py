@@ -466,28 +466,19 @@ def _commit(order) -> int:
     for reservation in reservations:
         n, pid = reservation.quantity, reservation.product_id
         if reservation.state == State.ACTIVE:
-            item = _update_levels(
-                pid,
-                change="quantity = quantity - %(n)s, reserved = reserved - %(n)s",
-                condition="reserved >= %(n)s AND quantity >= %(n)s",
-                n=n,
-            )
-            changed = item is not None
-            items.append(item)
+            change = "quantity = quantity - %(n)s, reserved = reserved - %(n)s"
+            condition = "reserved >= %(n)s AND quantity >= %(n)s"
             reserved_delta = -n
         elif reservation.state == State.EXPIRED:
-            item = _update_levels(
-                pid,
-                change="quantity = quantity - %(n)s",
-                condition="quantity >= reserved + %(n)s",
-                n=n,
-            )
-            changed = item is not None
-            items.append(item)
+            change = "quantity = quantity - %(n)s"
+            condition = "quantity >= reserved + %(n)s"
             reserved_delta = 0
             taken_again.append(pid)
         else:  # released next to active lines: not part of this sale
             continue
+        item = _update_levels(pid, change=change, condition=condition, n=n)
+        changed = item is not None
+        items.append(item)
         if not changed:
             raise ReservationExpired(
                 f"The reservation of order {order.number} expired and product {pid} "
