@@ -22,7 +22,7 @@ from catalog import selectors, services
 from catalog.api_reads import CachedProductReadsMixin, shown_products
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product, ProductImage, ProductRelation, validate_attributes
-from catalog.renditions import SIZES, rendition_states
+from catalog.renditions import SIZES
 from shop.api.pagination import Pagination
 from shop.api.schema import error_response
 from shop.cache import cached, tag
@@ -81,20 +81,6 @@ class ProductImageUpdateSerializer(serializers.Serializer):
     position = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
 
 
-class ProductListSerializer(serializers.ListSerializer):
-    """Products of a list. Whether each picture's renditions exist is read for the whole page
-    in one cache read (``catalog.renditions.rendition_states``): django-imagekit otherwise
-    asks the cache once per rendition named, and on a miss the storage, for every product."""
-
-    def to_representation(self, data):
-        products = list(data.all() if hasattr(data, "all") else data)
-        pictures = [
-            picture for product in products for picture in selectors.product_pictures(product)
-        ]
-        with rendition_states(pictures):
-            return super().to_representation(products)
-
-
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shown in lists."""
 
@@ -105,7 +91,6 @@ class ProductSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        list_serializer_class = ProductListSerializer
         fields = [
             "id",
             "sku",

@@ -330,7 +330,8 @@ def product_image_path(instance: "ProductImage", filename: str) -> str:
 class ProductImage(models.Model):
     """A picture of a product. A product has several, in ``position`` order; the first is its
     primary picture (cards, lists, the API's ``thumbnail``). Renditions (catalog.renditions)
-    are made from ``image`` on first use and kept in the media storage."""
+    are made from ``image`` by a task queued when the picture is saved, and kept in the media
+    storage; pages name them without looking for them."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(

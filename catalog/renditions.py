@@ -4,16 +4,19 @@ Each size exists in WebP (what browsers ask for first, in ``<picture>``) and JPE
 and what the API hands out). A picture is fitted into a square and padded with white, so every
 rendition of a size has the same dimensions whatever the original's shape: the page reserves
 exactly that box (no layout shift) and the API states width and height without opening a file.
+
+They are made when a picture is saved, never while a page is served (``MadeWhenSaved``, the
+cache-file strategy in settings): a page builds each rendition's URL from its name alone, with
+no storage access and no cache read.
 """
 
-import logging
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 
 import PIL.WebPImagePlugin  # noqa: F401  (registers .webp; see below)
-from imagekit.cachefiles.state import prefetch_cachefile_states, use_cachefile_state_cache
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFit
+
+from shop.dispatch import enqueue_on_commit
 
 # A rendition's file name takes its extension from the format (pilkit.utils.format_to_extension).
 # Pillow registers JPEG and PNG with its first plugins; a format it does not know yet makes
@@ -28,7 +31,9 @@ SIZES = {
 }
 FORMATS = {"webp": ("WEBP", {"quality": 80, "method": 4}), "jpeg": ("JPEG", {"quality": 82})}
 BACKGROUND = (255, 255, 255)
-logger = logging.getLogger(__name__)
+# Pictures whose renditions one task makes: six encodings each (some 0.1 s of CPU for a large
+# original), so a batch ends well within CELERY_TASK_SOFT_TIME_LIMIT.
+BATCH = 100
 
 
 def rendition(size: str, fmt: str) -> ImageSpecField:
@@ -50,25 +55,42 @@ def rendition_names() -> list[str]:
     return [f"{size}_{fmt}" for size in SIZES for fmt in FORMATS]
 
 
-@contextmanager
-def rendition_states(pictures: Iterable) -> Iterator[None]:
-    """While a page naming these pictures' renditions renders, know whether each exists from
-    one cache read (``get_many``) instead of one read per rendition (96 on a list page)."""
-    with use_cachefile_state_cache() as states:
-        files = [getattr(picture, name) for picture in pictures for name in rendition_names()]
-        prefetch_cachefile_states(files, state_cache=states)
-        yield
+class MadeWhenSaved:
+    """django-imagekit's cache-file strategy for the shop (IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY).
+
+    Like imagekit's ``Optimistic``, a rendition is taken to exist whenever it is named, so
+    building its URL touches neither the storage nor the cache; unlike it, the renditions are
+    not encoded in the process that saved the picture (the staff member's request) but by a
+    task, once the transaction that stored the row commits, so the worker finds the row.
+    imagekit's own Celery backend does not fit: it pickles the file into the message (the shop's
+    workers accept JSON only) and sends it at once, before the row is committed.
+
+    imagekit calls ``on_source_saved`` once per rendition of the saved picture; one task makes
+    them all."""
+
+    def on_source_saved(self, file) -> None:
+        source = file.generator.source
+        picture = getattr(source, "instance", None)
+        if picture is None or picture.pk is None:
+            return
+        queued = picture.__dict__.setdefault("_renditions_queued", set())
+        if source.name in queued:
+            return
+        queued.add(source.name)
+        renditions_queue([picture.pk])
+
+    def should_verify_existence(self, file) -> bool:
+        return False
 
 
-def readable(pictures: Iterable) -> list:
-    """The pictures whose renditions can be made: one whose original is missing from the
-    storage is left out (and logged) rather than failing the page that shows it."""
-    found = []
-    for picture in pictures:
-        try:
-            picture.detail_jpeg.generate()  # made from the original on first use
-        except OSError:
-            logger.warning("picture %s cannot be read from the storage", picture.pk)
-            continue
-        found.append(picture)
-    return found
+def renditions_queue(picture_ids: Iterable[int]) -> None:
+    """Have these pictures' missing renditions made once the current transaction commits:
+    one task per ``BATCH`` pictures, run by a worker (in the calling process where Celery is
+    eager, the embedded default). For pictures stored without ``save()`` (``bulk_create``)."""
+    from catalog.tasks import product_image_renditions_make_task  # tasks import the models
+
+    ids = sorted(set(picture_ids))
+    for start in range(0, len(ids), BATCH):
+        enqueue_on_commit(
+            product_image_renditions_make_task, picture_ids=ids[start : start + BATCH]
+        )

@@ -11,7 +11,6 @@ from django.utils.text import Truncator
 
 from catalog import selectors
 from catalog.models import Category, Product
-from catalog.renditions import readable
 
 # What JSON must not contain inside <script>: the same escapes as Django's json_script.
 _SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
@@ -31,7 +30,7 @@ def description_of(product: Product, *, length: int = 155) -> str:
 def product_seo(request, product: Product, *, available: int) -> dict:
     """Canonical URL, Open Graph tags and JSON-LD of a product page."""
     url = request.build_absolute_uri(product.get_absolute_url())
-    pictures = readable(selectors.product_pictures(product))
+    pictures = selectors.product_pictures(product)
     images = [request.build_absolute_uri(p.detail_jpeg.url) for p in pictures]
     offer = {
         "@type": "Offer",

@@ -2,6 +2,7 @@
 goes through here, so validation and cache invalidation happen in one place."""
 
 import contextlib
+import logging
 from decimal import Decimal
 from functools import partial
 
@@ -18,6 +19,8 @@ from catalog.models import Category, Product, ProductImage, ProductRelation
 from catalog.renditions import rendition_names
 from catalog.selectors import CATALOG_CACHE_AREA, category_descendant_ids
 from shop.cache import invalidate
+
+logger = logging.getLogger(__name__)
 
 # A product's fields as staff edit them (admin form and API, in this order); structure and
 # parent are chosen at creation only, so updates take the rest.
@@ -483,3 +486,26 @@ def product_image_delete(*, picture: ProductImage) -> None:
     picture.delete()
     transaction.on_commit(partial(_delete_picture_files, picture=picture))
     _invalidate_catalog()
+
+
+def product_image_renditions_make(*, picture_ids: list[int]) -> int:
+    """Make the renditions these pictures still miss; returns how many pictures have them all.
+
+    Safe to run twice: a rendition found in the storage is not made again (asked of the storage
+    itself, not of imagekit's cache, which would still say "being made" after a worker died
+    half-way). A picture deleted since it was queued is skipped, and one whose original cannot
+    be read is logged and skipped: its page still shows it, the web server answers 404 for the
+    missing files. No transaction: nothing is written to the database, and none is held open
+    while pictures are encoded."""
+    made = 0
+    for picture in ProductImage.objects.filter(pk__in=picture_ids).order_by("pk"):
+        try:
+            for name in rendition_names():
+                rendition = getattr(picture, name)
+                if not rendition.storage.exists(rendition.name):
+                    rendition.generate(force=True)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            logger.warning("renditions of picture %s cannot be made", picture.pk, exc_info=True)
+            continue
+        made += 1
+    return made

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_safe
 from catalog import selectors, seo
 from catalog.filters import ProductFilter
 from catalog.models import ProductRelation
-from catalog.renditions import rendition_states
 from catalog.templatetags.catalog_pictures import picture_html
 from shop.cache import area_version, cached, tag
 from shop.http_cache import catalog_read
@@ -240,10 +239,6 @@ def _facet_counts(request, product_filter) -> dict:
     return cached(selectors.CATALOG_CACHE_AREA, key, build, timeout=settings.CATALOG_CACHE_SECONDS)
 
 
-def _primary_pictures(products) -> list:
-    return [p for p in map(selectors.product_primary_picture, products) if p is not None]
-
-
 def home(request):
     tree = selectors.category_tree()
     roots = [c for c in tree if c["parent_id"] is None]
@@ -253,18 +248,17 @@ def home(request):
         if node["parent_id"] is not None:
             children.setdefault(node["parent_id"], []).append(node)
     popular = selectors.product_popular(limit=HOME_POPULAR)
-    with rendition_states(_primary_pictures(popular)):
-        return render(
-            request,
-            "catalog/home.html",
-            {
-                "featured_categories": [
-                    {**c, "children": children.get(c["id"], [])[:4]} for c in featured
-                ][:HOME_CATEGORIES],
-                "popular": popular,
-                "canonical": request.build_absolute_uri(reverse("catalog:home")),
-            },
-        )
+    return render(
+        request,
+        "catalog/home.html",
+        {
+            "featured_categories": [
+                {**c, "children": children.get(c["id"], [])[:4]} for c in featured
+            ][:HOME_CATEGORIES],
+            "popular": popular,
+            "canonical": request.build_absolute_uri(reverse("catalog:home")),
+        },
+    )
 
 
 def _cached_page(request, key: tuple, build) -> dict:
@@ -382,34 +376,31 @@ def _product_list_parts(request, tags: set) -> dict:
     tags |= _product_tags(shown)
     if "in_stock" in request.GET:  # which products are listed depends on stock
         tags.add(selectors.CATALOG_STOCK_TAG)
-    with rendition_states(_primary_pictures(shown)):
-        content = render_to_string(
-            "catalog/_product_list_content.html",
-            {
-                "page": page,
-                "page_range": paginator.get_elided_page_range(
-                    page.number, on_each_side=1, on_ends=1
-                ),
-                "errors": errors,
-                "params": request.GET,
-                "search": search,
-                "did_you_mean": did_you_mean,
-                "did_you_mean_href": did_you_mean_href,
-                "category": category,
-                "breadcrumbs": _category_path(tree, category)[:-1],
-                "category_links": _category_links(
-                    request, tree, category, counts=_category_counts(facets)
-                ),
-                "orderings": orderings,
-                "facets": _facets(
-                    request,
-                    facets,
-                    show_attributes=bool(category or search or has_attribute_filter),
-                ),
-                "active_filters": active_filters,
-            },
-            request=request,
-        )
+    content = render_to_string(
+        "catalog/_product_list_content.html",
+        {
+            "page": page,
+            "page_range": paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1),
+            "errors": errors,
+            "params": request.GET,
+            "search": search,
+            "did_you_mean": did_you_mean,
+            "did_you_mean_href": did_you_mean_href,
+            "category": category,
+            "breadcrumbs": _category_path(tree, category)[:-1],
+            "category_links": _category_links(
+                request, tree, category, counts=_category_counts(facets)
+            ),
+            "orderings": orderings,
+            "facets": _facets(
+                request,
+                facets,
+                show_attributes=bool(category or search or has_attribute_filter),
+            ),
+            "active_filters": active_filters,
+        },
+        request=request,
+    )
     return {
         "content": content,
         "category": category,
@@ -471,9 +462,6 @@ def _product_detail_parts(request, slug: str, tags: set) -> dict | None:
     relations = list(product.relations)
     available = selectors.product_available_quantity(product)
     variants = selectors.product_variants(product)
-    pictures = selectors.product_pictures(product) + _primary_pictures(
-        [*(r.to_product for r in relations), *variants]
-    )
     context = {
         "product": product,
         "available": available,
@@ -494,9 +482,8 @@ def _product_detail_parts(request, slug: str, tags: set) -> dict | None:
     }
     if not request.user.is_authenticated:
         context["csrf_token"] = CSRF_PLACEHOLDER
-    with rendition_states(pictures):
-        content = render_to_string("catalog/_product_detail_content.html", context, request=request)
-        open_graph = render_to_string("catalog/_product_detail_head.html", context, request=request)
+    content = render_to_string("catalog/_product_detail_content.html", context, request=request)
+    open_graph = render_to_string("catalog/_product_detail_head.html", context, request=request)
     # The page shows these products' stock: the product, its variants, the related products
     # and those recommended beside it (their cards).
     tags |= _product_tags([product, *variants, *(r.to_product for r in relations)])

@@ -337,7 +337,8 @@ CELERY_TASK_QUEUES = [
     )
 ]
 # Every task not named here runs on the default queue (heartbeat, purges, reconciliation,
-# interactions of placed orders).
+# interactions of placed orders, renditions of saved product pictures: minutes of encoding
+# after a bulk load would hold up orders or mails, and a training run would hold them up).
 CELERY_TASK_ROUTES = {
     "orders.tasks.order_process_task": {"queue": CELERY_QUEUE_ORDERS},
     "orders.tasks.orders_resume_stuck_task": {"queue": CELERY_QUEUE_ORDERS},
@@ -390,11 +391,12 @@ SHOP_SELLER_ADDRESS = env_list(
 )
 SHOP_VAT_ID = os.environ.get("SHOP_VAT_ID", "DE000000000")
 
-# Renditions of product pictures (django-imagekit): made on first use, then kept in the media
-# storage under CACHE/; whether one exists is remembered in the cache, so a page that shows
-# pictures asks the storage nothing once they are made. Uploads larger than this are refused.
+# Renditions of product pictures (django-imagekit): made by a task once a picture is saved, and
+# kept in the media storage under CACHE/; a page names them without asking the storage or the
+# cache whether they exist (catalog.renditions.MadeWhenSaved). Uploads larger than this are
+# refused.
 IMAGEKIT_CACHEFILE_DIR = "CACHE/images"
-IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.JustInTime"
+IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "catalog.renditions.MadeWhenSaved"
 IMAGEKIT_CACHE_TIMEOUT = None
 PRODUCT_IMAGE_MAX_BYTES = env_int("PRODUCT_IMAGE_MAX_BYTES", 10 * 1024 * 1024)
 PRODUCT_IMAGE_MAX_PIXELS = env_int("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000)

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Category, Product, ProductImage, ProductRelation
+from catalog.services import product_image_renditions_make
 from inventory.models import StockItem
 
 
@@ -75,15 +76,23 @@ def picture_file(
 
 
 class ProductImageFactory(factory.django.DjangoModelFactory):
-    """A stored picture (tests of the upload itself go through catalog.services)."""
+    """A stored picture with its renditions, as the task queued on saving leaves it (a test's
+    transaction never commits, so the task is not sent; ``renditions=False`` for a picture
+    whose task has not run yet). Tests of the upload itself go through catalog.services."""
 
     class Meta:
         model = ProductImage
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     image = factory.LazyFunction(picture_file)
     alt = factory.Sequence(lambda n: f"Picture {n}")
     position = factory.Sequence(lambda n: n)
+
+    @factory.post_generation
+    def renditions(picture, create, extracted, **kwargs):
+        if create and extracted is not False:
+            product_image_renditions_make(picture_ids=[picture.pk])
 
 
 class ProductRelationFactory(factory.django.DjangoModelFactory):

@@ -2,17 +2,14 @@
 ``<picture>`` (WebP first, JPEG for browsers without it), or the lettered placeholder when the
 product has none."""
 
-import logging
-
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from catalog import selectors
-from catalog.renditions import SIZES, readable
+from catalog.renditions import SIZES
 from shop.templatetags.shop_tags import placeholder
 
-logger = logging.getLogger(__name__)
 register = template.Library()
 
 # Which renditions a slot offers, and how wide it is drawn (the ``sizes`` attribute), matching
@@ -65,19 +62,13 @@ def product_picture(product, slot="card", eager=False, label=None):
         return placeholder(product.category.name, product.name if alt is None else alt, size)
     if alt is None:
         alt = picture.alt or product.name
-    try:
-        return picture_html(picture, slot=slot, alt=alt, eager=bool(eager))
-    except OSError:
-        # The original is missing from the storage (renditions are made from it on first
-        # use): the page still renders, with the placeholder, and the loss is logged.
-        logger.warning("picture %s of product %s cannot be read", picture.pk, product.pk)
-        return placeholder(product.category.name, alt, {"detail": "large"}.get(slot, "card"))
+    return picture_html(picture, slot=slot, alt=alt, eager=bool(eager))
 
 
 @register.simple_tag
 def product_gallery(product):
     """Every picture after the primary one, as small links to their detail rendition."""
-    pictures = readable(selectors.product_pictures(product)[1:])
+    pictures = selectors.product_pictures(product)[1:]
     if not pictures:
         return ""
     return format_html(

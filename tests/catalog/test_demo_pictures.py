@@ -4,11 +4,13 @@ import hashlib
 from io import StringIO
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
 
 from catalog import demo_data, demo_images
 from catalog.models import Product, ProductImage
+from catalog.renditions import rendition_names
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,27 @@ def test_load_demo_draws_one_picture_per_product_and_no_more_when_run_again():
         with picture.image.open() as handle:
             digests.add(hashlib.sha1(handle.read()).hexdigest())
     assert len(digests) == 16
+
+
+def test_demo_pictures_and_family_pictures_come_with_their_renditions(
+    django_capture_on_commit_callbacks,
+):
+    """They are stored with bulk_create, which imagekit never hears of: the command itself
+    queues their renditions (made here, where Celery is eager)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "load_demo", products=3, pictures=3, families=1, no_progress=True, stdout=StringIO()
+        )
+
+    pictures = list(ProductImage.objects.all())
+    assert len(pictures) > 3  # the demo products' and the family's
+    missing = [
+        (picture.pk, name)
+        for picture in pictures
+        for name in rendition_names()
+        if not default_storage.exists(getattr(picture, name).name)
+    ]
+    assert missing == []
 
 
 def test_products_past_the_picture_limit_keep_the_placeholder():

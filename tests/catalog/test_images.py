@@ -4,11 +4,13 @@ import io
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from catalog import services
 from catalog.models import ProductImage
+from catalog.renditions import rendition_names
 from tests.factories import (
     CategoryFactory,
     ProductFactory,
@@ -23,6 +25,13 @@ pytestmark = pytest.mark.django_db
 
 def upload_url(product) -> str:
     return f"/api/products/{product.pk}/images/"
+
+
+def made_renditions(picture) -> list[str]:
+    """The renditions of ``picture`` found in the media storage."""
+    return [
+        name for name in rendition_names() if default_storage.exists(getattr(picture, name).name)
+    ]
 
 
 def open_url(client, url):
@@ -72,10 +81,11 @@ def test_a_picture_with_too_many_pixels_is_refused(settings):
         services.product_image_add(product=ProductFactory(), image=picture_file(size=(101, 100)))
 
 
-def test_renditions_are_webp_and_jpeg_squares_of_their_size():
-    picture = services.product_image_add(
-        product=ProductFactory(), image=picture_file(size=(1200, 600))
-    )
+def test_renditions_are_webp_and_jpeg_squares_of_their_size(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        picture = services.product_image_add(
+            product=ProductFactory(), image=picture_file(size=(1200, 600))
+        )
 
     made = {
         name: Image.open(getattr(picture, name).file)
@@ -94,12 +104,78 @@ def test_renditions_are_webp_and_jpeg_squares_of_their_size():
     assert min(detail.getpixel((400, 10))) > 240
 
 
+def test_saving_a_picture_makes_its_six_renditions_once_the_transaction_commits(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        picture = services.product_image_add(product=ProductFactory(), image=picture_file())
+        assert made_renditions(picture) == []  # nothing while the row is not committed
+
+    # One task for the picture, not one per rendition.
+    sent = [c.task.name for c in callbacks if hasattr(c, "task")]
+    assert sent == ["catalog.tasks.product_image_renditions_make_task"]
+    for callback in callbacks:
+        callback()
+
+    assert made_renditions(picture) == rendition_names()
+    assert len(rendition_names()) == 6
+
+
+def test_making_renditions_twice_makes_each_file_once(monkeypatch):
+    picture = ProductImageFactory(renditions=False)
+    assert services.product_image_renditions_make(picture_ids=[picture.pk]) == 1
+    saved = []
+    monkeypatch.setattr(
+        type(storages["default"]), "save", lambda self, name, *a, **k: saved.append(name)
+    )
+
+    assert services.product_image_renditions_make(picture_ids=[picture.pk]) == 1
+
+    assert saved == []
+
+
+def test_a_picture_whose_original_is_lost_is_skipped_and_the_others_are_made(caplog):
+    lost = ProductImageFactory(renditions=False)
+    lost.image.storage.delete(lost.image.name)
+    kept = ProductImageFactory(renditions=False)
+    gone = ProductImageFactory(renditions=False)
+    gone_id = gone.pk
+    gone.delete()
+
+    made = services.product_image_renditions_make(picture_ids=[lost.pk, kept.pk, gone_id])
+
+    assert made == 1
+    assert made_renditions(kept) == rendition_names() and made_renditions(lost) == []
+    assert f"renditions of picture {lost.pk} cannot be made" in caplog.text
+
+
+def test_the_task_makes_the_renditions_of_the_pictures_it_names():
+    from catalog.tasks import product_image_renditions_make_task
+
+    pictures = ProductImageFactory.create_batch(2, renditions=False)
+
+    product_image_renditions_make_task.delay(picture_ids=[p.pk for p in pictures])
+
+    assert [made_renditions(p) for p in pictures] == [rendition_names()] * 2
+
+
+def test_generateimages_makes_the_renditions_a_picture_misses():
+    """What a shop upgrading its media runs (docs/operations.md, "Product pictures")."""
+    from django.core.management import call_command
+
+    picture = ProductImageFactory(renditions=False)
+
+    call_command("generateimages", "catalog:productimage", stdout=io.StringIO())
+
+    assert made_renditions(picture) == rendition_names()
+
+
 def test_deleting_a_picture_removes_its_file_and_renditions(
     settings, django_capture_on_commit_callbacks
 ):
-    picture = services.product_image_add(product=ProductFactory(), image=picture_file())
-    picture.card_webp.generate()
-    assert sum(p.is_file() for p in settings.MEDIA_ROOT.rglob("*")) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        picture = services.product_image_add(product=ProductFactory(), image=picture_file())
+    assert sum(p.is_file() for p in settings.MEDIA_ROOT.rglob("*")) == 7
 
     with django_capture_on_commit_callbacks(execute=True):
         services.product_image_delete(picture=picture)
@@ -109,14 +185,17 @@ def test_deleting_a_picture_removes_its_file_and_renditions(
 
 
 # --- the staff API --------------------------------------------------------------------------
-def test_staff_upload_a_picture_as_multipart_form_data(staff_client):
+def test_staff_upload_a_picture_as_multipart_form_data(
+    staff_client, django_capture_on_commit_callbacks
+):
     product = ProductFactory()
 
-    response = staff_client.post(
-        upload_url(product),
-        {"image": picture_file("front.jpg", image_format="JPEG"), "alt": "The front"},
-        format="multipart",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            upload_url(product),
+            {"image": picture_file("front.jpg", image_format="JPEG"), "alt": "The front"},
+            format="multipart",
+        )
 
     assert response.status_code == 201, response.content
     body = response.json()
@@ -124,6 +203,7 @@ def test_staff_upload_a_picture_as_multipart_form_data(staff_client):
     assert (body["width"], body["height"]) == (800, 800)
     served = open_url(staff_client, body["url"])
     assert served.format == "JPEG" and served.size == (800, 800)
+    assert made_renditions(ProductImage.objects.get()) == rendition_names()
 
 
 def test_an_upload_that_is_not_a_picture_is_a_validation_error(staff_client):
@@ -321,24 +401,27 @@ def test_list_page_with_pictures_costs_a_fixed_number_of_queries(
 
 
 # --- the admin ------------------------------------------------------------------------------
-def test_staff_upload_pictures_in_the_products_admin_page(admin_client, api_client):
+def test_staff_upload_pictures_in_the_products_admin_page(
+    admin_client, api_client, django_capture_on_commit_callbacks
+):
     from tests.catalog.test_admin import PRODUCTS, product_form
 
     product = ProductFactory()
     api_client.get(f"/api/products/{product.pk}/")  # cached without pictures
 
-    response = admin_client.post(
-        f"{PRODUCTS}{product.pk}/change/",
-        product_form(
-            product,
-            **{
-                "images-TOTAL_FORMS": "1",
-                "images-0-image": picture_file("front.png"),
-                "images-0-alt": "The front",
-                "images-0-position": "0",
-            },
-        ),
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            f"{PRODUCTS}{product.pk}/change/",
+            product_form(
+                product,
+                **{
+                    "images-TOTAL_FORMS": "1",
+                    "images-0-image": picture_file("front.png"),
+                    "images-0-alt": "The front",
+                    "images-0-position": "0",
+                },
+            ),
+        )
 
     assert response.status_code == 302, response.content.decode()[:3000]
     assert list(product.images.values_list("alt", flat=True)) == ["The front"]
@@ -346,6 +429,7 @@ def test_staff_upload_pictures_in_the_products_admin_page(admin_client, api_clie
     assert [i["alt"] for i in images] == ["The front"]
     page = admin_client.get(f"{PRODUCTS}{product.pk}/change/").content.decode()
     assert 'width="80" height="80"' in page  # the preview
+    assert made_renditions(product.images.get()) == rendition_names()
 
 
 def test_the_admin_refuses_a_file_that_is_not_a_picture(admin_client):
@@ -364,35 +448,87 @@ def test_the_admin_refuses_a_file_that_is_not_a_picture(admin_client):
     assert not ProductImage.objects.exists()
 
 
-def test_a_list_page_learns_which_renditions_exist_in_one_cache_read(client, monkeypatch):
+@pytest.fixture
+def storage_and_imagekit_watched(monkeypatch):
+    """Every storage access, rendition made and imagekit cache read from here on, recorded."""
     from django.core.cache import caches
+    from imagekit.cachefiles import ImageCacheFile
+
+    seen = []
+    storage = type(storages["default"])
+    for method in ("exists", "save", "open", "size"):
+        real = getattr(storage, method)
+
+        def watched(self, name, *args, _method=method, _real=real, **kwargs):
+            seen.append((_method, name))
+            return _real(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(storage, method, watched)
+    real_generate = ImageCacheFile.generate
+
+    def generate(self, *args, **kwargs):
+        seen.append(("generate", self.name))
+        return real_generate(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImageCacheFile, "generate", generate)
+    backend = type(caches["default"])
+    for method in ("get", "get_many"):
+        real = getattr(backend, method)
+
+        def read(self, key, *args, _method=method, _real=real, **kwargs):
+            if "imagekit" in str(key):
+                seen.append((_method, key))
+            return _real(self, key, *args, **kwargs)
+
+        monkeypatch.setattr(backend, method, read)
+    return seen
+
+
+def test_serving_pages_neither_makes_nor_looks_for_renditions(client, storage_and_imagekit_watched):
+    """Renditions are made when a picture is saved: a cold page (nothing cached) names them
+    without asking the storage, nor imagekit's cache, whether they exist."""
+    from django.core.cache import cache
 
     category = CategoryFactory(slug="kettles")
-    for _ in range(24):
-        ProductImageFactory(product=ProductFactory(category=category))
-    client.get("/products/")  # the renditions are made, and known to exist
-    backend = type(caches["default"])
-    reads = []
-    get, get_many = backend.get, backend.get_many
+    product = ProductFactory(category=category, name="Blue Kettle")
+    StockItemFactory(product=product, quantity=5)
+    ProductImageFactory.create_batch(3, product=product)
+    for _ in range(5):
+        other = ProductFactory(category=category)
+        ProductImageFactory(product=other)
+        ProductRelationFactory(from_product=product, to_product=other)
+    cache.clear()
+    storage_and_imagekit_watched.clear()
 
-    def counted_get(self, key, *args, **kwargs):
-        reads.append(("get", key))
-        return get(self, key, *args, **kwargs)
+    pages = [
+        client.get("/api/products/"),
+        client.get(f"/api/products/{product.pk}/"),
+        client.get("/"),
+        client.get("/products/", {"category": "kettles"}),
+        client.get(product.get_absolute_url()),
+    ]
 
-    def counted_get_many(self, keys, *args, **kwargs):
-        reads.append(("get_many", len(list(keys))))
-        return get_many(self, keys, *args, **kwargs)
-
-    monkeypatch.setattr(backend, "get", counted_get)
-    monkeypatch.setattr(backend, "get_many", counted_get_many)
-
-    client.get("/products/?page=1")  # another address of the page: rendered, not cached
-
-    imagekit = [r for r in reads if r[0] == "get_many" or "imagekit" in str(r[1])]
-    assert imagekit == [("get_many", 24 * 6)]
+    assert [page.status_code for page in pages] == [200] * 5
+    assert pages[0].json()["results"][0]["thumbnail"]
+    assert pages[3].content.decode().count('<picture class="picture picture-card">') == 6
+    assert storage_and_imagekit_watched == []
 
 
-def test_a_picture_whose_file_is_lost_shows_the_placeholder_instead_of_failing(client):
+def test_a_picture_whose_renditions_are_not_made_yet_is_named_not_made_by_the_page(
+    client, storage_and_imagekit_watched
+):
+    product = ProductFactory(name="New Kettle")
+    picture = ProductImageFactory(product=product, renditions=False)  # its task has not run
+    storage_and_imagekit_watched.clear()
+
+    html = client.get(product.get_absolute_url()).content.decode()
+
+    assert picture.detail_jpeg.url in html
+    assert storage_and_imagekit_watched == []
+    assert made_renditions(picture) == []
+
+
+def test_a_picture_whose_original_is_lost_still_shows_its_renditions(client):
     product = ProductFactory(name="Lost Kettle")
     picture = ProductImageFactory(product=product)
     picture.image.storage.delete(picture.image.name)
@@ -400,32 +536,5 @@ def test_a_picture_whose_file_is_lost_shows_the_placeholder_instead_of_failing(c
     response = client.get(product.get_absolute_url())
 
     assert response.status_code == 200
-    assert 'class="placeholder' in response.content.decode()
-
-
-def test_a_product_list_reads_the_state_of_every_rendition_on_the_page_at_once(
-    client, django_capture_on_commit_callbacks, monkeypatch
-):
-    """django-imagekit asks its cache whether a rendition exists once per rendition named:
-    a list page of products with pictures must read those states in one go, not per product."""
-    from django.core.cache import caches
-
-    for _ in range(6):
-        ProductImageFactory(product=StockItemFactory(quantity=3).product, position=0)
-    backend = caches["default"]
-    single_reads = []
-    real_get = backend.get
-
-    def counting_get(key, *args, **kwargs):
-        if "imagekit" in str(key) or "CACHE/images" in str(key):
-            single_reads.append(key)
-        return real_get(key, *args, **kwargs)
-
-    monkeypatch.setattr(backend, "get", counting_get)
-
-    response = client.get("/api/products/")
-
-    assert response.status_code == 200
-    assert len(response.json()["results"]) == 6
-    assert all(item["thumbnail"] for item in response.json()["results"])
-    assert single_reads == []
+    html = response.content.decode()
+    assert picture.detail_jpeg.url in html and 'class="placeholder' not in html

@@ -26,8 +26,9 @@ EXPECTED = {
     "orders.tasks.idempotency_records_purge_task": "celery",
     "orders.tasks.payments_reconcile_task": "celery",
     "shop.tasks.heartbeat": "celery",
-    # django-imagekit registers a task for its Celery cache-file backend; the shop makes
-    # renditions in the request (the default backend), so nothing sends it: default queue.
+    "catalog.tasks.product_image_renditions_make_task": "celery",
+    # django-imagekit registers a task for its Celery cache-file backend; the shop's own task
+    # makes the renditions (catalog.renditions.MadeWhenSaved), so nothing sends it.
     "imagekit.cachefiles.backends._generate_file": "celery",
 }
 

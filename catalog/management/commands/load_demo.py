@@ -17,6 +17,7 @@ from tqdm import tqdm
 from catalog import demo_data, demo_images
 from catalog import services as catalog_services
 from catalog.models import Category, Product, ProductImage, ProductRelation
+from catalog.renditions import renditions_queue
 from catalog.selectors import CATALOG_CACHE_AREA
 from inventory.services import OpeningStock, stock_open
 from shop.cache import invalidate
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             type=int,
             default=PICTURES,
             help=f"Draw a picture for each of the first N demo products (default {PICTURES}); "
-            "their renditions are made when first shown.",
+            "their renditions are made by tasks once stored (here, where Celery is eager).",
         )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
@@ -274,7 +275,8 @@ class Command(BaseCommand):
                     )
                 )
                 bar.update(1)
-            ProductImage.objects.bulk_create(rows)
+            # bulk_create sends no post_save, so imagekit never hears of these pictures.
+            renditions_queue(p.pk for p in ProductImage.objects.bulk_create(rows))
         bar.close()
         return len(missing)
 
@@ -313,7 +315,7 @@ class Command(BaseCommand):
                     alt=f"{name}, {colour}" if colour and parent_options is None else name,
                 )
             )
-        ProductImage.objects.bulk_create(rows)
+        renditions_queue(p.pk for p in ProductImage.objects.bulk_create(rows))
         return len(rows)
 
     @transaction.atomic
