@@ -8,8 +8,8 @@
 Lighthouse comes from npm, installed into bench/lighthouse/node_modules (``npm ci`` there, never
 globally), and drives Debian's chromium (CHROME_PATH, default /usr/bin/chromium) headless
 without a sandbox. Without ``--url`` the script builds a demo shop as `make run` does (SQLite and
-media in a temporary folder, ``load_demo``, DEBUG on, ``runserver``), opens each page once so the
-pictures' renditions exist (as any visit before would have made them), then runs Lighthouse
+media in a temporary folder, ``load_demo``, DEBUG on, ``runserver``), opens each page and the
+pictures it names once (as any visit before would have), then runs Lighthouse
 LIGHTHOUSE_RUNS times (default 3) per page and reports the median run by performance score.
 Reports (JSON) are kept in artifacts/lighthouse/.
 
@@ -128,7 +128,8 @@ def pages(base: str) -> dict[str, str]:
 
 
 def warm(urls: dict[str, str]) -> None:
-    """Open each page and every picture it names, so the renditions are made before measuring."""
+    """Open each page and every picture it names once before measuring, as a visit before would
+    have (and fail here, not in a Lighthouse run, on a rendition that was not made)."""
     for url in urls.values():
         html = fetch(url)
         base = url.split("/", 3)[:3]

@@ -54,8 +54,9 @@ def prepare() -> dict:
         call_command("flush", interactive=False, verbosity=0)
         defaults.install()
         h.manage("load_demo", "--products", str(PRODUCTS), "--no-progress")
-        # Picture renditions are made on a page's first visit; a live shop has them already.
-        h.manage("generateimages")
+        # load_demo queues its pictures' renditions; whatever a worker has not made yet is made
+        # here, as a live shop has them all.
+        h.manage("generateimages", "catalog:productimage")
         h.vacuum_analyze()
     tokens = []
     for n in range(BUYERS):

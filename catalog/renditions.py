@@ -31,9 +31,9 @@ SIZES = {
 }
 FORMATS = {"webp": ("WEBP", {"quality": 80, "method": 4}), "jpeg": ("JPEG", {"quality": 82})}
 BACKGROUND = (255, 255, 255)
-# Pictures whose renditions one task makes: six encodings each (some 0.1 s of CPU for a large
-# original), so a batch ends well within CELERY_TASK_SOFT_TIME_LIMIT.
-BATCH = 100
+# Pictures whose renditions one task makes: six encodings each, about 0.15 s of CPU for a demo
+# picture (600 px), so a batch ends well within CELERY_TASK_SOFT_TIME_LIMIT on a busy worker.
+BATCH = 50
 
 
 def rendition(size: str, fmt: str) -> ImageSpecField:

@@ -121,6 +121,19 @@ def test_saving_a_picture_makes_its_six_renditions_once_the_transaction_commits(
     assert len(rendition_names()) == 6
 
 
+def test_pictures_stored_in_bulk_are_queued_a_batch_per_task(django_capture_on_commit_callbacks):
+    from catalog.renditions import BATCH, renditions_queue
+
+    ids = [7, 3, *range(100, 100 + 2 * BATCH), 3]
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        renditions_queue(iter(ids))
+
+    batches = [c.kwargs["picture_ids"] for c in callbacks]
+    assert [len(b) for b in batches] == [BATCH, BATCH, 2]  # 3 and 7, each once
+    assert sorted(i for b in batches for i in b) == sorted(set(ids))
+
+
 def test_making_renditions_twice_makes_each_file_once(monkeypatch):
     picture = ProductImageFactory(renditions=False)
     assert services.product_image_renditions_make(picture_ids=[picture.pk]) == 1
