@@ -22,6 +22,7 @@ from orders.models import CartItem, InvoiceKind, Order, OrderEvent, OrderLine, O
 from payments.api import NextActionSerializer, PaymentStatusField, next_action_of
 from shop.api.ids import MAX_ID, id_field, id_or_404
 from shop.api.schema import error_response
+from shop.api.shared import represent, validated
 
 Actor = OrderEvent.Actor
 NOT_IN_STOCK = error_response(
@@ -244,7 +245,7 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(OrderPaymentSerializer(allow_null=True))
     def get_payment(self, order):
         payment = selectors.order_latest_payment(order)
-        return OrderPaymentSerializer(payment).data if payment else None
+        return represent(OrderPaymentSerializer, payment) if payment else None
 
 
 class OrderDetailSerializer(OrderSerializer):
@@ -296,7 +297,7 @@ class QuoteView(APIView):
 def order_body(order_id: int) -> dict:
     """The order as the API shows it, freshly read."""
     order = selectors.order_detail_queryset().get(pk=order_id)
-    return OrderDetailSerializer(order).data
+    return represent(OrderDetailSerializer, order)
 
 
 # --- cart -----------------------------------------------------------------------------------
@@ -475,9 +476,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     def create(self, request):
         """Place an order from the cart or from explicit items."""
-        data = PlaceOrderSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payload = data.validated_data
+        payload = validated(PlaceOrderSerializer, request.data)
 
         def place():
             order = services.order_place(
@@ -488,7 +487,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 detail=True,  # the answer, without reading back what was just written
                 **_basket(request, payload),
             )
-            return status.HTTP_201_CREATED, OrderDetailSerializer(order).data
+            return status.HTTP_201_CREATED, represent(OrderDetailSerializer, order)
 
         code, body, replayed = services.idempotent_call(
             user=request.user,
