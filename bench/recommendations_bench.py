@@ -57,8 +57,9 @@ def _train_child(name, matrix, times, side, params, queue) -> None:
     for _, items, scores in model.recommend_all_arrays(50):  # as the nightly job stores them
         keep = np.isfinite(scores)
         stored += len(items[keep].tolist()) + len(scores[keep].tolist())
-    for item in range(model.n_items):
-        stored += len(model.similar_items(item, 20))
+    for _, similar, scores in model.similar_items_arrays(20):
+        keep = np.isfinite(scores)
+        stored += len(similar[keep].tolist()) + len(scores[keep].tolist())
     done = time.perf_counter()
     queue.put((fitted - started, done - fitted, time.process_time() - cpu_started, max_rss_mb()))
 

@@ -28,8 +28,6 @@ from recommendations.services import versions_prune, versions_switch
 
 logger = logging.getLogger(__name__)
 
-BULK_BATCH = 5000
-
 
 # --- the training matrix --------------------------------------------------------------------
 def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.ndarray, int]:
@@ -182,16 +180,17 @@ def _store_outputs(
         )
         _insert(UserRecommendation, columns, list(batch))
     columns = ["version_id", "product_id", "similar_id", "score", "rank"]
-    batch: list[tuple] = []
-    for item in range(model.n_items):
-        batch.extend(
-            (version.pk, product_ids[item], product_ids[other], score, rank)
-            for rank, (other, score) in enumerate(model.similar_items(item, per_product), start=1)
+    for items, similar, scores in model.similar_items_arrays(per_product):
+        rows, cols = np.nonzero(np.isfinite(scores))
+        batch = zip(
+            [version.pk] * len(rows),
+            products_of[items[rows]].tolist(),
+            products_of[similar[rows, cols]].tolist(),
+            scores[rows, cols].tolist(),
+            (cols + 1).tolist(),
+            strict=True,
         )
-        if len(batch) >= BULK_BATCH:
-            _insert(SimilarProduct, columns, batch)
-            batch = []
-    _insert(SimilarProduct, columns, batch)
+        _insert(SimilarProduct, columns, list(batch))
 
 
 def _train_one(

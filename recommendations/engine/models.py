@@ -45,7 +45,7 @@ def topk_cosine(
     position = np.full(n, -1, dtype=np.int64)
     position[candidates] = np.arange(len(candidates))
     pool_t = pool.T.tocsr()
-    data, indices, indptr = [], [], [0]
+    data, indices, indptr = [], [], [np.zeros(1, dtype=np.int64)]
     k = max(0, min(k, len(candidates) - 1))
     # Few columns (users described by items): the sparse pool times a dense chunk runs on
     # plain arithmetic; many columns: sparse times sparse keeps the chunk small.
@@ -57,21 +57,29 @@ def topk_cosine(
             block = np.asarray(pool @ rows[start:stop].toarray().T).T
         else:
             block = (rows[start:stop] @ pool_t).toarray()
-        denom = norms[start:stop, None] * pool_norms[None, :] + shrink
-        with np.errstate(divide="ignore", invalid="ignore"):
-            block = np.where(denom > 0, block / denom, 0.0)
+        # In place: the block is the largest thing built, and a fresh array per step of the
+        # division cost more than the product. Where the denominator is 0 a row is empty, so
+        # its products are already 0.
+        denom = norms[start:stop, None] * pool_norms[None, :]
+        if shrink:
+            denom += shrink
+        block = np.ascontiguousarray(block)
+        np.divide(block, denom, out=block, where=denom > 0)
         own = position[start:stop]
         mine = np.flatnonzero(own >= 0)
         block[mine, own[mine]] = -np.inf  # never itself
         idx, vals = top_k(block, k)
-        for row_idx, row_vals in zip(idx, vals, strict=True):
-            keep = np.isfinite(row_vals) & (row_vals > 0)
-            indices.append(candidates[row_idx[keep]])
-            data.append(row_vals[keep])
-            indptr.append(indptr[-1] + int(keep.sum()))
+        keep = np.isfinite(vals) & (vals > 0)
+        indices.append(candidates[idx[keep]])
+        data.append(vals[keep])
+        indptr.append(indptr[-1][-1] + np.cumsum(keep.sum(axis=1)))
     if indices:
         return sp.csr_matrix(
-            (np.concatenate(data).astype(np.float32), np.concatenate(indices), indptr),
+            (
+                np.concatenate(data).astype(np.float32),
+                np.concatenate(indices),
+                np.concatenate(indptr),
+            ),
             shape=(n, n),
         )
     return sp.csr_matrix((n, n), dtype=np.float32)
@@ -94,6 +102,9 @@ class Popularity(Recommender):
 
     def item_similarity(self, item):
         return self.popularity
+
+    def item_similarities(self, items):
+        return np.tile(self.popularity, (len(items), 1))
 
 
 class UserKNN(Recommender):
@@ -140,13 +151,18 @@ class UserKNN(Recommender):
         return (self.neighbours[users] @ self.matrix).toarray()
 
     def item_similarity(self, item):
+        return self.item_similarities(np.array([item]))[0]
+
+    def item_similarities(self, items):
+        # Cosine of the items' customer columns, a block of items at a time (one product
+        # instead of one per item).
         if self._item_norm_rows is None:
             self._item_norm_rows = self.matrix.T.tocsr()
             norms = _norms(self._item_norm_rows, axis=1)
             norms[norms == 0] = 1.0
-            self._item_norm_rows = sp.diags(1.0 / norms) @ self._item_norm_rows
-        row = self._item_norm_rows[item]
-        return (self._item_norm_rows @ row.T).toarray().ravel()
+            self._item_norm_rows = sp.csr_matrix(sp.diags(1.0 / norms) @ self._item_norm_rows)
+            self._item_norm_cols = self._item_norm_rows.T.tocsr()
+        return (self._item_norm_rows[items] @ self._item_norm_cols).toarray()
 
 
 class ItemKNN(Recommender):
@@ -173,6 +189,9 @@ class ItemKNN(Recommender):
 
     def item_similarity(self, item):
         return self.neighbours[item].toarray().ravel()
+
+    def item_similarities(self, items):
+        return self.neighbours[items].toarray()
 
 
 class NMFRecommender(Recommender):
