@@ -185,7 +185,7 @@ class ItemKNN(Recommender):
         self.weights = self.neighbours.T.tocsr()
 
     def score_users(self, users):
-        return (self.matrix[users] @ self.weights).toarray()
+        return self.times_items(self.matrix[users], self.weights)
 
     def item_similarity(self, item):
         return self.neighbours[item].toarray().ravel()
@@ -388,7 +388,7 @@ class RecentEASE(EASE):
         scores = np.asarray(self.scoring_profile()[users] @ self.weights, dtype=np.float64)
         if self.next_items is None:
             return scores
-        following = np.asarray((self.latest[users] @ self.next_items).toarray(), np.float64)
+        following = np.asarray(self.times_items(self.latest[users], self.next_items), np.float64)
         scores /= np.abs(scores).max(axis=1, keepdims=True) + 1e-12
         following /= following.max(axis=1, keepdims=True) + 1e-12
         return scores + self.transitions * following

@@ -434,3 +434,16 @@ def test_the_mapped_part_fades_as_a_new_item_gathers_interactions():
 
     # warm 5: taken twice, the predicted column counts 1 - 2/5 of what it counts untaken.
     assert 0 < twice < untouched
+
+
+@pytest.mark.parametrize("share", [0.001, 0.3])
+def test_scoring_through_a_sparse_item_matrix_is_the_plain_product(share):
+    # Below the dense share the product stays sparse, above it a dense copy is multiplied.
+    weights = sp.random(400, 400, density=share, format="csr", dtype=np.float32, random_state=6)
+    rows = shop_like_matrix()[:50]
+    model = fitted("popular", shop_like_matrix())
+
+    product = model.times_items(rows, weights)
+
+    expected = rows.toarray().astype(np.float64) @ weights.toarray().astype(np.float64)
+    assert product == pytest.approx(expected, rel=1e-5, abs=1e-6)
