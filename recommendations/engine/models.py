@@ -3,7 +3,9 @@ hybrid of it with what is known about the items (cold start)."""
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.linalg
@@ -21,6 +23,32 @@ SIMILARITY_CHUNK = 1024
 DENSE_FEATURES = 20000
 # New items whose EASE columns are predicted at once (an items x chunk block is dense).
 MAPPED_CHUNK = 1024
+# EASE inverses kept within ``shared_ease()``: a training run fits on two matrices (the
+# validation split's training part, then everything), model after model.
+SHARED_INVERSES = 2
+_shared: dict | None = None
+
+
+@contextmanager
+def shared_ease():
+    """Within it, EASE models (``ease``, ``recent_ease``, ``hybrid``) fitted on the same matrix
+    with the same L2 compute the inverse once: the most expensive step of each of their fits,
+    and the same for all three in a nightly run. Each model gets its own copy (the hybrid adds
+    to its columns). Holds up to ``SHARED_INVERSES`` item x item float32 matrices until it
+    ends (100 MB each at 5,000 items)."""
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
+def _fingerprint(matrix: sp.csr_matrix, l2: float) -> tuple:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (matrix.indptr, matrix.indices, matrix.data):
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    return (matrix.shape, str(matrix.data.dtype), float(l2), digest.hexdigest())
 
 
 def _norms(matrix: sp.csr_matrix, axis: int) -> np.ndarray:
@@ -99,6 +127,24 @@ class Popularity(Recommender):
 
     def score_users(self, users):
         return np.tile(self.popularity, (len(users), 1))
+
+    def top_arrays(self, users, k: int, *, exclude_seen: bool = True):
+        # Every customer's ranking is the same list less what they have: only its first
+        # k + (most items a customer of the batch has) places can be anyone's top k.
+        users = np.asarray(users, dtype=np.int64)
+        seen = self.matrix[users]
+        most = int(np.diff(seen.indptr).max(initial=0)) if exclude_seen else 0
+        order = np.lexsort((np.arange(self.n_items), -self.popularity))[: k + most]
+        scores = np.tile(self.popularity[order], (len(users), 1))
+        if exclude_seen:
+            place = np.full(self.n_items, -1, dtype=np.int64)
+            place[order] = np.arange(len(order))
+            rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
+            at = place[seen.indices]
+            scores[rows[at >= 0], at[at >= 0]] = -np.inf
+        # Places in ``order`` rank equal scores by item index, as ``top_k`` ranks columns.
+        idx, vals = top_k(scores, k)
+        return order[idx], vals
 
     def item_similarity(self, item):
         return self.popularity
@@ -273,6 +319,18 @@ class EASE(Recommender):
         n_items = matrix.shape[1]
         if n_items > self.max_items:
             raise ValueError(f"EASE needs a dense {n_items}^2 matrix; max_items={self.max_items}")
+        key = _fingerprint(matrix, self.l2) if _shared is not None else None
+        if key in (_shared or {}):
+            self.weights = _shared[key].copy()
+            return
+        self._inverse(matrix)
+        if key is not None:
+            while len(_shared) >= SHARED_INVERSES:
+                del _shared[next(iter(_shared))]
+            _shared[key] = self.weights.copy()
+
+    def _inverse(self, matrix):
+        n_items = matrix.shape[1]
         gram = (matrix.T @ matrix).toarray().astype(np.float32, copy=False)
         gram[np.diag_indices(n_items)] += self.l2
         # The regularised Gram matrix is symmetric positive definite: its inverse through a
@@ -512,7 +570,9 @@ class Hybrid(RecentEASE):
             (self.graph, self.graph_weights),
         ):
             if spread is not None:
-                side += weight * _row_max_scaled((profile @ spread).toarray().astype(np.float64))
+                side += weight * _row_max_scaled(
+                    self.times_items(profile, spread).astype(np.float64)
+                )
         return scores + self.coldness[None, :] * side
 
     def item_similarity(self, item):
