@@ -246,6 +246,19 @@ def training_run(
         data, product_ids = with_new_products(data, product_ids)
         side = product_side_info(product_ids)
     progress("matrix built")
+    # EASE, recent EASE and the hybrid fit the same matrices with the same L2 by default: one
+    # inverse per matrix serves them all.
+    with engine.shared_ease():
+        versions = _train_all(
+            algorithms, data, user_ids, product_ids, n_interactions, params, progress, side
+        )
+    versions_switch(versions=versions)
+    versions_prune()
+    return versions
+
+
+def _train_all(algorithms, data, user_ids, product_ids, n_interactions, params, progress, side):
+    """One version per algorithm, trained in turn; a failure marks only its own version."""
     versions = []
     for name in algorithms:
         version = ModelVersion.objects.create(
@@ -275,6 +288,4 @@ def training_run(
             version.save(update_fields=["status", "error"])
             progress(f"{name}: failed")
         versions.append(version)
-    versions_switch(versions=versions)
-    versions_prune()
     return versions

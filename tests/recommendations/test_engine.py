@@ -447,3 +447,32 @@ def test_scoring_through_a_sparse_item_matrix_is_the_plain_product(share):
 
     expected = rows.toarray().astype(np.float64) @ weights.toarray().astype(np.float64)
     assert product == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_ease_models_of_one_run_share_the_inverse_and_score_as_if_fitted_alone():
+    from recommendations.engine import models
+
+    matrix = shop_like_matrix()
+    alone = {name: fitted(name, matrix) for name in ("ease", "recent_ease", "hybrid")}
+    inverses = []
+    original = models.EASE._inverse
+
+    def counted(self, m):
+        inverses.append(m.shape)
+        return original(self, m)
+
+    models.EASE._inverse = counted
+    try:
+        with engine.shared_ease():
+            shared = {name: fitted(name, matrix) for name in alone}
+            other_l2 = fitted("ease", matrix, l2=50.0)
+    finally:
+        models.EASE._inverse = original
+
+    assert len(inverses) == 2  # one for L2 500, one for L2 50
+    for name, model in alone.items():
+        assert np.array_equal(shared[name].weights, model.weights)
+        assert dict(shared[name].recommend_all(5)) == dict(model.recommend_all(5))
+    assert not np.allclose(other_l2.weights, alone["ease"].weights)
+    # Outside the block nothing is kept.
+    assert models._shared is None
