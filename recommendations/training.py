@@ -28,8 +28,6 @@ from recommendations.services import versions_prune, versions_switch
 
 logger = logging.getLogger(__name__)
 
-BULK_BATCH = 5000
-
 
 # --- the training matrix --------------------------------------------------------------------
 def training_interactions(*, since=None) -> tuple[Interactions, np.ndarray, np.ndarray, int]:
@@ -182,16 +180,17 @@ def _store_outputs(
         )
         _insert(UserRecommendation, columns, list(batch))
     columns = ["version_id", "product_id", "similar_id", "score", "rank"]
-    batch: list[tuple] = []
-    for item in range(model.n_items):
-        batch.extend(
-            (version.pk, product_ids[item], product_ids[other], score, rank)
-            for rank, (other, score) in enumerate(model.similar_items(item, per_product), start=1)
+    for items, similar, scores in model.similar_items_arrays(per_product):
+        rows, cols = np.nonzero(np.isfinite(scores))
+        batch = zip(
+            [version.pk] * len(rows),
+            products_of[items[rows]].tolist(),
+            products_of[similar[rows, cols]].tolist(),
+            scores[rows, cols].tolist(),
+            (cols + 1).tolist(),
+            strict=True,
         )
-        if len(batch) >= BULK_BATCH:
-            _insert(SimilarProduct, columns, batch)
-            batch = []
-    _insert(SimilarProduct, columns, batch)
+        _insert(SimilarProduct, columns, list(batch))
 
 
 def _train_one(
@@ -247,6 +246,19 @@ def training_run(
         data, product_ids = with_new_products(data, product_ids)
         side = product_side_info(product_ids)
     progress("matrix built")
+    # EASE, recent EASE and the hybrid fit the same matrices with the same L2 by default: one
+    # inverse per matrix serves them all.
+    with engine.shared_ease():
+        versions = _train_all(
+            algorithms, data, user_ids, product_ids, n_interactions, params, progress, side
+        )
+    versions_switch(versions=versions)
+    versions_prune()
+    return versions
+
+
+def _train_all(algorithms, data, user_ids, product_ids, n_interactions, params, progress, side):
+    """One version per algorithm, trained in turn; a failure marks only its own version."""
     versions = []
     for name in algorithms:
         version = ModelVersion.objects.create(
@@ -276,6 +288,4 @@ def training_run(
             version.save(update_fields=["status", "error"])
             progress(f"{name}: failed")
         versions.append(version)
-    versions_switch(versions=versions)
-    versions_prune()
     return versions

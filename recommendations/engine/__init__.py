@@ -13,6 +13,7 @@ from recommendations.engine.models import (
     Popularity,
     RecentEASE,
     UserKNN,
+    shared_ease,
 )
 
 ALGORITHMS: dict[str, type[Recommender]] = {
@@ -46,4 +47,5 @@ __all__ = [
     "Recommender",
     "UserKNN",
     "build",
+    "shared_ease",
 ]

@@ -3,7 +3,9 @@ hybrid of it with what is known about the items (cold start)."""
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import scipy.linalg
@@ -21,6 +23,32 @@ SIMILARITY_CHUNK = 1024
 DENSE_FEATURES = 20000
 # New items whose EASE columns are predicted at once (an items x chunk block is dense).
 MAPPED_CHUNK = 1024
+# EASE inverses kept within ``shared_ease()``: a training run fits on two matrices (the
+# validation split's training part, then everything), model after model.
+SHARED_INVERSES = 2
+_shared: dict | None = None
+
+
+@contextmanager
+def shared_ease():
+    """Within it, EASE models (``ease``, ``recent_ease``, ``hybrid``) fitted on the same matrix
+    with the same L2 compute the inverse once: the most expensive step of each of their fits,
+    and the same for all three in a nightly run. Each model gets its own copy (the hybrid adds
+    to its columns). Holds up to ``SHARED_INVERSES`` item x item float32 matrices until it
+    ends (100 MB each at 5,000 items)."""
+    global _shared
+    previous, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        _shared = previous
+
+
+def _fingerprint(matrix: sp.csr_matrix, l2: float) -> tuple:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (matrix.indptr, matrix.indices, matrix.data):
+        digest.update(np.ascontiguousarray(part).view(np.uint8))
+    return (matrix.shape, str(matrix.data.dtype), float(l2), digest.hexdigest())
 
 
 def _norms(matrix: sp.csr_matrix, axis: int) -> np.ndarray:
@@ -45,7 +73,7 @@ def topk_cosine(
     position = np.full(n, -1, dtype=np.int64)
     position[candidates] = np.arange(len(candidates))
     pool_t = pool.T.tocsr()
-    data, indices, indptr = [], [], [0]
+    data, indices, indptr = [], [], [np.zeros(1, dtype=np.int64)]
     k = max(0, min(k, len(candidates) - 1))
     # Few columns (users described by items): the sparse pool times a dense chunk runs on
     # plain arithmetic; many columns: sparse times sparse keeps the chunk small.
@@ -57,21 +85,29 @@ def topk_cosine(
             block = np.asarray(pool @ rows[start:stop].toarray().T).T
         else:
             block = (rows[start:stop] @ pool_t).toarray()
-        denom = norms[start:stop, None] * pool_norms[None, :] + shrink
-        with np.errstate(divide="ignore", invalid="ignore"):
-            block = np.where(denom > 0, block / denom, 0.0)
+        # In place: the block is the largest thing built, and a fresh array per step of the
+        # division cost more than the product. Where the denominator is 0 a row is empty, so
+        # its products are already 0.
+        denom = norms[start:stop, None] * pool_norms[None, :]
+        if shrink:
+            denom += shrink
+        block = np.ascontiguousarray(block)
+        np.divide(block, denom, out=block, where=denom > 0)
         own = position[start:stop]
         mine = np.flatnonzero(own >= 0)
         block[mine, own[mine]] = -np.inf  # never itself
         idx, vals = top_k(block, k)
-        for row_idx, row_vals in zip(idx, vals, strict=True):
-            keep = np.isfinite(row_vals) & (row_vals > 0)
-            indices.append(candidates[row_idx[keep]])
-            data.append(row_vals[keep])
-            indptr.append(indptr[-1] + int(keep.sum()))
+        keep = np.isfinite(vals) & (vals > 0)
+        indices.append(candidates[idx[keep]])
+        data.append(vals[keep])
+        indptr.append(indptr[-1][-1] + np.cumsum(keep.sum(axis=1)))
     if indices:
         return sp.csr_matrix(
-            (np.concatenate(data).astype(np.float32), np.concatenate(indices), indptr),
+            (
+                np.concatenate(data).astype(np.float32),
+                np.concatenate(indices),
+                np.concatenate(indptr),
+            ),
             shape=(n, n),
         )
     return sp.csr_matrix((n, n), dtype=np.float32)
@@ -92,8 +128,29 @@ class Popularity(Recommender):
     def score_users(self, users):
         return np.tile(self.popularity, (len(users), 1))
 
+    def top_arrays(self, users, k: int, *, exclude_seen: bool = True):
+        # Every customer's ranking is the same list less what they have: only its first
+        # k + (most items a customer of the batch has) places can be anyone's top k.
+        users = np.asarray(users, dtype=np.int64)
+        seen = self.matrix[users]
+        most = int(np.diff(seen.indptr).max(initial=0)) if exclude_seen else 0
+        order = np.lexsort((np.arange(self.n_items), -self.popularity))[: k + most]
+        scores = np.tile(self.popularity[order], (len(users), 1))
+        if exclude_seen:
+            place = np.full(self.n_items, -1, dtype=np.int64)
+            place[order] = np.arange(len(order))
+            rows = np.repeat(np.arange(len(users)), np.diff(seen.indptr))
+            at = place[seen.indices]
+            scores[rows[at >= 0], at[at >= 0]] = -np.inf
+        # Places in ``order`` rank equal scores by item index, as ``top_k`` ranks columns.
+        idx, vals = top_k(scores, k)
+        return order[idx], vals
+
     def item_similarity(self, item):
         return self.popularity
+
+    def item_similarities(self, items):
+        return np.tile(self.popularity, (len(items), 1))
 
 
 class UserKNN(Recommender):
@@ -140,13 +197,18 @@ class UserKNN(Recommender):
         return (self.neighbours[users] @ self.matrix).toarray()
 
     def item_similarity(self, item):
+        return self.item_similarities(np.array([item]))[0]
+
+    def item_similarities(self, items):
+        # Cosine of the items' customer columns, a block of items at a time (one product
+        # instead of one per item).
         if self._item_norm_rows is None:
             self._item_norm_rows = self.matrix.T.tocsr()
             norms = _norms(self._item_norm_rows, axis=1)
             norms[norms == 0] = 1.0
-            self._item_norm_rows = sp.diags(1.0 / norms) @ self._item_norm_rows
-        row = self._item_norm_rows[item]
-        return (self._item_norm_rows @ row.T).toarray().ravel()
+            self._item_norm_rows = sp.csr_matrix(sp.diags(1.0 / norms) @ self._item_norm_rows)
+            self._item_norm_cols = self._item_norm_rows.T.tocsr()
+        return (self._item_norm_rows[items] @ self._item_norm_cols).toarray()
 
 
 class ItemKNN(Recommender):
@@ -169,10 +231,13 @@ class ItemKNN(Recommender):
         self.weights = self.neighbours.T.tocsr()
 
     def score_users(self, users):
-        return (self.matrix[users] @ self.weights).toarray()
+        return self.times_items(self.matrix[users], self.weights)
 
     def item_similarity(self, item):
         return self.neighbours[item].toarray().ravel()
+
+    def item_similarities(self, items):
+        return self.neighbours[items].toarray()
 
 
 class NMFRecommender(Recommender):
@@ -254,6 +319,18 @@ class EASE(Recommender):
         n_items = matrix.shape[1]
         if n_items > self.max_items:
             raise ValueError(f"EASE needs a dense {n_items}^2 matrix; max_items={self.max_items}")
+        key = _fingerprint(matrix, self.l2) if _shared is not None else None
+        if key in (_shared or {}):
+            self.weights = _shared[key].copy()
+            return
+        self._inverse(matrix)
+        if key is not None:
+            while len(_shared) >= SHARED_INVERSES:
+                del _shared[next(iter(_shared))]
+            _shared[key] = self.weights.copy()
+
+    def _inverse(self, matrix):
+        n_items = matrix.shape[1]
         gram = (matrix.T @ matrix).toarray().astype(np.float32, copy=False)
         gram[np.diag_indices(n_items)] += self.l2
         # The regularised Gram matrix is symmetric positive definite: its inverse through a
@@ -369,7 +446,7 @@ class RecentEASE(EASE):
         scores = np.asarray(self.scoring_profile()[users] @ self.weights, dtype=np.float64)
         if self.next_items is None:
             return scores
-        following = np.asarray((self.latest[users] @ self.next_items).toarray(), np.float64)
+        following = np.asarray(self.times_items(self.latest[users], self.next_items), np.float64)
         scores /= np.abs(scores).max(axis=1, keepdims=True) + 1e-12
         following /= following.max(axis=1, keepdims=True) + 1e-12
         return scores + self.transitions * following
@@ -493,7 +570,9 @@ class Hybrid(RecentEASE):
             (self.graph, self.graph_weights),
         ):
             if spread is not None:
-                side += weight * _row_max_scaled((profile @ spread).toarray().astype(np.float64))
+                side += weight * _row_max_scaled(
+                    self.times_items(profile, spread).astype(np.float64)
+                )
         return scores + self.coldness[None, :] * side
 
     def item_similarity(self, item):

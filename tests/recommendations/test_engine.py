@@ -122,6 +122,113 @@ def test_top_k_orders_by_score_then_index_and_puts_minus_infinity_last():
     assert vals[0, 0] == pytest.approx(0.9)
 
 
+def reference_top_k(scores, k):
+    """The k best columns of each row by a full stable sort: score descending, index ascending."""
+    idx = np.array([np.lexsort((np.arange(len(row)), -row))[:k] for row in scores])
+    return idx, np.take_along_axis(scores, idx, axis=1)
+
+
+def random_scores(kind, shape, rng):
+    scores = rng.random(shape)
+    if kind == "few values":  # ties everywhere, at the k-th place too
+        scores = rng.integers(0, 4, shape).astype(np.float32)
+    elif kind == "mostly seen":  # fewer finite columns than k in some rows
+        scores[rng.random(shape) < 0.97] = -np.inf
+    elif kind == "zeros":  # the sparse products' rows: many exact zeros
+        scores = np.round(scores, 2) * (rng.random(shape) < 0.02)
+    return scores
+
+
+@pytest.mark.parametrize("kind", ["distinct", "few values", "mostly seen", "zeros"])
+@pytest.mark.parametrize(
+    "shape,k", [((40, 3000), 50), ((40, 3000), 1), ((25, 700), 20), ((5, 30), 50)]
+)
+def test_top_k_selects_exactly_what_a_full_sort_selects(kind, shape, k):
+    # Wide rows take the grouped search, narrow ones the selection over whole rows; both
+    # must give the full sort's answer, ties at the k-th place included.
+    scores = random_scores(kind, shape, np.random.default_rng(len(kind) * k))
+
+    idx, vals = top_k(scores, k)
+
+    expected_idx, expected_vals = reference_top_k(scores, min(k, shape[1]))
+    assert idx.tolist() == expected_idx.tolist()
+    assert vals.tolist() == expected_vals.tolist()
+
+
+def shop_like_matrix(seed=3, users=300, items=400):
+    """Long-tailed: a few items most users took, most items few took; weights 1, 3 or 5."""
+    rng = np.random.default_rng(seed)
+    appeal = rng.pareto(1.2, items) + 0.05
+    cells = sp.dok_matrix((users, items), dtype=np.float32)
+    for user in range(users):
+        for item in rng.choice(items, size=int(rng.integers(1, 30)), p=appeal / appeal.sum()):
+            cells[user, item] = rng.choice([1.0, 3.0, 5.0])
+    return cells.tocsr()
+
+
+@pytest.mark.parametrize("name", list(engine.ALGORITHMS))
+def test_every_customers_stored_top_k_is_the_full_ranking_of_their_unseen_items(name):
+    matrix = shop_like_matrix()
+    model = fitted(name, matrix)
+
+    for users, items, scores in model.recommend_all_arrays(10):
+        dense = np.asarray(model.score_users(users), dtype=np.float64)
+        dense[matrix[users].toarray() > 0] = -np.inf
+        expected_idx, expected_vals = reference_top_k(dense, 10)
+        assert items.tolist() == expected_idx.tolist()
+        assert scores.tolist() == expected_vals.tolist()
+
+
+@pytest.mark.parametrize("name", list(engine.ALGORITHMS))
+def test_every_products_stored_similar_items_are_the_full_ranking_of_its_similarities(name):
+    model = fitted(name, shop_like_matrix())
+
+    found = 0
+    for items, similar, scores in model.similar_items_arrays(10):
+        for row, item in enumerate(items):
+            sims = np.asarray(model.item_similarity(int(item)), dtype=np.float64).copy()
+            sims[item] = -np.inf
+            order = [i for i in np.lexsort((np.arange(len(sims)), -sims)) if sims[i] > 0][:10]
+            kept = np.isfinite(scores[row])
+            assert similar[row][kept].tolist() == order
+            assert scores[row][kept].tolist() == pytest.approx(sims[order].tolist(), rel=1e-6)
+            found += len(order)
+    assert found > 0
+
+
+def test_user_knn_item_similarity_is_the_cosine_of_the_items_customer_columns():
+    matrix = shop_like_matrix()
+    dense = matrix.toarray().astype(np.float64)
+    norms = np.linalg.norm(dense, axis=0)
+    norms[norms == 0] = 1.0
+    expected = (dense.T @ dense) / np.outer(norms, norms)
+
+    model = fitted("user_knn", matrix)
+
+    assert model.item_similarities(np.arange(400)) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("shrink", [0.0, 10.0])
+def test_top_k_cosine_keeps_each_rows_k_most_similar_other_rows(shrink):
+    from recommendations.engine.models import topk_cosine
+
+    rows = shop_like_matrix(users=600, items=80)
+    dense = rows.toarray().astype(np.float64)
+    norms = np.linalg.norm(dense, axis=1)
+    cosine = (dense @ dense.T) / (np.outer(norms, norms) + shrink)
+    np.fill_diagonal(cosine, -np.inf)
+
+    kept = topk_cosine(rows, 20, shrink).toarray()
+
+    for row in range(600):
+        order = [i for i in np.lexsort((np.arange(600), -cosine[row]))[:20] if cosine[row, i] > 0]
+        # Computed in float32: near-ties may fall either way, nothing less similar is kept.
+        chosen = np.flatnonzero(kept[row])
+        assert len(chosen) == len(order)
+        assert (cosine[row, chosen] >= cosine[row, order[-1]] - 1e-6).all()
+        assert kept[row, chosen] == pytest.approx(cosine[row, chosen], rel=1e-5)
+
+
 def test_user_knn_draws_neighbours_from_the_most_active_users_past_its_pool():
     model = fitted("user_knn", max_pool=4, k=3)
 
@@ -327,3 +434,45 @@ def test_the_mapped_part_fades_as_a_new_item_gathers_interactions():
 
     # warm 5: taken twice, the predicted column counts 1 - 2/5 of what it counts untaken.
     assert 0 < twice < untouched
+
+
+@pytest.mark.parametrize("share", [0.001, 0.3])
+def test_scoring_through_a_sparse_item_matrix_is_the_plain_product(share):
+    # Below the dense share the product stays sparse, above it a dense copy is multiplied.
+    weights = sp.random(400, 400, density=share, format="csr", dtype=np.float32, random_state=6)
+    rows = shop_like_matrix()[:50]
+    model = fitted("popular", shop_like_matrix())
+
+    product = model.times_items(rows, weights)
+
+    expected = rows.toarray().astype(np.float64) @ weights.toarray().astype(np.float64)
+    assert product == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_ease_models_of_one_run_share_the_inverse_and_score_as_if_fitted_alone():
+    from recommendations.engine import models
+
+    matrix = shop_like_matrix()
+    alone = {name: fitted(name, matrix) for name in ("ease", "recent_ease", "hybrid")}
+    inverses = []
+    original = models.EASE._inverse
+
+    def counted(self, m):
+        inverses.append(m.shape)
+        return original(self, m)
+
+    models.EASE._inverse = counted
+    try:
+        with engine.shared_ease():
+            shared = {name: fitted(name, matrix) for name in alone}
+            other_l2 = fitted("ease", matrix, l2=50.0)
+    finally:
+        models.EASE._inverse = original
+
+    assert len(inverses) == 2  # one for L2 500, one for L2 50
+    for name, model in alone.items():
+        assert np.array_equal(shared[name].weights, model.weights)
+        assert dict(shared[name].recommend_all(5)) == dict(model.recommend_all(5))
+    assert not np.allclose(other_l2.weights, alone["ease"].weights)
+    # Outside the block nothing is kept.
+    assert models._shared is None
