@@ -204,13 +204,15 @@ GRIDS: dict[str, dict[str, list]] = {
         "half_life": [None, 5.0, 10.0, 20.0],
         "transitions": [0.0, 0.3, 1.0],
     },
-    # Content, graph and mapping 0 is recent_ease: tuning may fall back to it.
+    # Content, graph and mapping 0 is recent_ease: tuning may fall back to it. Shrinkage: how
+    # many interactions the mapped column is worth against a new item's learned one.
     "hybrid": {
         "half_life": [None, 10.0],
         "transitions": [0.0, 1.0],
         "content": [0.0, 0.3, 1.0],
         "graph": [0.0, 1.0],
         "mapping": [0.0, 1.0],
+        "shrinkage": [4.0, 64.0],
     },
 }
 

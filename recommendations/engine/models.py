@@ -23,6 +23,10 @@ SIMILARITY_CHUNK = 1024
 DENSE_FEATURES = 20000
 # New items whose EASE columns are predicted at once (an items x chunk block is dense).
 MAPPED_CHUNK = 1024
+# How many interactions the content-mapped column of a new item is worth against its learnt
+# one, by default: the evaluation's tuning chose 64 on every MovieLens cold split with 1 to 4
+# interactions kept (the learnt column of 4 interactions then counts 6%).
+SHRINKAGE = 64.0
 # EASE inverses kept within ``shared_ease()``: a training run fits on two matrices (the
 # validation split's training part, then everything), model after model.
 SHARED_INVERSES = 2
@@ -476,16 +480,32 @@ def content_mapping(
     return ridge.fit(vectors[known].toarray(), weights[:, known].T)
 
 
+def learned_share(taken: np.ndarray, shrinkage: float) -> np.ndarray:
+    """How much of an item's column is its own learnt EASE column, by the ``taken`` count of
+    its interactions: n / (n + ``shrinkage``), the rest being the column mapped from its
+    content. 0 for an item nobody took (nothing learned), towards 1 as takers add up: the
+    usual shrinkage of an estimate resting on n observations towards a prior, ``shrinkage``
+    being how many observations the prior is worth."""
+    taken = np.asarray(taken, dtype=np.float64)
+    if shrinkage <= 0:
+        return np.where(taken > 0, 1.0, 0.0)
+    return taken / (taken + shrinkage)
+
+
 class Hybrid(RecentEASE):
     """``recent_ease`` plus what is known about the items, for products few have taken yet.
 
     Three ways in for a new product. Mapping: its EASE column (what its score is made of) is
     predicted from its content vector (features weighted by TF-IDF, unit length) by a ridge
     regression fitted on the products taken at least ``warm`` times, so it is scored as the
-    known products that resemble it are; the predicted column is added to the learnt one with
-    weight ``mapping x (1 - n / warm)`` for a product taken ``n < warm`` times. Content: the
-    cosine similarity of the content vectors, each item keeping its ``neighbours`` most
-    similar. Graph: the catalog's edges between items, each row normalised. A customer's items
+    known products that resemble it are. For a product taken ``n < warm`` times the column is
+    a blend: ``n / (n + shrinkage)`` of the learnt column and the rest of ``mapping`` x the
+    predicted one (a shrinkage of the learnt estimate towards the mapped one as a prior worth
+    ``shrinkage`` interactions): the predicted column alone for a product nobody took, the
+    learnt one more and more as takers add up. A few interactions make a poor column: EASE's
+    L2 shrinks it towards zero and it rests on a handful of customers. Content: the cosine
+    similarity of the content vectors, each item keeping its ``neighbours`` most similar.
+    Graph: the catalog's edges between items, each row normalised. A customer's items
     (recency-weighted as in ``recent_ease``) spread score along content and graph to items
     like them; that score counts in full for an item nobody took and fades as it gathers
     interactions (x ``warm / (warm + n)``). The collaborative part (mapping included) and the
@@ -504,13 +524,14 @@ class Hybrid(RecentEASE):
         graph: float = 0.5,
         mapping: float = 1.0,
         mapping_l2: float = 3.0,
+        shrinkage: float = SHRINKAGE,
         warm: float = 5.0,
         neighbours: int = 100,
         **params,
     ):
         super().__init__(**params)
         self.content, self.graph, self.warm, self.neighbours = content, graph, warm, neighbours
-        self.mapping, self.mapping_l2 = mapping, mapping_l2
+        self.mapping, self.mapping_l2, self.shrinkage = mapping, mapping_l2, shrinkage
         self.content_similarity: sp.csr_matrix | None = None
         self.graph_weights: sp.csr_matrix | None = None
         self.coldness: np.ndarray | None = None
@@ -524,6 +545,7 @@ class Hybrid(RecentEASE):
             "graph": self.graph,
             "mapping": self.mapping,
             "mapping_l2": self.mapping_l2,
+            "shrinkage": self.shrinkage,
             "warm": self.warm,
             "neighbours": self.neighbours,
         }
@@ -552,14 +574,22 @@ class Hybrid(RecentEASE):
         # A regression needs examples; with fewer known items than two, there is nothing to map.
         if len(known) < 2 or not len(new):
             return
-        ridge = content_mapping(vectors, self.weights, known, self.mapping_l2)
-        fade = (self.mapping * (1.0 - self.taken[new] / self.warm)).astype(np.float32)
+        # Only the known items' rows are predicted (the rest of a mapped column stays 0): the
+        # weights from an item taken a handful of times rest on those few customers, not
+        # worth spreading to every new item like it, and the ridge gets one target per known
+        # item instead of one per item. On the MovieLens cold split (4 kept) the mapped
+        # column's validation hit rate@10 is the same either way (0.7921).
+        ridge = content_mapping(vectors, self.weights[known], known, self.mapping_l2)
+        share = learned_share(self.taken[new], self.shrinkage).astype(np.float32)
         for start in range(0, len(new), MAPPED_CHUNK):
             chunk = new[start : start + MAPPED_CHUNK]
-            block = ridge.predict(vectors[chunk].toarray()).T.astype(np.float32)
-            block *= fade[start : start + MAPPED_CHUNK][None, :]
+            mapped = ridge.predict(vectors[chunk].toarray()).T.astype(np.float32)
+            own = share[start : start + MAPPED_CHUNK][None, :]
+            # n / (n + shrinkage) of the learnt column, the rest mapped (see the class).
+            block = own * self.weights[:, chunk]
+            block[known] += self.mapping * (1.0 - own) * mapped
             block[chunk, np.arange(len(chunk))] = 0.0  # never an item's own weight
-            self.weights[:, chunk] += block
+            self.weights[:, chunk] = block
 
     def score_users(self, users):
         scores = _row_max_scaled(np.asarray(super().score_users(users), dtype=np.float64))

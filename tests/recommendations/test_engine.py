@@ -415,25 +415,49 @@ def test_without_the_mapping_a_new_item_has_no_collaborative_score():
     assert hybrid.score_users(np.array([12]))[0, 6] == 0.0
 
 
-def test_the_mapped_part_fades_as_a_new_item_gathers_interactions():
+def _taken_by(matrix, times, item, users):
+    """``matrix`` and ``times`` with ``item`` taken by ``users`` too (at time 2)."""
+    taken, taken_times = sp.lil_matrix(matrix), sp.lil_matrix(times)
+    for user in users:
+        taken[user, item], taken_times[user, item] = 1.0, 2.0
+    return sp.csr_matrix(taken), sp.csr_matrix(taken_times)
+
+
+def _learned_and_mapped(matrix, times, side, item):
+    """The column of ``item`` as EASE learns it (no mapping) and as the content mapping
+    predicts it (the ridge fitted on the known items' columns, on their rows only)."""
+    from recommendations.engine.models import content_mapping, content_vectors
+
+    plain = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=0.0)
+    plain.fit(matrix, times, side)
+    known = np.flatnonzero(plain.taken >= plain.warm)
+    vectors = content_vectors(side.features)
+    ridge = content_mapping(vectors, plain.weights[known], known, plain.mapping_l2)
+    mapped = np.zeros(plain.n_items)
+    mapped[known] = ridge.predict(vectors[[item]].toarray())[0]
+    mapped[item] = 0.0
+    return plain.weights[:, item].astype(np.float64), mapped
+
+
+def test_the_learned_share_is_nothing_for_an_untaken_item_and_grows_to_all():
+    from recommendations.engine.models import learned_share
+
+    share = learned_share(np.array([0, 1, 4, 16, 10_000]), 4.0)
+
+    assert share.tolist()[:4] == [0.0, 1 / 5, 4 / 8, 16 / 20]
+    assert share[-1] > 0.999
+    assert (np.diff(share) > 0).all()
+
+
+def test_the_column_of_an_item_nobody_took_is_the_mapped_one():
     matrix, times, side = _two_tastes_with_a_new_book()
-    # Two users of the books take the new book too: it is no longer unknown.
-    taken = sp.lil_matrix(matrix)
-    taken_times = sp.lil_matrix(times)
-    for user in (0, 1):
-        taken[user, 6], taken_times[user, 6] = 1.0, 2.0
+    _, mapped = _learned_and_mapped(matrix, times, side, 6)
 
-    def mapped_part(m, t):
-        plain = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=0.0)
-        mapped = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=1.0)
-        plain.fit(sp.csr_matrix(m), sp.csr_matrix(t), side)
-        mapped.fit(sp.csr_matrix(m), sp.csr_matrix(t), side)
-        return np.abs(mapped.weights[:, 6] - plain.weights[:, 6]).sum()
+    hybrid = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=1.0, shrinkage=2.0)
+    hybrid.fit(matrix, times, side)
 
-    untouched, twice = mapped_part(matrix, times), mapped_part(taken, taken_times)
-
-    # warm 5: taken twice, the predicted column counts 1 - 2/5 of what it counts untaken.
-    assert 0 < twice < untouched
+    assert np.abs(mapped).max() > 0.01  # the check below is not between two zero columns
+    np.testing.assert_allclose(hybrid.weights[:, 6], mapped, atol=1e-6)
 
 
 @pytest.mark.parametrize("share", [0.001, 0.3])
@@ -476,3 +500,46 @@ def test_ease_models_of_one_run_share_the_inverse_and_score_as_if_fitted_alone()
     assert not np.allclose(other_l2.weights, alone["ease"].weights)
     # Outside the block nothing is kept.
     assert models._shared is None
+
+
+def test_a_new_items_column_blends_learned_and_mapped_by_its_interactions():
+    matrix, times, side = _two_tastes_with_a_new_book()
+    # Two readers of the books take the new book too: taken twice, under warm (5).
+    matrix, times = _taken_by(matrix, times, 6, (0, 1))
+    learned, mapped = _learned_and_mapped(matrix, times, side, 6)
+
+    hybrid = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=1.0, shrinkage=3.0)
+    hybrid.fit(matrix, times, side)
+
+    # n / (n + shrinkage) = 2 / 5 learned, the rest mapped; the two differ, so neither alone
+    # (no blend, or the fade of before) passes.
+    assert np.abs(learned - mapped).max() > 0.01
+    np.testing.assert_allclose(hybrid.weights[:, 6], 0.4 * learned + 0.6 * mapped, atol=1e-6)
+
+
+def test_with_many_interactions_against_the_shrinkage_a_column_is_the_learned_one():
+    matrix, times, side = _two_tastes_with_a_new_book()
+    matrix, times = _taken_by(matrix, times, 6, (0, 1, 2, 3))
+    learned, mapped = _learned_and_mapped(matrix, times, side, 6)
+
+    def column(shrinkage):
+        hybrid = engine.build(
+            "hybrid", l2=1.0, content=0.0, graph=0.0, mapping=1.0, shrinkage=shrinkage
+        )
+        return hybrid.fit(matrix, times, side).weights[:, 6].astype(np.float64)
+
+    # Taken 4 times: the less the mapped column is worth, the nearer the learned one.
+    gaps = [np.abs(column(s) - learned).max() for s in (100.0, 1.0, 0.01)]
+    assert gaps[0] > gaps[1] > gaps[2]
+    assert gaps[2] < 1e-2 * np.abs(learned - mapped).max()
+
+
+def test_without_the_mapping_a_taken_new_items_column_is_the_learned_one():
+    matrix, times, side = _two_tastes_with_a_new_book()
+    matrix, times = _taken_by(matrix, times, 6, (0, 1))
+    learned, _ = _learned_and_mapped(matrix, times, side, 6)
+
+    hybrid = engine.build("hybrid", l2=1.0, content=0.0, graph=0.0, mapping=0.0, shrinkage=3.0)
+    hybrid.fit(matrix, times, side)
+
+    np.testing.assert_array_equal(hybrid.weights[:, 6], learned.astype(np.float32))
