@@ -14,13 +14,23 @@ def atomic_bounded(milliseconds: int | None = None) -> Iterator[None]:
 
     A row held by a stuck transaction then fails this one with an OperationalError (which the
     tasks retry) instead of piling every worker up behind it. SQLite takes one writer at a time
-    and has no such setting."""
-    wait = settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds
+    and has no such setting.
+
+    A connection opened with that bound already (the startup option ``shop/settings.py`` gives
+    a direct connection) sends nothing more; otherwise (behind PgBouncer, or another bound) it
+    is set for this transaction only, as ``SET LOCAL`` does: a session-wide SET would outlive
+    the transaction on a pooled server connection and bound some other client's waits."""
+    wait = f"{int(settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds)}ms"
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not _bounded_at_connect(wait):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(wait)}ms"])
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [wait])
         yield
+
+
+def _bounded_at_connect(wait: str) -> bool:
+    options = connection.settings_dict.get("OPTIONS", {}).get("options") or ""
+    return f"lock_timeout={wait}" in options.split()
 
 
 def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) -> None:
