@@ -5,7 +5,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import DateTimeField
+from django.db.models import DateTimeField, QuerySet
+from django.db.models.sql import UpdateQuery
 
 
 @contextmanager
@@ -31,6 +32,55 @@ def atomic_bounded(milliseconds: int | None = None) -> Iterator[None]:
 def _bounded_at_connect(wait: str) -> bool:
     options = connection.settings_dict.get("OPTIONS", {}).get("options") or ""
     return f"lock_timeout={wait}" in options.split()
+
+
+def update_audited(rows: QuerySet, values: dict, audit: list) -> bool:
+    """A conditional update and its audit rows, which are written only if it changed a row.
+
+    ``rows``: the row(s) to change, filtered on the state they must still be in (the filter is
+    the check, its row lock the serialisation); ``values``: what to set (auto_now fields are
+    not filled, as with ``QuerySet.update``); ``audit``: new instances of one model, inserted
+    when the update matched. True when it changed a row (and the audit rows have their ids);
+    False when no row was in that state, and nothing was written.
+
+    On PostgreSQL this is one statement: the update is a data-modifying ``WITH`` whose result
+    gates the ``INSERT ... SELECT``. Elsewhere (SQLite) it is the update, then ``bulk_create``."""
+    if not audit:
+        raise ValueError("update_audited needs at least one audit row.")
+    target = connections[rows.db]
+    if target.vendor != "postgresql":
+        if not rows.update(**values):
+            return False
+        type(audit[0]).objects.bulk_create(audit)
+        return True
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    update_sql, update_params = query.get_compiler(rows.db).as_sql()
+    meta = audit[0]._meta
+    quote = target.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Every value is cast to its column's type: VALUES would otherwise guess (a NULL is text).
+    row_sql = "(" + ", ".join(f"CAST(%s AS {field.db_type(target)})" for field in fields) + ")"
+    params = list(update_params)
+    for obj in audit:
+        params.extend(field.get_db_prep_save(field.pre_save(obj, True), target) for field in fields)
+    sql = (
+        f"WITH changed AS ({update_sql} RETURNING 1) "
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"SELECT * FROM (VALUES {', '.join([row_sql] * len(audit))}) AS audit "
+        f"WHERE EXISTS (SELECT 1 FROM changed) RETURNING {quote(meta.pk.column)}"
+    )
+    with target.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return False
+    for obj, pk in zip(audit, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = target.alias
+    return True
 
 
 def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) -> None:

@@ -1,12 +1,16 @@
-"""The lock bound of ``atomic_bounded``: set when the connection opens, or per transaction."""
+"""Database helpers: the lock bound of ``atomic_bounded`` (set when the connection opens, or
+per transaction) and ``update_audited``."""
 
 from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from shop.db import atomic_bounded
+from orders.models import Order, OrderEvent, OrderStatus
+from shop.db import atomic_bounded, update_audited
+from tests.factories import OrderFactory
 from tests.utils import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
@@ -53,3 +57,36 @@ def test_a_connection_without_the_startup_option_sets_the_bound_per_transaction(
 
     assert inside == "5s"
     assert any("set_config" in sql for sql in _sets(captured))
+
+
+def test_a_conditional_update_that_matches_writes_its_audit_rows_with_it():
+    order = OrderFactory(status=OrderStatus.PROCESSING)
+    event = OrderEvent(order=order, from_status="processing", to_status="processing", reason="x")
+    now = timezone.now()
+
+    with CaptureQueriesContext(connection) as captured:
+        changed = update_audited(
+            Order.objects.filter(pk=order.pk, paid_at__isnull=True), {"paid_at": now}, [event]
+        )
+
+    assert changed is True and len(captured.captured_queries) == 1
+    assert Order.objects.get(pk=order.pk).paid_at == now
+    assert list(OrderEvent.objects.filter(order=order).values_list("id", "reason")) == [
+        (event.pk, "x")
+    ]
+
+
+def test_a_conditional_update_that_matches_nothing_writes_nothing():
+    paid = timezone.now()
+    order = OrderFactory(status=OrderStatus.PROCESSING, paid_at=paid)
+    event = OrderEvent(order=order, from_status="processing", to_status="processing", reason="x")
+
+    changed = update_audited(
+        Order.objects.filter(pk=order.pk, paid_at__isnull=True),
+        {"paid_at": timezone.now()},
+        [event],
+    )
+
+    assert changed is False and event.pk is None
+    assert Order.objects.get(pk=order.pk).paid_at == paid
+    assert not OrderEvent.objects.filter(order=order).exists()
