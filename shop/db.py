@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import DateTimeField, QuerySet
 from django.db.models.sql import UpdateQuery
 
@@ -17,21 +18,42 @@ def atomic_bounded(milliseconds: int | None = None) -> Iterator[None]:
     tasks retry) instead of piling every worker up behind it. SQLite takes one writer at a time
     and has no such setting.
 
-    A connection opened with that bound already (the startup option ``shop/settings.py`` gives
-    a direct connection) sends nothing more; otherwise (behind PgBouncer, or another bound) it
-    is set for this transaction only, as ``SET LOCAL`` does: a session-wide SET would outlive
-    the transaction on a pooled server connection and bound some other client's waits."""
-    wait = f"{int(settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds)}ms"
+    A connection that was found bounded so when it opened (``lock_bound_at_connect``: the
+    startup option ``shop/settings.py`` gives a direct connection) sends nothing more;
+    otherwise (behind PgBouncer, or another bound) it is set for this transaction only, as
+    ``SET LOCAL`` does: a session-wide SET would outlive the transaction on a pooled server
+    connection and bound some other client's waits."""
+    wait = int(settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds)
     with transaction.atomic():
-        if connection.vendor == "postgresql" and not _bounded_at_connect(wait):
+        if (
+            connection.vendor == "postgresql"
+            and getattr(connection, "lock_timeout_at_connect", None) != wait
+        ):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [wait])
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait}ms"])
         yield
 
 
-def _bounded_at_connect(wait: str) -> bool:
-    options = connection.settings_dict.get("OPTIONS", {}).get("options") or ""
-    return f"lock_timeout={wait}" in options.split()
+def lock_bound_at_connect(sender, connection, **kwargs) -> None:
+    """Note the lock bound a new PostgreSQL connection asked for at startup, if the server has
+    it (in milliseconds, as ``lock_timeout_at_connect``; None when it was not asked for or did
+    not arrive).
+
+    Asked, not assumed: a pooler in front drops the startup option (PgBouncer's
+    ``ignore_startup_parameters``), and a bound taken for granted would then be none at all.
+    One statement per new connection, against one per transaction."""
+    connection.lock_timeout_at_connect = None
+    if connection.vendor != "postgresql":
+        return
+    options = (connection.settings_dict.get("OPTIONS") or {}).get("options") or ""
+    if "lock_timeout=" not in options:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+        connection.lock_timeout_at_connect = int(cursor.fetchone()[0]) or None
+
+
+connection_created.connect(lock_bound_at_connect, dispatch_uid="shop-lock-bound-at-connect")
 
 
 def update_audited(rows: QuerySet, values: dict, audit: list) -> bool:

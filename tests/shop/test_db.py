@@ -1,8 +1,6 @@
 """Database helpers: the lock bound of ``atomic_bounded`` (set when the connection opens, or
 per transaction) and ``update_audited``."""
 
-from unittest import mock
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,18 +42,25 @@ def test_another_bound_is_set_for_its_transaction_only():
     assert _lock_timeout() == "5s"
 
 
-def test_a_connection_without_the_startup_option_sets_the_bound_per_transaction():
-    """Behind PgBouncer the startup option is dropped: the bound is SET LOCAL instead, so it
-    holds in the transaction and never outlives it on the shared server connection."""
-    without = {**connection.settings_dict, "OPTIONS": {}}
-    with (
-        mock.patch.object(connection, "settings_dict", without),
-        CaptureQueriesContext(connection) as captured,
-        atomic_bounded(milliseconds=5000),
-    ):
-        inside = _lock_timeout()
+def test_a_connection_that_did_not_get_the_startup_option_sets_the_bound_per_transaction():
+    """Behind PgBouncer the startup option is dropped: a new connection finds it missing, and
+    the bound is SET LOCAL instead, so it holds in the transaction and never outlives it on the
+    shared server connection. (Here a later option undoes the bound, as dropping it would.)"""
+    saved = connection.settings_dict
+    options = saved["OPTIONS"]["options"] + " -c lock_timeout=0"
+    connection.close()
+    connection.settings_dict = {**saved, "OPTIONS": {**saved["OPTIONS"], "options": options}}
+    try:
+        connection.ensure_connection()
+        assert connection.lock_timeout_at_connect is None
+        with CaptureQueriesContext(connection) as captured, atomic_bounded():
+            inside = _lock_timeout()
+        after = _lock_timeout()
+    finally:
+        connection.close()
+        connection.settings_dict = saved
 
-    assert inside == "5s"
+    assert inside == "5s" and after == "0"
     assert any("set_config" in sql for sql in _sets(captured))
 
 
