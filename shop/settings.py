@@ -141,7 +141,8 @@ DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", True)
 # straight to PostgreSQL, every session starts with it (a startup option, so a transaction
 # pays no statement for it); behind PgBouncer the option would be dropped (its
 # ignore_startup_parameters) and a session SET would reach other clients on the shared server
-# connection, so there shop.db.atomic_bounded sets it per transaction (SET LOCAL).
+# connection, so there shop.db.atomic_bounded sets it per transaction (SET LOCAL). A new
+# connection checks that the option arrived (shop.db.lock_bound_at_connect).
 DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
 
