@@ -11,13 +11,13 @@ caller (a Celery task) retries it with backoff, and ``lookup`` asks the gateway 
 happened. Only a definite answer fails a payment.
 """
 
+import copy
 import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -35,7 +35,7 @@ from payments.exceptions import (
 from payments.gateways import GatewayStatus, Lookup, Result, get_gateway
 from payments.models import Payment, PaymentEvent, Refund, StripeEvent
 from payments.signals import payment_action_settled
-from shop.db import atomic_bounded
+from shop.db import atomic_bounded, update_audited
 from shop.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ def _event(payment: Payment, kind: str, name: str, **fields) -> PaymentEvent:
     return PaymentEvent.objects.create(payment=payment, kind=kind, name=name, **fields)
 
 
-def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payment:
-    """Run transition ``name`` on a locked payment, set ``fields``, save, audit."""
+def _change(payment: Payment, name: str, fields: dict) -> str:
+    """Run transition ``name`` on ``payment`` in memory and set ``fields``, checked as a save
+    would check them; returns the state it was in."""
     if name not in TRANSITIONS:
         raise ValueError(f"{name!r} is not a payment transition.")
     before = payment.status
@@ -75,17 +76,27 @@ def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payme
     payment.full_clean(
         validate_constraints=False, validate_unique=False, exclude=["order", "status"]
     )
-    payment.save()
-    _event(
-        payment,
-        Event.TRANSITION,
-        name,
+    return before
+
+
+def _transition_event(payment: Payment, name: str, before: str, message: str) -> PaymentEvent:
+    return PaymentEvent(
+        payment=payment,
+        kind=Event.TRANSITION,
+        name=name,
         from_status=before,
         to_status=payment.status,
         gateway_reference=payment.gateway_reference,
         error_code=payment.failure_code if payment.status == Status.FAILED else "",
-        message=message,
+        message=str(message)[:255],
     )
+
+
+def _apply(payment: Payment, name: str, *, message: str = "", **fields) -> Payment:
+    """Run transition ``name`` on a locked payment, set ``fields``, save, audit."""
+    before = _change(payment, name, fields)
+    payment.save()
+    _transition_event(payment, name, before, message).save()
     if before == Status.ACTION_REQUIRED and payment.status != before:
         # The customer's authentication is over: the order goes on (or is cancelled).
         transaction.on_commit(
@@ -104,13 +115,69 @@ def payment_transition(*, payment_id: int, transition: str, message: str = "", *
         return _apply(_locked(payment_id), transition, message=message, **fields)
 
 
-def _step(payment_id: int, name: str, *, expected: str, message: str = "", **fields) -> Payment:
-    """A transition that another worker may already have made: then just the current payment."""
+def _step(
+    payment_id: int,
+    name: str,
+    *,
+    expected: str,
+    message: str = "",
+    audit: list[PaymentEvent] = (),
+    calls: int = 0,
+    **fields,
+) -> Payment:
+    """A transition that another worker may already have made: then just the current payment.
+
+    ``audit``: audit rows of what led here (a gateway's answer), written either way; ``calls``:
+    gateway calls made for it that are not counted yet, counted either way."""
     with atomic_bounded():
         payment = _locked(payment_id)
+        if audit:
+            PaymentEvent.objects.bulk_create(audit)
+        payment.attempts += calls
         if payment.status != expected:
+            if calls:
+                payment.save(update_fields=["attempts", "updated_at"])
             return payment
         return _apply(payment, name, message=message, **fields)
+
+
+def _advance(
+    payment: Payment,
+    name: str,
+    *,
+    expected: str,
+    message: str = "",
+    audit: list[PaymentEvent] = (),
+    calls: int = 0,
+    **fields,
+) -> Payment:
+    """``_step`` for a payment the caller has just read, in one statement when it can be.
+
+    While the payment is still ``expected``, one conditional update (its state is the
+    condition, its row lock the serialisation, as ``_step``'s lock and check are) changes it
+    and writes ``audit`` and the transition's own audit row with it; nothing else of the row
+    is written, so fields changed meanwhile by others stay. A payment that moved meanwhile
+    goes to ``_step``, which settles it under the row lock. Leaving ``action_required`` (which
+    has a hook of its own) always takes ``_step``."""
+    if payment.status != expected or expected == Status.ACTION_REQUIRED:
+        return _step(
+            payment.pk, name, expected=expected, message=message, audit=audit, calls=calls, **fields
+        )
+    moved = copy.copy(payment)
+    before = _change(moved, name, fields)
+    moved.updated_at = timezone.now()
+    moved.attempts += calls
+    values = {"status": moved.status, "updated_at": moved.updated_at}
+    values.update({field: getattr(moved, field) for field in fields})
+    if calls:
+        values["attempts"] = F("attempts") + calls
+    rows = [*audit, _transition_event(moved, name, before, message)]
+    with atomic_bounded():
+        if update_audited(Payment.objects.filter(pk=payment.pk, status=expected), values, rows):
+            return moved
+    return _step(
+        payment.pk, name, expected=expected, message=message, audit=audit, calls=calls, **fields
+    )
 
 
 def _fail(payment: Payment, code: str, message: str = "") -> Payment:
@@ -162,16 +229,27 @@ def payment_create(
 
 # --- talking to the gateway -----------------------------------------------------------------
 def _attempt(
-    payment: Payment, operation: str, call: Callable[[], Result], **recorded: Any
+    payment: Payment,
+    operation: str,
+    call: Callable[[], Result],
+    *,
+    answer: list[PaymentEvent] | None = None,
+    counted: bool = False,
 ) -> Result:
-    """One gateway call, audited. GatewayTransientError propagates: the answer is unknown.
+    """One gateway call, audited and counted. GatewayTransientError propagates: the answer is
+    unknown (its audit row and its count are written at once then).
 
-    ``recorded``: more fields of the payment written with the attempt's count, before the call
-    (an intent, such as the capture's)."""
-    Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1, **recorded)
+    ``answer``: a list that receives the answer's audit row unsaved, for the caller to write
+    with the change the answer leads to (``_advance(audit=answer, calls=1)``, which counts the
+    call too); without it the call is counted before it is made and the answer written at
+    once. ``counted``: the caller counted the call already (with an intent it recorded)."""
+    if answer is None and not counted:
+        Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1)
     try:
         result = call()
     except GatewayTransientError as exc:
+        if answer is not None and not counted:
+            Payment.objects.filter(pk=payment.pk).update(attempts=F("attempts") + 1)
         _event(
             payment,
             Event.GATEWAY,
@@ -181,15 +259,19 @@ def _attempt(
             message=f"no answer: {exc.message}",
         )
         raise
-    _event(
-        payment,
-        Event.GATEWAY,
-        operation,
+    event = PaymentEvent(
+        payment=payment,
+        kind=Event.GATEWAY,
+        name=operation,
         result="approved" if result.approved else "declined",
         gateway_reference=result.reference,
         error_code=result.code,
-        message=result.message,
+        message=str(result.message or "")[:255],
     )
+    if answer is None:
+        event.save()
+    else:
+        answer.append(event)
     return result
 
 
@@ -299,23 +381,35 @@ def _authorize_errors(payment: Payment) -> int:
     ).count()
 
 
-def payment_authorize(*, payment_id: int) -> Payment:
+def payment_authorize(
+    *, payment_id: int, current: Payment | None = None, stock_held: bool = False
+) -> Payment:
     """Authorize the card: the payment ends authorized, or failed on a definite decline.
 
     Call it outside any transaction (it talks to the gateway). An unanswered call raises
     GatewayTransientError with the payment still processing; calling again repeats the same
     idempotent request. After PAYMENT_MAX_ATTEMPTS unanswered calls the gateway is asked what
-    it holds: nothing at all is a definite failure; anything else is settled to the truth."""
-    payment = Payment.objects.get(pk=payment_id)
+    it holds: nothing at all is a definite failure; anything else is settled to the truth.
+
+    ``current``: the payment as the caller has just read it (not read again; every change is
+    conditional on the state it shows). ``stock_held``: the caller has just pushed the
+    expiry of the order's reservations, which starting the payment would do again.
+
+    The answer's audit row, the call's count and the transition it leads to are one statement
+    after the call: a crash before it leaves the payment processing without them, and the
+    retry asks again under the same key, whose answer is the same."""
+    payment = current if current is not None else Payment.objects.get(pk=payment_id)
     if payment.status == Status.PENDING:
-        payment = _step(payment_id, "start", expected=Status.PENDING)
-        # The order's stock stays reserved while its card is being authorized.
-        reservation_extend(order=payment.order_id)
+        payment = _advance(payment, "start", expected=Status.PENDING)
+        if not stock_held:
+            # The order's stock stays reserved while its card is being authorized.
+            reservation_extend(order=payment.order_id)
     if payment.status != Status.PROCESSING or payment.give_back_requested_at:
         # Already decided, waiting for the customer's authentication (the return page, a
         # webhook or the sweeper settles it), or its order no longer wants it.
         return payment
     gateway = get_gateway()
+    answer: list[PaymentEvent] = []
     try:
         result = _attempt(
             payment,
@@ -323,6 +417,7 @@ def payment_authorize(*, payment_id: int) -> Payment:
             lambda: gateway.authorize(
                 payment.amount, payment.currency, payment.token_reference, payment.idempotency_key
             ),
+            answer=answer,
         )
     except GatewayTransientError:
         if _authorize_errors(payment) < max(int(settings.PAYMENT_MAX_ATTEMPTS), 1):
@@ -334,10 +429,12 @@ def payment_authorize(*, payment_id: int) -> Payment:
     card = _card_fields(payment, result.card)
     if result.action_required:
         _hold_stock_for_authentication(payment)
-        payment = _step(
-            payment.pk,
+        payment = _advance(
+            payment,
             "require_action",
             expected=Status.PROCESSING,
+            audit=answer,
+            calls=1,
             gateway_reference=result.reference,
             next_action_url=result.next_action_url,
             client_secret=result.client_secret,
@@ -345,12 +442,24 @@ def payment_authorize(*, payment_id: int) -> Payment:
             **card,
         )
     elif not result.approved:
-        return _fail(payment, result.code or "declined", result.message or "declined")
+        code, message = result.code or "declined", result.message or "declined"
+        return _advance(
+            payment,
+            "fail",
+            expected=Status.PROCESSING,
+            audit=answer,
+            calls=1,
+            failure_code=code[:40],
+            failure_message=message[:255],
+            message=message,
+        )
     else:
-        payment = _step(
-            payment.pk,
+        payment = _advance(
+            payment,
             "authorize",
             expected=Status.PROCESSING,
+            audit=answer,
+            calls=1,
             gateway_reference=result.reference,
             **card,
         )
@@ -395,13 +504,15 @@ def payment_release_hold(*, payment_id: int, reference: str) -> None:
         raise PaymentError(result.message or "The gateway refused the void.")
 
 
-def payment_capture(*, payment_id: int) -> Payment:
+def payment_capture(*, payment_id: int, current: Payment | None = None) -> Payment:
     """Capture an authorized payment, once the goods are secured; completed, or failed when the
     gateway definitely refuses (the authorization lapsed or was voided).
 
-    The intent is recorded first; an unanswered call raises GatewayTransientError with the
-    payment still authorized, and repeating the call (same key) or a lookup settles it."""
-    payment = Payment.objects.get(pk=payment_id)
+    The intent is recorded first, with the call's count, and only while the payment is still
+    authorized and wanted (that update is the check); an unanswered call raises
+    GatewayTransientError with the payment still authorized, and repeating the call (same key)
+    or a lookup settles it. ``current``: the payment as the caller has just read it."""
+    payment = current if current is not None else Payment.objects.get(pk=payment_id)
     if payment.status in (Status.COMPLETED, Status.REFUNDED):
         return payment
     if payment.status != Status.AUTHORIZED or payment.give_back_requested_at:
@@ -409,24 +520,45 @@ def payment_capture(*, payment_id: int) -> Payment:
             f"A payment that is {payment.status} cannot be captured.",
             details={"status": payment.status, "action": "capture"},
         )
+    now = timezone.now()
+    intent = Payment.objects.filter(
+        pk=payment.pk, status=Status.AUTHORIZED, give_back_requested_at__isnull=True
+    ).update(
+        attempts=F("attempts") + 1,
+        # The first request's time stays.
+        capture_requested_at=Coalesce(F("capture_requested_at"), Value(now)),
+    )
+    if not intent:
+        # Moved since the caller read it: completed meanwhile, or its order gave it up.
+        return payment_capture(payment_id=payment.pk)
+    payment = copy.copy(payment)
+    payment.attempts += 1
+    payment.capture_requested_at = payment.capture_requested_at or now
     gateway = get_gateway()
+    answer: list[PaymentEvent] = []
     result = _attempt(
         payment,
         "capture",
         lambda: gateway.capture(payment.gateway_reference, payment.amount, _capture_key(payment)),
-        # The intent first: the first request's time stays.
-        capture_requested_at=Coalesce(F("capture_requested_at"), Value(timezone.now())),
+        answer=answer,
+        counted=True,
     )
     if result.approved:
-        return _step(
-            payment.pk, "complete", expected=Status.AUTHORIZED, captured_amount=result.amount
+        return _advance(
+            payment,
+            "complete",
+            expected=Status.AUTHORIZED,
+            audit=answer,
+            captured_amount=result.amount,
         )
     if result.code == "already_captured":
+        PaymentEvent.objects.bulk_create(answer)
         return _sync(payment, _lookup(payment))
-    return _step(
-        payment.pk,
+    return _advance(
+        payment,
         "fail",
         expected=Status.AUTHORIZED,
+        audit=answer,
         failure_code=(result.code or "capture_declined")[:40],
         failure_message=(result.message or "The gateway refused the capture.")[:255],
     )

@@ -7,4 +7,4 @@ class ShopConfig(AppConfig):
     verbose_name = "Shop operations"
 
     def ready(self):
-        from shop import checks, security, signals  # noqa: F401  (registers checks and receivers)
+        from shop import checks, db, security, signals  # noqa: F401  (registers checks and receivers)

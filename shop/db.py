@@ -5,7 +5,9 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import DateTimeField
+from django.db.backends.signals import connection_created
+from django.db.models import DateTimeField, QuerySet
+from django.db.models.sql import UpdateQuery
 
 
 @contextmanager
@@ -14,13 +16,93 @@ def atomic_bounded(milliseconds: int | None = None) -> Iterator[None]:
 
     A row held by a stuck transaction then fails this one with an OperationalError (which the
     tasks retry) instead of piling every worker up behind it. SQLite takes one writer at a time
-    and has no such setting."""
-    wait = settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds
+    and has no such setting.
+
+    A connection that was found bounded so when it opened (``lock_bound_at_connect``: the
+    startup option ``shop/settings.py`` gives a direct connection) sends nothing more;
+    otherwise (behind PgBouncer, or another bound) it is set for this transaction only, as
+    ``SET LOCAL`` does: a session-wide SET would outlive the transaction on a pooled server
+    connection and bound some other client's waits."""
+    wait = int(settings.DB_LOCK_TIMEOUT_MS if milliseconds is None else milliseconds)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if (
+            connection.vendor == "postgresql"
+            and getattr(connection, "lock_timeout_at_connect", None) != wait
+        ):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(wait)}ms"])
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{wait}ms"])
         yield
+
+
+def lock_bound_at_connect(sender, connection, **kwargs) -> None:
+    """Note the lock bound a new PostgreSQL connection asked for at startup, if the server has
+    it (in milliseconds, as ``lock_timeout_at_connect``; None when it was not asked for or did
+    not arrive).
+
+    Asked, not assumed: a pooler in front drops the startup option (PgBouncer's
+    ``ignore_startup_parameters``), and a bound taken for granted would then be none at all.
+    One statement per new connection, against one per transaction."""
+    connection.lock_timeout_at_connect = None
+    if connection.vendor != "postgresql":
+        return
+    options = (connection.settings_dict.get("OPTIONS") or {}).get("options") or ""
+    if "lock_timeout=" not in options:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+        connection.lock_timeout_at_connect = int(cursor.fetchone()[0]) or None
+
+
+connection_created.connect(lock_bound_at_connect, dispatch_uid="shop-lock-bound-at-connect")
+
+
+def update_audited(rows: QuerySet, values: dict, audit: list) -> bool:
+    """A conditional update and its audit rows, which are written only if it changed a row.
+
+    ``rows``: the row(s) to change, filtered on the state they must still be in (the filter is
+    the check, its row lock the serialisation); ``values``: what to set (auto_now fields are
+    not filled, as with ``QuerySet.update``); ``audit``: new instances of one model, inserted
+    when the update matched. True when it changed a row (and the audit rows have their ids);
+    False when no row was in that state, and nothing was written.
+
+    On PostgreSQL this is one statement: the update is a data-modifying ``WITH`` whose result
+    gates the ``INSERT ... SELECT``. Elsewhere (SQLite) it is the update, then ``bulk_create``."""
+    if not audit:
+        raise ValueError("update_audited needs at least one audit row.")
+    target = connections[rows.db]
+    if target.vendor != "postgresql":
+        if not rows.update(**values):
+            return False
+        type(audit[0]).objects.bulk_create(audit)
+        return True
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    update_sql, update_params = query.get_compiler(rows.db).as_sql()
+    meta = audit[0]._meta
+    quote = target.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    # Every value is cast to its column's type: VALUES would otherwise guess (a NULL is text).
+    row_sql = "(" + ", ".join(f"CAST(%s AS {field.db_type(target)})" for field in fields) + ")"
+    params = list(update_params)
+    for obj in audit:
+        params.extend(field.get_db_prep_save(field.pre_save(obj, True), target) for field in fields)
+    sql = (
+        f"WITH changed AS ({update_sql} RETURNING 1) "
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+        f"SELECT * FROM (VALUES {', '.join([row_sql] * len(audit))}) AS audit "
+        f"WHERE EXISTS (SELECT 1 FROM changed) RETURNING {quote(meta.pk.column)}"
+    )
+    with target.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return False
+    for obj, pk in zip(audit, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = target.alias
+    return True
 
 
 def bulk_insert(*, model, objs: list, fields: list[str], new_ids: bool = False) -> None:

@@ -136,15 +136,26 @@ DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10)
 # Off: every read uses the primary, though the replica alias exists (the test suite's default).
 DATABASE_REPLICA_READS = env_bool("DATABASE_REPLICA_READS", True)
+# A row lock is waited for at most this long (PostgreSQL's lock_timeout); then the transaction
+# fails and its task retries, instead of piling workers up behind a stuck one. Connected
+# straight to PostgreSQL, every session starts with it (a startup option, so a transaction
+# pays no statement for it); behind PgBouncer the option would be dropped (its
+# ignore_startup_parameters) and a session SET would reach other clients on the shared server
+# connection, so there shop.db.atomic_bounded sets it per transaction (SET LOCAL). A new
+# connection checks that the option arrived (shop.db.lock_bound_at_connect).
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
 
 def _database(url: str) -> dict:
     config = dj_database_url.parse(
         url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    options = config.setdefault("OPTIONS", {})
     if DATABASE_PGBOUNCER:
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
-        config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+        options["prepare_threshold"] = None
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        options["options"] = f"-c lock_timeout={int(DB_LOCK_TIMEOUT_MS)}ms"
     return config
 
 
@@ -368,9 +379,6 @@ CELERY_BEAT_SCHEDULE: dict = {}
 TASK_RETRY_BACKOFF = env_int("TASK_RETRY_BACKOFF", 2)
 TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", 300)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 8)
-# A row lock is waited for at most this long (PostgreSQL's lock_timeout); then the transaction
-# fails and its task retries, instead of piling workers up behind a stuck one.
-DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 
 # --- Encryption of personal data at rest (shop.crypto) --------------------------------------
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", [])

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from orders.models import Invoice, InvoiceKind, InvoiceSequence, Order, Return
@@ -35,26 +36,35 @@ def _sequence_next(kind: str) -> tuple[int, int, datetime]:
     """Take the next number of ``kind``'s series for the current year: (year, sequence, the
     time of issue). Numbers and times of issue rise together.
 
-    Must run inside a transaction; the series stays locked until that transaction ends."""
-    while True:
-        year = timezone.localtime().year
-        locked = InvoiceSequence.objects.select_for_update().filter(kind=kind, year=year)
-        series = locked.first()
-        if series is None:
-            # The year's first number: create its row. A concurrent creator makes this wait for
-            # its commit and then do nothing (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
-            InvoiceSequence.objects.bulk_create(
-                [InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True
+    Must run inside a transaction; the series stays locked until that transaction ends. The
+    number is taken and the row locked by one statement (``UPDATE ... RETURNING``)."""
+    table = InvoiceSequence._meta.db_table
+    with connection.cursor() as cursor:
+        while True:
+            year = timezone.localtime().year
+            cursor.execute(
+                f'UPDATE {table} SET "last" = "last" + 1 WHERE "kind" = %s AND "year" = %s'
+                ' RETURNING "last"',
+                [kind, year],
             )
-            series = locked.get()
-        # Waiting for the lock may have carried us past midnight on New Year's Eve: the number
-        # belongs to the year the document is issued in.
-        issued_at = timezone.now()
-        if timezone.localtime(issued_at).year == year:
-            break
-    series.last += 1
-    series.save(update_fields=["last"])
-    return year, series.last, issued_at
+            row = cursor.fetchone()
+            if row is None:
+                # The year's first number: create its row. A concurrent creator makes this wait
+                # for its commit and then do nothing (ON CONFLICT DO NOTHING / INSERT OR IGNORE).
+                InvoiceSequence.objects.bulk_create(
+                    [InvoiceSequence(kind=kind, year=year)], ignore_conflicts=True
+                )
+                continue
+            # Waiting for the lock may have carried us past midnight on New Year's Eve: the
+            # number belongs to the year the document is issued in, and this one goes back
+            # (the row is still locked by this transaction: nobody took the next).
+            issued_at = timezone.now()
+            if timezone.localtime(issued_at).year == year:
+                return year, row[0], issued_at
+            cursor.execute(
+                f'UPDATE {table} SET "last" = "last" - 1 WHERE "kind" = %s AND "year" = %s',
+                [kind, year],
+            )
 
 
 def _invoice_lines(order: Order) -> list[dict]:
@@ -151,22 +161,25 @@ def _issue(*, order: Order, kind: str, fields: dict) -> Invoice:
     return document
 
 
-def invoice_issue(*, order_id: int, locked: Order | None = None) -> Invoice:
+def invoice_issue(*, order_id: int, locked: Order | None = None, new: bool = False) -> Invoice:
     """Issue the invoice of a paid order (in the transaction that paid it, last). Idempotent:
     an order that has an invoice keeps it.
 
     ``locked``: the order, locked by the caller's transaction (the one that paid it), which
-    then is this one too (no savepoint, no second lock)."""
+    then is this one too (no savepoint, no second lock). ``new``: that transaction paid it, so
+    it has no invoice yet (both are written in one transaction) and none is looked for; the
+    unique constraint would refuse a second."""
     if locked is not None:
-        return _invoice_issue(locked)
+        return _invoice_issue(locked, new=new)
     with atomic_bounded():
         return _invoice_issue(Order.objects.select_for_update().get(pk=order_id))
 
 
-def _invoice_issue(order: Order) -> Invoice:
-    existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
-    if existing is not None:
-        return existing
+def _invoice_issue(order: Order, *, new: bool = False) -> Invoice:
+    if not new:
+        existing = Invoice.objects.filter(order=order, kind=InvoiceKind.INVOICE).first()
+        if existing is not None:
+            return existing
     if order.paid_at is None:
         raise ValueError(f"Order {order.number} is not paid: it has no invoice yet.")
     lines = _invoice_lines(order)

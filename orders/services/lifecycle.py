@@ -42,7 +42,7 @@ from payments.services import (
     payment_give_back_request,
 )
 from pricing.services import voucher_use_release
-from shop.db import atomic_bounded
+from shop.db import atomic_bounded, update_audited
 from shop.exceptions import InvalidTransition
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def order_process(*, order_id: int) -> Order:
         # Confirming and starting are one transaction: one lock, one UPDATE, one INSERT.
         order = _locked(order_id)
         events = []
+        stock_held = False
         if order.status == OrderStatus.CREATED:
             events.append(
                 _transition(order, "confirm", actor=Actor.SYSTEM, reason="stock reserved")
@@ -115,6 +116,7 @@ def order_process(*, order_id: int) -> Order:
         if order.status == OrderStatus.CONFIRMED:
             # The reservations must outlive the payment, however long the gateway takes.
             reservation_extend(order=order)
+            stock_held = True
             events.append(
                 _transition(order, "start_processing", actor=Actor.SYSTEM, reason="taking payment")
             )
@@ -135,7 +137,7 @@ def order_process(*, order_id: int) -> Order:
     if payment is None:
         return order_cancel(order_id=order_id, actor=Actor.SYSTEM, reason="no payment")
     # 1. Hold the money (outside any transaction: gateway I/O).
-    payment = payment_authorize(payment_id=payment.id)
+    payment = payment_authorize(payment_id=payment.id, current=payment, stock_held=stock_held)
     if payment.status == PaymentStatus.FAILED:
         reason = f"payment failed: {payment.failure_message or payment.failure_code}"
         return order_cancel(
@@ -157,7 +159,7 @@ def order_process(*, order_id: int) -> Order:
         return order
     # 3. Only now take the money.
     try:
-        payment = payment_capture(payment_id=payment.id)
+        payment = payment_capture(payment_id=payment.id, current=payment)
     except InvalidTransition:
         order = Order.objects.get(pk=order_id)
         if order.status != OrderStatus.CANCELLED:
@@ -166,7 +168,7 @@ def order_process(*, order_id: int) -> Order:
         _give_back_now(payment.id, "order cancelled during payment")
         return order
     if payment.status == PaymentStatus.COMPLETED:
-        return _order_paid(order_id=order_id, payment=payment)
+        return _order_paid(order=order, payment=payment)
     reason = f"payment failed: {payment.failure_message or payment.failure_code}"
     return order_cancel(order_id=order_id, actor=Actor.SYSTEM, reason=reason, payment_failed=True)
 
@@ -189,20 +191,33 @@ def _order_secure_goods(*, order_id: int) -> tuple[Order, bool]:
     return order, True
 
 
-def _order_paid(*, order_id: int, payment: Payment) -> Order:
+def _order_paid(*, order: Order, payment: Payment) -> Order:
+    """Mark ``order`` (as its goods were secured) paid, with its event, confirmation mail and
+    invoice; or, cancelled while the card was being charged, give the money back."""
+    order_id = order.pk
     with atomic_bounded():
-        order = _locked(order_id)
-        if order.status == OrderStatus.CANCELLED or order.paid_at is not None:
-            pass  # cancelled while the card was being charged: given back below
-        else:
-            order.paid_at = timezone.now()
-            order.save(update_fields=["paid_at", "updated_at"])
-            _note(order, reason=f"payment of {payment.amount} {payment.currency} captured")
+        now = timezone.now()
+        event = OrderEvent(
+            order=order,
+            from_status=OrderStatus.PROCESSING,
+            to_status=OrderStatus.PROCESSING,
+            actor=Actor.SYSTEM,
+            reason=f"payment of {payment.amount} {payment.currency} captured",
+        )
+        # The conditional update is the lock and the check: still processing and unpaid.
+        unpaid = Order.objects.filter(
+            pk=order_id, status=OrderStatus.PROCESSING, paid_at__isnull=True
+        )
+        if update_audited(unpaid, {"paid_at": now, "updated_at": now}, [event]):
+            order.paid_at = order.updated_at = now
             # Paid only now (under the lock): its confirmation cannot be due yet.
             order_email_due(order=order, kind=Mail.CONFIRMED, new_order=True)
             transaction.on_commit(partial(order_paid.send, sender=Order, order=order))
             # Last: numbering locks the year's invoice series until this commits.
-            invoice_issue(order_id=order.id, locked=order)
+            invoice_issue(order_id=order_id, locked=order, new=True)
+        else:
+            # Cancelled while the card was being charged (given back below), or paid already.
+            order = _locked(order_id)
     if order.status == OrderStatus.CANCELLED:
         _give_back_now(payment.id, "order cancelled during payment")
         return order

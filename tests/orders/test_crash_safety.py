@@ -27,15 +27,16 @@ def crash_on(monkeypatch, target, name, *, when=lambda *a, **k: True):
     monkeypatch.setattr(target, name, crashing)
 
 
-def _after_gateway_capture(payment, name, **kwargs):
+def _after_gateway_capture(payment, name, *args, **kwargs):
     return name == "complete"  # the gateway captured; the shop had not recorded it yet
 
 
 CRASH_POINTS = {
     "after confirming": ("orders.services.lifecycle", "reservation_extend", None),
-    "after the gateway captured": ("payments.services", "_apply", _after_gateway_capture),
+    "after the gateway captured": ("payments.services", "_change", _after_gateway_capture),
     "before committing stock": ("orders.services.lifecycle", "stock_commit", None),
-    "while recording the payment": ("orders.services.lifecycle", "_note", None),
+    "after committing stock": ("orders.services.lifecycle", "_note", None),
+    "while recording the payment": ("orders.services.lifecycle", "order_email_due", None),
 }
 
 

@@ -173,8 +173,8 @@ def test_a_cancel_racing_processing_gives_the_authorization_back(placed, process
     order, _ = placed()
     real_authorize = lifecycle.payment_authorize
 
-    def authorize_while_the_customer_cancels(*, payment_id):
-        payment = real_authorize(payment_id=payment_id)
+    def authorize_while_the_customer_cancels(*, payment_id, **kwargs):
+        payment = real_authorize(payment_id=payment_id, **kwargs)
         services.order_cancel(order_id=order.pk, actor=SYSTEM, reason="changed their mind")
         return payment
 
@@ -197,9 +197,9 @@ def test_a_cancel_after_the_goods_were_secured_ends_processing_without_a_capture
     order, product = placed()
     real_capture = lifecycle.payment_capture
 
-    def capture_while_the_customer_cancels(*, payment_id):
+    def capture_while_the_customer_cancels(*, payment_id, **kwargs):
         services.order_cancel(order_id=order.pk, actor=SYSTEM, reason="changed their mind")
-        return real_capture(payment_id=payment_id)
+        return real_capture(payment_id=payment_id, **kwargs)  # with the payment read before
 
     monkeypatch.setattr(lifecycle, "payment_capture", capture_while_the_customer_cancels)
 

@@ -18,6 +18,7 @@ from payments.services import (
     payment_capture,
     payment_create,
     payment_give_back,
+    payment_give_back_request,
     payment_refund,
     payment_sync,
     payment_void,
@@ -182,6 +183,47 @@ def test_only_an_authorized_payment_can_be_captured(new_payment):
     payment = new_payment()
     with pytest.raises(InvalidTransition):
         payment_capture(payment_id=payment.pk)
+    assert charges(payment) == 0
+
+
+def test_each_answer_is_audited_before_the_transition_it_leads_to(new_payment, pay):
+    payment = pay(new_payment().pk)
+
+    events = PaymentEvent.objects.filter(payment=payment).order_by("id")
+    assert [(e.kind, e.name) for e in events] == [
+        ("transition", "create"),
+        ("transition", "start"),
+        ("gateway", "authorize"),
+        ("transition", "authorize"),
+        ("gateway", "capture"),
+        ("transition", "complete"),
+    ]
+    payment.refresh_from_db()
+    assert payment.attempts == 2 and payment.capture_requested_at is not None
+
+
+def test_a_payment_read_before_another_worker_authorized_it_is_not_started_again(new_payment):
+    read_earlier = new_payment()
+    payment_authorize(payment_id=read_earlier.pk)  # another worker, meanwhile
+
+    payment = payment_authorize(payment_id=read_earlier.pk, current=read_earlier)
+
+    assert payment.status == "authorized"
+    assert transitions(payment) == ["processing", "authorized"]
+    asked = PaymentEvent.objects.filter(payment=payment, kind="gateway", name="authorize")
+    assert asked.count() == 1
+
+
+def test_a_payment_given_up_after_it_was_read_is_not_captured(new_payment):
+    payment = new_payment()
+    read_earlier = payment_authorize(payment_id=payment.pk)
+    payment_give_back_request(payment_id=payment.pk, reason="order cancelled")  # meanwhile
+
+    with pytest.raises(InvalidTransition):
+        payment_capture(payment_id=payment.pk, current=read_earlier)
+
+    payment.refresh_from_db()
+    assert payment.status == "authorized" and payment.capture_requested_at is None
     assert charges(payment) == 0
 
 

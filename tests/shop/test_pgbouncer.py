@@ -16,6 +16,7 @@ from catalog.models import Product
 from orders import services
 from orders.models import OrderStatus
 from payments.models import Payment
+from shop.db import atomic_bounded
 from tests.orders.conftest import ADDRESS
 from tests.utils import ON_POSTGRES
 
@@ -130,3 +131,20 @@ def test_iterating_a_queryset_needs_no_server_side_cursor(stocked, through_poole
     # another server connection, where the cursor does not exist.
     names = [product.name for product in Product.objects.iterator(chunk_size=2)]
     assert len(names) == 5
+
+
+def test_the_lock_bound_holds_through_the_pooler_for_one_transaction_only(through_pooler):
+    """PgBouncer drops the startup option that bounds a direct connection's lock waits: the
+    connection finds it missing and bounds each transaction itself (SET LOCAL), so the bound
+    holds there and never stays on the server connection for the pool's next client."""
+    connection.ensure_connection()
+    assert connection.lock_timeout_at_connect is None
+
+    with atomic_bounded(), connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        inside = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        after = cursor.fetchone()[0]
+
+    assert inside == "5s" and after == "0"
