@@ -101,6 +101,86 @@ def vacuum_analyze() -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def drop_queued_tasks() -> int:
+    """Empty the broker's queues of what a setup step queued (``load_demo`` queues the picture
+    renditions): a bench request names renditions without opening them and never fetches a
+    picture, and a worker drawing them later would take CPU from the figures being measured."""
+    from shop.celery import app
+
+    return app.control.purge() or 0
+
+
+def _admin_connection():
+    import psycopg
+
+    return psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True)
+
+
+def fingerprint(*paths: str, extra: str = "") -> str:
+    """A digest of these files (a folder: every .py file below it) and ``extra``: what a built
+    database depends on, so a copy of it is reused only while none of it changed."""
+    import hashlib
+
+    digest = hashlib.sha256(extra.encode())
+    for name in paths:
+        path = ROOT / name
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(ROOT)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def template_name(key: str) -> str:
+    return f"{DATABASE_URL.rsplit('/', 1)[1]}_{key}"
+
+
+def restore_template(key: str, digest: str) -> bool:
+    """Replace the bench database by the copy saved under ``key`` if that copy was made from
+    the same code (``digest``): CREATE DATABASE ... TEMPLATE copies its files in seconds, where
+    building it again takes minutes. False (nothing changed) when there is no such copy."""
+    from django.db import connections
+
+    template = template_name(key)
+    with _admin_connection() as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (template,),
+        ).fetchone()
+        if row is None or row[0] != digest:
+            return False
+        connections.close_all()
+        name = DATABASE_URL.rsplit("/", 1)[1]
+        # FORCE: a bench process killed earlier may have left a connection behind.
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return True
+
+
+def save_template(key: str, digest: str) -> None:
+    """Keep a copy of the bench database under ``key``, marked with ``digest``. A copy is only
+    a saving for the next run: if the database stays busy (a backend of a process that just
+    ended can take seconds to exit on a loaded machine), the run goes on without one."""
+    import psycopg
+    from django.db import connections
+
+    template = template_name(key)
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    connections.close_all()  # a template must have no other session while it is copied
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{template}"')
+        for attempt in range(6):
+            try:
+                conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{name}"')
+                break
+            except psycopg.errors.ObjectInUse as busy:
+                if attempt == 5:
+                    say(f"  no copy kept as {template}: {busy}")
+                    return
+                time.sleep(5)  # PostgreSQL itself waited 5 s for the other sessions first
+        conn.execute(f"COMMENT ON DATABASE \"{template}\" IS '{digest}'")
+
+
 def setup_django() -> None:
     """Point this process at the bench database and start Django (for setup and checks)."""
     os.environ.update(bench_env())
