@@ -124,8 +124,8 @@ def listing_availability_publish(*, product_ids: Iterable[int]) -> dict[int, boo
     """Note on every cached list page that shows these products whether they are in stock now.
 
     Read from the database when called, so call it after the change committed (the inventory
-    does, on commit): a note then never states a change that rolled back, and of two changes
-    the one that committed last is read last. Returns what was noted."""
+    does, on commit): a note then never states a change that rolled back, and states what the
+    database says, not what one transaction thought it did. Returns what was noted."""
     shown = listing_availability(product_ids)
     annotate_tagged(
         selectors.CATALOG_CACHE_AREA,
