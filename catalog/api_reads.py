@@ -150,7 +150,7 @@ class CachedProductReadsMixin:
                 return JSONRenderer().render(value, "application/json", context)
 
             body, marks = (
-                availability.render_marked(data, to_json) if listing else (to_json(data), ())
+                availability.render_marked(data, to_json) if listing else (to_json(data), b"")
             )
             return body, _etag(body), marks
 

@@ -68,6 +68,23 @@ def test_a_sell_out_shows_on_the_cached_list_page_without_rebuilding_it(shelf):
     assert shop_cache.stats("catalog")["misses"] == misses
 
 
+def test_the_overlay_works_on_the_local_memory_cache_too(shelf, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not shop_cache.on_redis()
+    last, _, _ = shelf
+    client = APIClient()
+    client.get(LIST)
+
+    sell_out(last)
+    with CaptureQueriesContext(connection) as queries:
+        overlaid = client.get(LIST)
+    cache.clear()
+
+    assert in_stock(overlaid)[last.id] is False
+    assert len(queries) == 0
+    assert overlaid.content == client.get(LIST).content
+
+
 def test_back_in_stock_shows_on_the_cached_list_page_without_rebuilding_it(shelf):
     _, gone, _ = shelf
     client = APIClient()
