@@ -5,8 +5,10 @@ list or detail is the JSON answer's bytes and their ETag, cached in the "catalog
 (``shop/cache.py``) and sent as they are when JSON is asked for; another representation (the
 browsable API, indented JSON) gets the same data rendered. On Redis, the fixed-window
 throttles' counters (``shop/throttling.py``) travel in the pipeline that reads the cached
-answer, so a warm read costs one round trip. Every answer is marked for the HTTP caching of
-``shop/http_cache.py``.
+answer, so a warm read costs one round trip. A list page's products' ``in_stock`` is laid over
+the cached bytes from the notes read in that same round trip (``catalog/availability.py``), so
+a product selling out changes the page without rebuilding it. Every answer is marked for the
+HTTP caching of ``shop/http_cache.py``.
 """
 
 import hashlib
@@ -20,7 +22,7 @@ from django.utils.http import quote_etag
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from catalog import selectors
+from catalog import availability, selectors
 from shop import cache as shop_cache
 from shop.http_cache import catalog_read
 from shop.throttling import HIT_COMMANDS, FixedWindowRateThrottle
@@ -94,6 +96,7 @@ class CachedProductReadsMixin:
                 selectors.CATALOG_CACHE_AREA,
                 key,
                 extra=[partial(throttle.add_hit, key=window) for throttle, window in riders],
+                notes=self.action == "list",
             )
         except Exception:  # the cache is down: throttles let it through, the read is uncached
             logger.warning("cache unavailable; catalog read not throttled", exc_info=True)
@@ -108,32 +111,62 @@ class CachedProductReadsMixin:
 
     def _cached_read(self, request, build):
         """A product list or detail: for everyone but staff, the JSON answer's bytes from the
-        catalog cache (built by DRF on a miss), sent as they are when JSON was asked for."""
+        catalog cache (built by DRF on a miss), sent as they are when JSON was asked for; a
+        list's with the availability noted since it was built laid over it."""
         # Computed when the throttles were checked (sorting the query, validating the host).
         key = self._key if hasattr(self, "_key") else self._read_key(request)
         if key is None:
             return catalog_read(build(), vary=API_VARY)
+        listing = self.action == "list"
+        found = getattr(self, "_found", None)
+        if found is None and listing and not shop_cache.on_redis():
+            # On Redis the throttles' lookup read the page and its notes (or found the cache
+            # down); elsewhere they are read here, together.
+            try:
+                found = shop_cache.lookup(selectors.CATALOG_CACHE_AREA, key, notes=True)
+            except Exception:  # the cache is down: cached() builds uncached
+                found = None
+        built = []
 
         def render():
+            built.append(True)
             response = build()
-            # Tagged with the products it shows (and, filtered by availability, as depending
-            # on it), so that stock crossing zero drops only such answers (inventory).
-            tags = [selectors.product_cache_tag(pk) for pk in shown_products(response.data)]
-            if self.action == "list" and "in_stock" in request.query_params:
-                tags.append(selectors.CATALOG_STOCK_TAG)
+            data = response.data
+            if listing:
+                # A list shows products' availability only as in_stock, laid over from notes
+                # (listing tags); filtered by availability, it also depends on which products
+                # match, so stock crossing zero drops it (inventory).
+                tags = [availability.product_listing_tag(pk) for pk in shown_products(data)]
+                if "in_stock" in request.query_params:
+                    tags.append(selectors.CATALOG_STOCK_TAG)
+            else:
+                # A product's page (available_quantity, variants, related products) is dropped
+                # when one of the products it shows crosses zero.
+                tags = [selectors.product_cache_tag(pk) for pk in shown_products(data)]
             shop_cache.tag(selectors.CATALOG_CACHE_AREA, key, tags, settings.CATALOG_CACHE_SECONDS)
-            body = JSONRenderer().render(
-                response.data, "application/json", self.get_renderer_context()
-            )
-            return body, quote_etag(hashlib.md5(body, usedforsecurity=False).hexdigest())
+            context = self.get_renderer_context()
 
-        body, etag = shop_cache.cached(
+            def to_json(value) -> bytes:
+                return JSONRenderer().render(value, "application/json", context)
+
+            body, marks = (
+                availability.render_marked(data, to_json) if listing else (to_json(data), b"")
+            )
+            return body, _etag(body), marks
+
+        body, etag, *rest = shop_cache.cached(
             selectors.CATALOG_CACHE_AREA,
             key,
             render,
             timeout=settings.CATALOG_CACHE_SECONDS,
-            found=getattr(self, "_found", None),
+            found=found,
         )
+        # A page built just now is as the database is; one read from the cache gets what the
+        # notes say changed since it was built.
+        if rest and rest[0] and not built and found is not None and found.notes:
+            patched = availability.overlay(body, rest[0], found.notes)
+            if patched is not None:
+                body, etag = patched, _etag(patched)
         if isinstance(request.accepted_renderer, JSONRenderer) and (
             request.accepted_media_type == JSONRenderer.media_type
         ):
@@ -141,3 +174,8 @@ class CachedProductReadsMixin:
             return catalog_read(response, vary=API_VARY, etag=etag)
         # Another representation (the browsable API, indented JSON): the same data, rendered.
         return catalog_read(Response(json.loads(body)), vary=API_VARY)
+
+
+def _etag(body: bytes) -> str:
+    """An answer's validator: the digest of its bytes, so equal bytes always get equal ETags."""
+    return quote_etag(hashlib.md5(body, usedforsecurity=False).hexdigest())

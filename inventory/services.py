@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.availability import listing_availability_publish
 from catalog.selectors import CATALOG_CACHE_AREA, CATALOG_STOCK_TAG, product_cache_tag
 from inventory.exceptions import InsufficientStock, ReservationExpired
 from inventory.models import ReorderRequest, Reservation, StockItem, StockMovement
@@ -111,7 +112,8 @@ def _update_levels(product_id: int, *, change: str, condition: str, n: int) -> S
 def _catalog_refresh(product_ids: Iterable[int]) -> None:
     """Products crossed zero (sold out, or back in stock): drop the cached catalog values that
     show them or their parent (a parent's card and page show its variants' stock), and those
-    filtered by availability; the rest of the catalog stays cached."""
+    filtered by availability; the rest of the catalog stays cached. The API's list pages are
+    not dropped: on commit, they are told what they now show (catalog.availability)."""
     ids = set(product_ids)
     ids |= {
         parent_id
@@ -122,6 +124,11 @@ def _catalog_refresh(product_ids: Iterable[int]) -> None:
     }
     invalidate_tagged(
         CATALOG_CACHE_AREA, [CATALOG_STOCK_TAG, *(product_cache_tag(pk) for pk in sorted(ids))]
+    )
+    # After the commit, so that no page is told of a change that rolls back; robust, as the
+    # stock change stands whatever happens to the note (the page then lives out its timeout).
+    transaction.on_commit(
+        partial(listing_availability_publish, product_ids=sorted(ids)), robust=True
     )
 
 

@@ -115,22 +115,32 @@ def raw_key(key: str) -> str:
 
 
 class Lookup(NamedTuple):
-    """What one read of an area found: its version, the stored entry, and the results of the
-    commands that rode along in the same pipeline (``lookup(extra=...)``)."""
+    """What one read of an area found: its version, the stored entry, the results of the
+    commands that rode along in the same pipeline (``lookup(extra=...)``), and the value's
+    notes (``lookup(notes=True)``: the bytes ``annotate_tagged`` appended, or None)."""
 
     version: Any
     stored: Any
     extra: list[Any]
+    notes: bytes | None = None
 
 
 def _full_key(area: str, key: Hashable) -> str:
     return f"cache-area:{area}:{_digest(key)}"
 
 
+# The notes of a value live beside it, under its key (as stored) with this suffix.
+_NOTES_SUFFIX = ":notes"
+
+
 def _lookup(
-    area: str, version_key: str, full_key: str, extra: Sequence[Callable[[Any], None]] = ()
+    area: str,
+    version_key: str,
+    full_key: str,
+    extra: Sequence[Callable[[Any], None]] = (),
+    notes: bool = False,
 ) -> Lookup:
-    """The area's version and the stored value, counting the lookup.
+    """The area's version and the stored value (and its notes, if asked), counting the lookup.
 
     On Redis (django-redis) that is one round trip: a pipeline of one MGET and one INCR, plus
     whatever ``extra`` queues on it (each a function given the pipeline). Other caches get
@@ -140,28 +150,37 @@ def _lookup(
     client = _redis_client()
     if client is not None:
         pipe = client.get_client(write=True).pipeline(transaction=False)
-        pipe.mget([client.make_key(version_key), client.make_key(full_key)])
+        raw = client.make_key(full_key)
+        keys = [client.make_key(version_key), raw]
+        if notes:  # raw bytes (APPENDed), not a pickled value: not decoded
+            keys.append(f"{raw}{_NOTES_SUFFIX}")
+        pipe.mget(keys)
         pipe.incr(client.make_key(_stat_key(area, "lookups")))
         for add in extra:
             add(pipe)
-        (version, stored), _, *rest = pipe.execute()
+        (version, stored, *noted), _, *rest = pipe.execute()
         return Lookup(
             None if version is None else client.decode(version),
             None if stored is None else client.decode(stored),
             rest,
+            noted[0] if noted else None,
         )
     if extra:
         raise ValueError("extra commands need the Redis cache")
-    found = cache.get_many([version_key, full_key])
+    notes_key = f"{full_key}{_NOTES_SUFFIX}"
+    found = cache.get_many([version_key, full_key, notes_key] if notes else [version_key, full_key])
     _count(area, "lookups")
-    return Lookup(found.get(version_key), found.get(full_key), [])
+    return Lookup(found.get(version_key), found.get(full_key), [], found.get(notes_key))
 
 
-def lookup(area: str, key: Hashable, extra: Sequence[Callable[[Any], None]] = ()) -> Lookup:
+def lookup(
+    area: str, key: Hashable, extra: Sequence[Callable[[Any], None]] = (), *, notes: bool = False
+) -> Lookup:
     """Read ``key`` of ``area`` now, with ``extra`` commands in the same round trip (Redis
-    only), and hand the result to ``cached(..., found=...)`` later. Errors propagate."""
+    only) and, with ``notes``, the value's notes (``annotate_tagged``); hand the result to
+    ``cached(..., found=...)`` later. Errors propagate."""
     _seen_areas.add(area)
-    return _lookup(area, _version_key(area), _full_key(area, key), extra)
+    return _lookup(area, _version_key(area), _full_key(area, key), extra, notes)
 
 
 def cached(
@@ -365,3 +384,71 @@ def invalidate_tagged(area: str, tags: Iterable[str]) -> None:
     connection = transaction.get_connection()
     if connection.in_atomic_block:
         transaction.on_commit(partial(_drop_tagged, area, tags))
+
+
+# --- notes on tagged values -----------------------------------------------------------------
+# Some changes alter a small, known part of a value: a product selling out changes one word of
+# each list page that shows it. Rather than drop those values (and rebuild them on the next
+# read), ``annotate_tagged`` appends a note ("product 12: sold out") to each value recorded
+# under a tag, in a small string kept beside the value; a reader asks for it with
+# ``lookup(notes=True)``, in the same round trip as the value, and applies it to what it serves.
+# Notes are appended in order (Redis APPEND), so a later note on the same thing wins, and a value
+# rebuilt under the same key keeps them (each note states the latest fact, so applying it to a
+# newer value changes nothing). They live as long as tags do; a value whose notes grow past
+# NOTES_LIMIT bytes is dropped with them instead, and rebuilt on its next read.
+
+NOTES_LIMIT = 4096
+
+
+def annotate_tagged(area: str, notes: dict[str, bytes], timeout: int | None = None) -> None:
+    """Append ``notes[tag]`` to the notes of every value of ``area`` recorded under ``tag``.
+
+    At once: a caller inside a transaction calls it on commit, so that readers never see a
+    note about rows that may yet roll back. ``timeout`` is the values' (as for ``tag``). A
+    note lost to a cache outage leaves the value as it was built until its timeout.
+    """
+    _seen_areas.add(area)
+    tags = sorted(notes)
+    if not tags:
+        return
+    ttl = (getattr(settings, "CACHE_DEFAULT_TIMEOUT", 300) if timeout is None else timeout) + 60
+    try:
+        redis = _redis()
+        if redis is not None:
+            client, raw = redis
+            pipe = raw.pipeline(transaction=False)
+            for name in tags:
+                pipe.smembers(client.make_key(_tag_key(area, name)))
+            members_per_tag = pipe.execute()
+            suffix = _NOTES_SUFFIX.encode()
+            pipe = raw.pipeline(transaction=False)
+            noted = []
+            for name, members in zip(tags, members_per_tag, strict=True):
+                for member in sorted(members):
+                    member = member if isinstance(member, bytes) else str(member).encode()
+                    pipe.append(member + suffix, notes[name])
+                    pipe.expire(member + suffix, ttl)
+                    noted.append(member)
+            if not noted:
+                return
+            lengths = pipe.execute()[0::2]
+            full = sorted({m for m, n in zip(noted, lengths, strict=True) if int(n) > NOTES_LIMIT})
+            if full:
+                raw.delete(*full, *(m + suffix for m in full))
+            return
+        for name in tags:  # other caches (tests, local memory): one process, no race to lose
+            for full_key in sorted(cache.get(_tag_key(area, name), frozenset())):
+                notes_key = f"{full_key}{_NOTES_SUFFIX}"
+                value = (cache.get(notes_key) or b"") + notes[name]
+                if len(value) > NOTES_LIMIT:
+                    cache.delete_many([full_key, notes_key])
+                else:
+                    cache.set(notes_key, value, ttl)
+    except Exception:
+        logger.error(
+            "cache unavailable: could not annotate %s values tagged %s; they may be stale "
+            "until they expire",
+            area,
+            tags,
+            exc_info=True,
+        )

@@ -6,6 +6,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
 from catalog import services
@@ -167,10 +168,14 @@ def test_a_category_change_invalidates_the_category_tree(api_client):
     assert [c["name"] for c in category_tree()] == ["New name"]
 
 
-def test_a_stock_availability_change_shows_after_the_inventory_invalidates(api_client, product):
+def test_a_stock_availability_change_shows_after_the_inventory_invalidates(
+    api_client, product, django_capture_on_commit_callbacks
+):
     api_client.get("/api/products/")
 
-    stock_adjust(product_id=product.id, delta=-5, reason="damaged")
+    # A list page learns of it when the change commits (catalog.availability).
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_adjust(product_id=product.id, delta=-5, reason="damaged")
 
     assert api_client.get("/api/products/").json()["results"][0]["in_stock"] is False
 
@@ -274,6 +279,60 @@ def test_a_tagged_drop_inside_a_transaction_applies_again_on_commit(
     assert shop_cache.cached("tx-tags", "key", builder, timeout=60) == 2
 
 
+# --- notes on tagged values -----------------------------------------------------------------
+@pytest.fixture(params=["redis", "local-memory"])
+def any_cache(request, settings):
+    """The tests below on the cache the shop runs on (Redis, when REDIS_URL is set) and on the
+    local-memory cache of the embedded default."""
+    if request.param == "redis" and not shop_cache.on_redis():
+        pytest.skip("REDIS_URL is not set")
+    if request.param == "local-memory":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        assert not shop_cache.on_redis()
+    return request.param
+
+
+def _stored(name: str, tags: list[str]) -> None:
+    def builder():
+        shop_cache.tag("noted", name, tags, timeout=60)
+        return name
+
+    shop_cache.cached("noted", name, builder, timeout=60)
+
+
+def test_notes_go_to_the_values_recorded_under_the_tag_in_order(any_cache):
+    for name, tags in (("a", ["p:1"]), ("b", ["p:1", "p:2"]), ("c", ["p:3"])):
+        _stored(name, tags)
+
+    shop_cache.annotate_tagged("noted", {"p:1": b"1=0;"}, timeout=60)
+    shop_cache.annotate_tagged("noted", {"p:1": b"1=1;", "p:2": b"2=0;"}, timeout=60)
+
+    notes = {name: shop_cache.lookup("noted", name, notes=True).notes for name in "abc"}
+    assert notes == {"a": b"1=0;1=1;", "b": b"1=0;1=1;2=0;", "c": None}
+    # The values themselves stay cached.
+    assert [shop_cache.lookup("noted", name).stored[1] for name in "abc"] == ["a", "b", "c"]
+
+
+def test_a_value_whose_notes_outgrow_the_limit_is_dropped_with_them(any_cache):
+    _stored("busy", ["p:1"])
+    _stored("quiet", ["p:2"])
+    note = b"1=0;" * 100
+
+    for _ in range(shop_cache.NOTES_LIMIT // len(note) + 1):
+        shop_cache.annotate_tagged("noted", {"p:1": note}, timeout=60)
+
+    busy = shop_cache.lookup("noted", "busy", notes=True)
+    assert (busy.stored, busy.notes) == (None, None)
+    assert shop_cache.lookup("noted", "quiet").stored[1] == "quiet"
+
+
+def test_notes_are_not_read_unless_asked_for(any_cache):
+    _stored("a", ["p:1"])
+    shop_cache.annotate_tagged("noted", {"p:1": b"1=0;"}, timeout=60)
+
+    assert shop_cache.lookup("noted", "a").notes is None
+
+
 @pytest.fixture
 def last_unit():
     """A product with one unit left, and another one in a category of its own."""
@@ -284,8 +343,15 @@ def last_unit():
     return product, other
 
 
+def _committed(change):
+    """``change()``, then what its commit runs (the test's own transaction never commits):
+    the API's list pages learn of stock crossing zero on commit (catalog.availability)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return change()
+
+
 def _sell_out(product) -> None:
-    stock_adjust(product_id=product.id, delta=-1, reason="the last unit broke")
+    _committed(lambda: stock_adjust(product_id=product.id, delta=-1, reason="the last unit broke"))
 
 
 def test_a_sell_out_shows_at_once_on_the_products_page_and_its_list_page(client, last_unit):
@@ -344,7 +410,7 @@ def test_back_in_stock_shows_at_once(client, api_client, last_unit):
     assert "Out of stock" in client.get(product.get_absolute_url()).content.decode()
     assert api_client.get("/api/products/", {"in_stock": "true"}).json()["count"] == 1
 
-    stock_add(product_id=product.id, quantity=20, reason="delivery")
+    _committed(lambda: stock_add(product_id=product.id, quantity=20, reason="delivery"))
 
     assert "In stock" in client.get(product.get_absolute_url()).content.decode()
     assert api_client.get("/api/products/", {"in_stock": "true"}).json()["count"] == 2
