@@ -104,6 +104,28 @@ def test_renditions_are_webp_and_jpeg_squares_of_their_size(django_capture_on_co
     assert min(detail.getpixel((400, 10))) > 240
 
 
+def test_rendition_names_are_the_ones_imagekit_gives_and_differ_per_original():
+    """The spec hash kept per (spec, original) names each rendition as imagekit's own spec of
+    the same processors, format and options does: files made before stay found."""
+    from imagekit.specs import create_spec_class
+
+    from catalog.renditions import _spec_hash
+
+    pictures = [ProductImageFactory(renditions=False) for _ in range(2)]
+    _spec_hash.cache_clear()
+    for picture in pictures:
+        for name in rendition_names():
+            spec = getattr(picture, name).generator
+            plain = create_spec_class(
+                {"processors": spec.processors, "format": spec.format, "options": spec.options}
+            )(source=picture.image)
+            assert getattr(picture, name).name == plain.cachefile_name
+            assert spec.get_hash() == plain.get_hash()  # and again, from the kept value
+    names = [getattr(p, n).name for p in pictures for n in rendition_names()]
+    assert len(set(names)) == 2 * len(rendition_names())
+    assert _spec_hash.cache_info().hits > 0
+
+
 def test_saving_a_picture_makes_its_six_renditions_once_the_transaction_commits(
     django_capture_on_commit_callbacks,
 ):
